@@ -1,0 +1,168 @@
+// The `parity` command line (commander). Exit codes: 0 done, 1 the run failed,
+// 2 usage or config error, 3 done but health below --fail-under.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { describeError, isParityError } from '../core/errors.js';
+import { redactUrl } from '../core/redact.js';
+import { percent } from '../reconcile/score.js';
+import { loadConfig, resolveConfigPath, type LoadedConfig } from './config/load.js';
+import { createLogger, type Logger } from './logger.js';
+import { runOnce, selectEntities } from './run.js';
+import { DEFAULT_STATE_URL, StateStore } from './state/store.js';
+import { formatCheckLines, validateConfig } from './validate.js';
+import path from 'node:path';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, underThreshold: 3 } as const;
+
+export const VERSION = '0.1.0';
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+interface GlobalOptions {
+  config?: string;
+  logLevel?: string;
+}
+
+interface RunFlags {
+  once?: boolean;
+  full?: boolean;
+  dryRun?: boolean;
+  entities?: string[];
+  json?: boolean;
+  failUnder?: number;
+}
+
+function parseFailUnder(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('must be a number from 0 to 100');
+  return n;
+}
+
+function parseList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('parity')
+    .description('Compare two business systems entity by entity, measure their drift, and report it.')
+    .version(VERSION)
+    .option('-c, --config <path>', 'config file (default: ./parity.yaml, or $PARITY_CONFIG)')
+    .addOption(new Option('--log-level <level>', 'log level (or $PARITY_LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride()
+    .showHelpAfterError('(run parity --help for usage)');
+
+  const context = (cmd: Command): { loaded: LoadedConfig; logger: Logger } => {
+    const globals = cmd.optsWithGlobals<GlobalOptions>();
+    const loaded = loadConfig(resolveConfigPath(globals.config));
+    return { loaded, logger: createLogger({ level: globals.logLevel }) };
+  };
+
+  const addRunFlags = (cmd: Command) =>
+    cmd
+      .option('--full', 'read both sides in full (incremental reads are not built yet, so every run is full)')
+      .option('--entities <names>', 'only these entities, comma-separated (dependency order is kept)', parseList)
+      .option('--json', 'print the report JSON on stdout instead of the summary')
+      .option('--fail-under <score>', 'exit 3 when the health score is below this (0-100)', parseFailUnder);
+
+  const doRun = async (cmd: Command, flags: RunFlags, dryRun: boolean) => {
+    const { loaded, logger } = context(cmd);
+    selectEntities(loaded, flags.entities);
+    const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.baseDir);
+    try {
+      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger });
+      if (flags.json) io.out(`${JSON.stringify(result.report, null, 2)}\n`);
+      else io.out(summary(result.report, result.files));
+      if (result.status === 'failed') exitCode = EXIT.failed;
+      else if (flags.failUnder !== undefined && result.report.health.score < flags.failUnder) {
+        io.err(`parity: health ${result.report.health.score} is below --fail-under ${flags.failUnder}\n`);
+        exitCode = EXIT.underThreshold;
+      }
+    } finally {
+      await store.close();
+    }
+  };
+
+  addRunFlags(
+    program
+      .command('run')
+      .description('run one reconciliation, write the reports, then exit (for cron)')
+      .option('--once', 'run once and exit (the default; accepted for cron lines that say so)')
+      .option('--dry-run', 'compare and report, write nothing to any system'),
+  ).action(async (flags: RunFlags & { dryRun?: boolean }, cmd: Command) => doRun(cmd, flags, flags.dryRun ?? false));
+
+  addRunFlags(program.command('compare').description('compare and report without writing to any system (same as run --dry-run)')).action(
+    async (flags: RunFlags, cmd: Command) => doRun(cmd, flags, true),
+  );
+
+  program
+    .command('validate')
+    .description('check the config and reach every system, table and endpoint; one line per check')
+    .action(async (_flags: unknown, cmd: Command) => {
+      const { loaded } = context(cmd);
+      const lines = await validateConfig(loaded);
+      io.out(`${formatCheckLines(lines)}\n`);
+      const failed = lines.filter((l) => !l.ok && !l.skipped).length;
+      io.out(failed ? `${failed} check${failed > 1 ? 's' : ''} failed\n` : 'all checks passed\n');
+      if (failed) exitCode = EXIT.failed;
+    });
+
+  program
+    .command('list')
+    .description('show the configured systems and entities, in dependency order')
+    .action((_flags: unknown, cmd: Command) => {
+      const { loaded } = context(cmd);
+      io.out(listText(loaded));
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+    }
+    io.err(`parity: ${describeError(err)}\n`);
+    if (process.env.PARITY_DEBUG && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
+    if (isParityError(err) && err.kind === 'config') return EXIT.usage;
+    return EXIT.failed;
+  }
+}
+
+function summary(report: import('../reconcile/report.js').RunReport, files: string[]): string {
+  const h = report.health;
+  const lines = [`health ${h.score.toFixed(2)} (${h.status}), overall match ${percent(h.overallMatch).toFixed(2)}%${report.dryRun ? ', dry run' : ''}`];
+  const width = Math.max(...report.entities.map((e) => e.name.length), 6);
+  for (const e of report.entities) {
+    const d = e.diff;
+    const detail = e.error ? e.error : `missing ${d.missing}, extra ${d.extra}, changed ${d.changed}${d.duplicates ? `, duplicates ${d.duplicates}` : ''}${d.invalid ? `, invalid ${d.invalid}` : ''}`;
+    lines.push(`  ${e.name.padEnd(width)}  ${e.match.toFixed(2).padStart(6)}%  ${e.status.padEnd(8)}  ${e.outcome.padEnd(11)}  ${detail}`);
+  }
+  for (const f of files) lines.push(`report: ${path.relative(process.cwd(), f) || f}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function listText(loaded: LoadedConfig): string {
+  const c = loaded.config;
+  const lines = ['systems:'];
+  const sw = Math.max(...Object.keys(c.systems).map((n) => n.length));
+  for (const [name, s] of Object.entries(c.systems)) {
+    const where = s.type === 'sql' ? s.url : s.type === 'http' ? s.baseUrl : s.path;
+    lines.push(`  ${name.padEnd(sw)}  ${s.type.padEnd(5)}  ${redactUrl(where)}`);
+  }
+  lines.push('entities (in run order):');
+  const side = (s: LoadedConfig['entities'][number]['source']) => `${s.systemName}:${s.config.table ?? s.config.path ?? s.config.sheet ?? ''}`;
+  loaded.entities.forEach((e, i) => {
+    const deps = e.config.dependsOn.length ? `, after ${e.config.dependsOn.join(', ')}` : '';
+    lines.push(`  ${i + 1}. ${e.name}: ${side(e.source)} -> ${side(e.target)}, key ${e.keyFields.join('+')}${deps}`);
+  });
+  return `${lines.join('\n')}\n`;
+}

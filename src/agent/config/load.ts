@@ -1,0 +1,276 @@
+// Loads parity.yaml: parse (YAML or JSON), interpolate ${VAR}, validate with the schema,
+// check what the schema cannot (names that refer to each other), refuse what is not built
+// yet, and resolve the entities into what the run needs. Every error names file, line, path.
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import type { z } from 'zod';
+import { ParityError } from '../../core/errors.js';
+import { registerSecret } from '../../core/redact.js';
+import { parseTransforms, TransformSpecError } from '../../core/transforms.js';
+import { sortedFields } from '../../core/canonical.js';
+import type { FieldMapping } from '../../collectors/mapper.js';
+import type { SideSpec } from '../../collectors/schema.js';
+import { configSchema, type EntityConfig, type ParityConfig, type SideConfig, type SystemConfig } from './schema.js';
+import { interpolateEnv } from './env.js';
+import { unsupportedPaths } from './unsupported.js';
+
+export type PathPart = string | number;
+
+export interface ResolvedSide extends SideSpec {
+  config: SideConfig;
+}
+
+export interface ResolvedEntity {
+  name: string;
+  keyFields: string[];
+  /** Sorted compared fields, or null to take the source's columns (less the key) at run time. */
+  compare: string[] | null;
+  source: ResolvedSide;
+  target: ResolvedSide;
+  config: EntityConfig;
+}
+
+export interface LoadedConfig {
+  file: string;
+  /** Relative paths in the config resolve against this folder. */
+  baseDir: string;
+  config: ParityConfig;
+  /** Entities in dependency order (prerequisites first). */
+  entities: ResolvedEntity[];
+}
+
+type ConfigErrorCode = 'PARITY_CONFIG_INVALID' | 'PARITY_CONFIG_NOT_FOUND' | 'PARITY_CONFIG_UNSUPPORTED' | 'PARITY_ENV_MISSING';
+
+export class ConfigError extends ParityError {
+  constructor(message: string, code: ConfigErrorCode = 'PARITY_CONFIG_INVALID') {
+    super(code, message);
+  }
+}
+
+export function formatPath(parts: readonly PathPart[]): string {
+  return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(top level)';
+}
+
+/** Where a path is in the file, as "file:line", falling back to the nearest parent that exists. */
+function locate(file: string, doc: Document | undefined, lines: LineCounter | undefined, parts: readonly PathPart[]): string {
+  if (!doc || !lines) return file;
+  for (let n = parts.length; n >= 0; n--) {
+    const node = doc.getIn(parts.slice(0, n), true);
+    if (isNode(node) && node.range) {
+      // For a key that exists, point at its value's line; the pair's key line is one earlier at most.
+      return `${file}:${lines.linePos(node.range[0]).line}`;
+    }
+  }
+  return file;
+}
+
+export function resolveConfigPath(explicit?: string): string {
+  return path.resolve(explicit ?? process.env.PARITY_CONFIG ?? 'parity.yaml');
+}
+
+export function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const file = path.resolve(configPath);
+  const shown = path.relative(process.cwd(), file) || file;
+  if (!existsSync(file)) {
+    throw new ConfigError(`${shown}: config file not found (pass --config PATH or set PARITY_CONFIG)`, 'PARITY_CONFIG_NOT_FOUND');
+  }
+  const text = readFileSync(file, 'utf8');
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const at = e.linePos?.[0];
+    const where = at ? `${shown}:${at.line}:${at.col}` : shown;
+    const first = e.message.split('\n')[0];
+    throw new ConfigError(`${where}: invalid YAML: ${first}`);
+  }
+  const fail = (parts: readonly PathPart[], message: string, code?: ConfigErrorCode): never => {
+    throw new ConfigError(`${locate(shown, doc, lines, parts)}: ${formatPath(parts)}: ${message}`, code);
+  };
+
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail([], 'the config must be a mapping (version, systems, entities, …)');
+
+  const interpolated = interpolateEnv(raw, env, (parts, variable) =>
+    fail(parts, `environment variable ${variable} is not set (set it, or write \${${variable}:-default})`, 'PARITY_ENV_MISSING'),
+  );
+
+  const parsed = configSchema.safeParse(interpolated.value);
+  if (!parsed.success) {
+    const issue = pickIssue(parsed.error.issues);
+    fail(issue.path as PathPart[], describeIssue(issue));
+  }
+  const config = parsed.data!;
+
+  const unsupported = unsupportedPaths(config);
+  if (unsupported.length > 0) {
+    const [first] = unsupported;
+    fail(first!.path, `not supported yet: ${formatPath(first!.path)}${first!.detail ? ` (${first!.detail})` : ''}`, 'PARITY_CONFIG_UNSUPPORTED');
+  }
+
+  const entities = resolveEntities(config, fail);
+  registerConfigSecrets(config, interpolated.fromSecretVars);
+
+  return { file, baseDir: path.dirname(file), config, entities: orderByDependencies(entities, config, fail) };
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** The most specific issue: for a union, the branch's own issue rather than "invalid input". */
+function pickIssue(issues: readonly Issue[]): Issue {
+  const first = issues[0]!;
+  if (first.code === 'invalid_union' && 'errors' in first && first.errors.length > 0) {
+    const nested = first.errors.flat();
+    if (nested.length > 0 && first.errors.length === 1) {
+      const inner = pickIssue(nested);
+      return { ...inner, path: [...first.path, ...inner.path] };
+    }
+  }
+  return first;
+}
+
+function describeIssue(issue: Issue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling against DESIGN's config)`;
+    case 'invalid_union':
+      if ('note' in issue && issue.note === 'No matching discriminator') {
+        return `unknown type (expected one of the documented types)`;
+      }
+      return issue.message;
+    case 'invalid_type':
+      return issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}`;
+    default:
+      return issue.message;
+  }
+}
+
+function registerConfigSecrets(config: ParityConfig, fromSecretVars: string[]): void {
+  for (const v of fromSecretVars) registerSecret(v);
+  registerSecret(config.server?.token);
+  registerSecret(config.alerts?.webhook);
+  for (const system of Object.values(config.systems)) {
+    if (system.type === 'http') {
+      const a = system.auth;
+      if (a.type === 'bearer') registerSecret(a.token);
+      if (a.type === 'header') registerSecret(a.value);
+      if (a.type === 'token-endpoint') {
+        registerSecret(a.password);
+        registerSecret(a.clientSecret);
+      }
+      if (a.type === 'oauth2-refresh') {
+        registerSecret(a.clientSecret);
+        registerSecret(a.refreshToken);
+      }
+    }
+    if (system.type === 'sql') {
+      const m = /^[a-z]+:\/\/[^:/@]*:([^@/]+)@/i.exec(system.url);
+      if (m) registerSecret(decodeURIComponent(m[1]!));
+    }
+  }
+}
+
+type Fail = (parts: readonly PathPart[], message: string) => never;
+
+function resolveEntities(config: ParityConfig, fail: Fail): ResolvedEntity[] {
+  const out: ResolvedEntity[] = [];
+  for (const [name, entity] of Object.entries(config.entities)) {
+    const at = ['entities', name];
+    if (!entity.key && !entity.keys) fail(at, 'needs a key (key: [field] or key: [a, b])');
+    const keyFields = typeof entity.key === 'string' ? [entity.key] : entity.key ?? [];
+
+    const sides = (['source', 'target'] as const).map((role) => resolveSide(config, entity, role, [...at, role], keyFields, fail));
+    const [source, target] = sides as [ResolvedSide, ResolvedSide];
+
+    let compare: string[] | null = null;
+    if (entity.compare) {
+      for (const side of sides) {
+        if (!side.mappings) continue;
+        const mapped = new Set(side.mappings.map((m) => m.name));
+        const missing = entity.compare.filter((f) => !mapped.has(f));
+        if (missing.length) fail([...at, side.role, 'fields'], `compare field ${missing.map((f) => `"${f}"`).join(', ')} is not mapped (add ${missing[0]}: <column>)`);
+      }
+      compare = sortedFields(entity.compare.filter((f) => !keyFields.includes(f)));
+    } else if (source.mappings || target.mappings) {
+      const names = (s: ResolvedSide) => (s.mappings ? new Set(s.mappings.map((m) => m.name)) : null);
+      const s = names(source);
+      const t = names(target);
+      const both = [...(s ?? t!)].filter((f) => (s ? s.has(f) : true) && (t ? t.has(f) : true));
+      compare = sortedFields(both.filter((f) => !keyFields.includes(f)));
+    }
+    for (const dep of entity.dependsOn) {
+      if (!config.entities[dep]) fail([...at, 'dependsOn'], `unknown entity "${dep}"`);
+      if (dep === name) fail([...at, 'dependsOn'], 'an entity cannot depend on itself');
+    }
+    out.push({ name, keyFields, compare, source, target, config: entity });
+  }
+  return out;
+}
+
+function resolveSide(config: ParityConfig, entity: EntityConfig, role: 'source' | 'target', at: PathPart[], keyFields: string[], fail: Fail): ResolvedSide {
+  const side = entity[role];
+  const system = config.systems[side.system];
+  if (!system) {
+    const known = Object.keys(config.systems);
+    fail([...at, 'system'], `unknown system "${side.system}"${known.length ? ` (systems: ${known.join(', ')})` : ''}`);
+  }
+  const sys = system!;
+  const allowed: Record<SystemConfig['type'], (keyof SideConfig)[]> = {
+    sql: ['table', 'where', 'query'],
+    http: ['path', 'list', 'pagination', 'params'],
+    excel: ['sheet', 'headerRow'],
+    csv: ['headerRow'],
+  };
+  const locationKeys: (keyof SideConfig)[] = ['table', 'where', 'query', 'path', 'list', 'pagination', 'params', 'sheet', 'headerRow'];
+  for (const k of locationKeys) {
+    if (side[k] !== undefined && !allowed[sys.type].includes(k)) {
+      fail([...at, k], `"${k}" does not apply to ${sys.type} system "${side.system}" (use ${allowed[sys.type].join(', ')})`);
+    }
+  }
+  if (sys.type === 'sql' && !side.table && !side.query) fail(at, `a sql side needs "table" (or "query")`);
+  if (sys.type === 'sql' && side.table && side.query) fail([...at, 'query'], `use either "table" or "query", not both`);
+  if (sys.type === 'http' && !side.path) fail(at, `an http side needs "path" (the list endpoint, e.g. /items)`);
+
+  let mappings: FieldMapping[] | null = null;
+  if (side.fields) {
+    mappings = Object.entries(side.fields).map(([name, spec]) => {
+      const from = typeof spec === 'string' ? spec : spec.from ?? name;
+      const text = typeof spec === 'string' ? '' : spec.transform ?? '';
+      try {
+        return { name, from, transforms: parseTransforms(text) };
+      } catch (err) {
+        if (err instanceof TransformSpecError) fail([...at, 'fields', name, 'transform'], err.message);
+        throw err;
+      }
+    });
+    const mapped = new Set(mappings.map((m) => m.name));
+    for (const k of keyFields) {
+      if (!mapped.has(k)) fail([...at, 'fields'], `key field "${k}" is not in the mapping (add ${k}: <column>)`);
+    }
+  }
+  return { role, systemName: side.system, system: sys, config: side, mappings };
+}
+
+/** Prerequisites first; a cycle is a config error naming it. Order is otherwise the file's. */
+function orderByDependencies(entities: ResolvedEntity[], config: ParityConfig, fail: Fail): ResolvedEntity[] {
+  const byName = new Map(entities.map((e) => [e.name, e]));
+  const done = new Set<string>();
+  const visiting: string[] = [];
+  const out: ResolvedEntity[] = [];
+  const visit = (name: string) => {
+    if (done.has(name)) return;
+    const at = visiting.indexOf(name);
+    if (at >= 0) {
+      const cycle = [...visiting.slice(at), name];
+      fail(['entities', cycle[0]!, 'dependsOn'], `dependency cycle: ${cycle.join(' -> ')}`);
+    }
+    visiting.push(name);
+    for (const dep of config.entities[name]?.dependsOn ?? []) visit(dep);
+    visiting.pop();
+    done.add(name);
+    out.push(byName.get(name)!);
+  };
+  for (const e of entities) visit(e.name);
+  return out;
+}

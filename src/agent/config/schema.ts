@@ -1,0 +1,65 @@
+// The config file's schema (DESIGN, "Config file"). Config types are inferred from it.
+// Systems and the read side come from the collectors, the write block from push.
+import { z } from 'zod';
+import { readSideSchema, systemSchema } from '../../collectors/schema.js';
+import { writeSchema } from '../../push/schema.js';
+
+const name = z.string().regex(/^[A-Za-z_][\w.-]*$/, 'use letters, digits, "_", "-" or "."');
+
+export const sideSchema = readSideSchema.extend({ write: writeSchema.optional() });
+
+const count = z.number().int().min(0);
+
+export const entitySchema = z.strictObject({
+  key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  keys: z.array(z.array(z.string().min(1)).min(1)).min(1).optional(),
+  source: sideSchema,
+  target: sideSchema,
+  compare: z.array(z.string().min(1)).min(1).optional(),
+  metrics: z.record(z.string(), z.string()).optional(),
+  thresholds: z
+    .strictObject({ missing: count.optional(), changed: count.optional(), extra: count.optional(), matchBelow: z.number().min(0).max(100).optional() })
+    .optional(),
+  safety: z.strictObject({ maxDeleteRatio: z.number().min(0).max(1).optional(), maxSourceDrop: z.number().min(0).max(1).optional() }).optional(),
+  dependsOn: z.array(z.string()).default([]),
+  conflict: z
+    .string()
+    .regex(/^(source-wins|report-only|newest-wins\(\s*[\w.]+\s*\))$/, 'use source-wins, report-only or newest-wins(<field>)')
+    .default('source-wins'),
+  tolerance: z.record(z.string(), z.number().min(0)).optional(),
+  validate: z.record(z.string(), z.unknown()).optional(),
+  weight: z.number().positive().default(1),
+});
+
+const bandsSchema = z
+  .strictObject({ perfect: z.number().min(0).max(100).default(99), good: z.number().min(0).max(100).default(95), warning: z.number().min(0).max(100).default(90) })
+  .refine((b) => b.perfect >= b.good && b.good >= b.warning, 'bands must satisfy perfect >= good >= warning');
+
+export const configSchema = z.strictObject({
+  version: z.literal(1, { error: 'version must be 1' }),
+  state: z.string().min(1).optional(),
+  reports: z
+    .strictObject({
+      dir: z.string().min(1).default('reports'),
+      retentionDays: z.number().int().min(0).default(30),
+      formats: z.array(z.enum(['json', 'md', 'html'])).min(1).default(['json', 'md']),
+    })
+    .default({ dir: 'reports', retentionDays: 30, formats: ['json', 'md'] }),
+  server: z
+    .strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8787), token: z.string().optional() })
+    .optional(),
+  schedule: z
+    .strictObject({ incremental: z.string().optional(), full: z.string().optional(), timezone: z.string().default('UTC'), runOnStart: z.boolean().optional() })
+    .optional(),
+  alerts: z.strictObject({ webhook: z.string().optional(), on: z.array(z.enum(['critical', 'failed', 'recovered'])).optional() }).optional(),
+  health: z.strictObject({ bands: bandsSchema.default({ perfect: 99, good: 95, warning: 90 }) }).default({ bands: { perfect: 99, good: 95, warning: 90 } }),
+  transforms: z.string().optional(),
+  systems: z.record(name, systemSchema),
+  entities: z.record(name, entitySchema),
+});
+
+export type ParityConfig = z.infer<typeof configSchema>;
+export type { SystemConfig } from '../../collectors/schema.js';
+export type EntityConfig = z.infer<typeof entitySchema>;
+export type SideConfig = z.infer<typeof sideSchema>;
+export type Bands = ParityConfig['health']['bands'];

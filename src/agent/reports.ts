@@ -1,0 +1,46 @@
+// Writes report files (reports/<UTC timestamp>-<runId>.<ext>) and removes old ones.
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { renderMarkdown, type RunReport } from '../reconcile/report.js';
+
+const REPORT_FILE = /^(\d{8}T\d{6}Z)-[\w-]+\.(json|md|html)$/;
+
+/** "2026-11-22T03:04:05.678Z" → "20261122T030405Z": sortable, and legal in every file system. */
+export function fileStamp(iso: string): string {
+  return iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+export function writeReportFiles(report: RunReport, dir: string, formats: readonly string[]): string[] {
+  mkdirSync(dir, { recursive: true });
+  const stem = path.join(dir, `${fileStamp(report.startedAt)}-${report.runId}`);
+  const written: string[] = [];
+  for (const format of formats) {
+    const file = `${stem}.${format}`;
+    if (format === 'json') writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    else if (format === 'md') writeFileSync(file, renderMarkdown(report));
+    else continue;
+    written.push(file);
+  }
+  return written;
+}
+
+/** Removes report files whose timestamp is more than `days` old; 0 keeps everything. */
+export function pruneReports(dir: string, days: number, now = new Date()): string[] {
+  if (days <= 0) return [];
+  const cutoff = fileStamp(new Date(now.getTime() - days * 86_400_000).toISOString());
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = REPORT_FILE.exec(name);
+    if (m && m[1]! < cutoff) {
+      rmSync(path.join(dir, name), { force: true });
+      removed.push(name);
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,178 @@
+// The run orchestrator: one reconciliation of the configured entities, in dependency
+// order, recorded in the state store and written as report files.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createCollector, RecordMapper, type Collector } from '../collectors/index.js';
+import { dottedGetter, plainGetter } from '../collectors/mapper.js';
+import { sortedFields } from '../core/canonical.js';
+import { describeError, ParityError } from '../core/errors.js';
+import { DiffBuilder, type Side } from '../reconcile/diff.js';
+import { compareEntityReport, failedEntityReport, REPORT_SCHEMA_VERSION, type EntityReport, type RunReport } from '../reconcile/report.js';
+import { band, healthScore, percent } from '../reconcile/score.js';
+import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.js';
+import type { Logger } from './logger.js';
+import { pruneReports, writeReportFiles } from './reports.js';
+import type { StateStore } from './state/store.js';
+
+export const SAMPLE_LIMIT = 20;
+
+export interface RunOptions {
+  full?: boolean;
+  dryRun?: boolean;
+  /** Only these entities (in dependency order); all when empty. */
+  entities?: string[];
+  trigger?: RunReport['trigger'];
+  signal?: AbortSignal;
+  logger: Logger;
+}
+
+export interface RunResult {
+  report: RunReport;
+  status: 'completed' | 'failed';
+  files: string[];
+}
+
+export function selectEntities(loaded: LoadedConfig, names: readonly string[] | undefined): ResolvedEntity[] {
+  if (!names || names.length === 0) return loaded.entities;
+  const known = new Set(loaded.entities.map((e) => e.name));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length) {
+    throw new ParityError('PARITY_USAGE', `unknown entit${unknown.length > 1 ? 'ies' : 'y'} ${unknown.map((n) => `"${n}"`).join(', ')} (configured: ${[...known].join(', ')})`);
+  }
+  return loaded.entities.filter((e) => names.includes(e.name));
+}
+
+export async function runOnce(loaded: LoadedConfig, store: StateStore, options: RunOptions): Promise<RunResult> {
+  const entities = selectEntities(loaded, options.entities);
+  const runId = randomUUID();
+  const log = options.logger.child({ runId });
+  const started = new Date();
+  // Incremental reads are not built yet: every run reads both sides in full.
+  const mode: RunReport['mode'] = 'full';
+  const dryRun = options.dryRun ?? false;
+  await store.startRun({ id: runId, mode, trigger: options.trigger ?? 'cli', dryRun, startedAt: started });
+  log.info({ mode, dryRun, entities: entities.map((e) => e.name), requested: options.full ? 'full' : 'incremental' }, 'run started');
+
+  try {
+    const reports: EntityReport[] = [];
+    const byName = new Map<string, EntityReport>();
+    for (const entity of entities) {
+      const t0 = performance.now();
+      const blocked = entity.config.dependsOn.map((d) => byName.get(d)).find((r) => r && (r.outcome === 'failed' || r.outcome === 'skipped'));
+      const report = blocked
+        ? failedEntityReport(sideNames(entity), 'skipped', `prerequisite ${blocked.name} ${blocked.outcome}`)
+        : await reconcileEntity(loaded, entity, log.child({ entity: entity.name }), options.signal);
+      reports.push(report);
+      byName.set(entity.name, report);
+      await store.recordEntity(runId, report, performance.now() - t0);
+    }
+
+    const bands = loaded.config.health.bands;
+    const score = healthScore(entities.map((e, i) => ({ match: reports[i]!.outcome === 'failed' || reports[i]!.outcome === 'skipped' ? null : reports[i]!.match, weight: e.config.weight })));
+    const totals = reports.reduce((t, r) => ({ matched: t.matched + r.diff.matched, all: t.all + r.diff.matched + r.diff.missing + r.diff.extra + r.diff.changed }), { matched: 0, all: 0 });
+    const finished = new Date();
+    const report: RunReport = {
+      schemaVersion: REPORT_SCHEMA_VERSION,
+      runId,
+      mode,
+      dryRun,
+      trigger: options.trigger ?? 'cli',
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - started.getTime(),
+      health: { score: percent(score), status: band(score, bands), overallMatch: percent(totals.all === 0 ? 100 : (100 * totals.matched) / totals.all) },
+      entities: reports,
+    };
+    const failed = reports.filter((r) => r.outcome === 'failed').map((r) => r.name);
+    const status = failed.length ? 'failed' : 'completed';
+
+    const reportsDir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
+    const files = writeReportFiles(report, reportsDir, loaded.config.reports.formats);
+    const pruned = pruneReports(reportsDir, loaded.config.reports.retentionDays);
+    if (pruned.length) log.info({ removed: pruned.length }, 'old reports removed');
+
+    await store.finishRun(runId, status, report, failed.length ? `failed: ${failed.join(', ')}` : null);
+    log.info({ status, health: report.health, durationMs: report.durationMs }, 'run finished');
+    return { report, status, files };
+  } catch (err) {
+    await store.finishRun(runId, 'failed', null, describeError(err)).catch(() => undefined);
+    throw err;
+  }
+}
+
+function sideNames(entity: ResolvedEntity) {
+  return { name: entity.name, sourceSystem: entity.source.systemName, targetSystem: entity.target.systemName };
+}
+
+async function resolveCompareFields(entity: ResolvedEntity, source: Collector, target: Collector): Promise<string[]> {
+  if (entity.compare) return entity.compare;
+  const columns = (await source.columns()) ?? (await target.columns());
+  if (!columns) {
+    throw new ParityError('PARITY_CONFIG_INVALID', `entities.${entity.name}: neither side can list its fields; set "compare" or map "fields"`);
+  }
+  return sortedFields(columns.filter((c) => !entity.keyFields.includes(c)));
+}
+
+function mapperFor(side: ResolvedSide, entity: ResolvedEntity, compareFields: string[]): RecordMapper {
+  return new RecordMapper({
+    keyFields: entity.keyFields,
+    compareFields,
+    mappings: side.mappings,
+    getter: side.system.type === 'http' ? dottedGetter : plainGetter,
+  });
+}
+
+async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, log: Logger, signal?: AbortSignal): Promise<EntityReport> {
+  const context = { keyFields: entity.keyFields, baseDir: loaded.baseDir };
+  const collectors: Record<Side, Collector> = {
+    source: createCollector(entity.source, context),
+    target: createCollector(entity.target, context),
+  };
+  const abort = new AbortController();
+  const onAbort = () => abort.abort();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    const compareFields = await resolveCompareFields(entity, collectors.source, collectors.target);
+    const builder = new DiffBuilder();
+    const drain = async (side: Side) => {
+      const mapper = mapperFor(entity[side], entity, compareFields);
+      try {
+        for await (const page of collectors[side].read({ mapper, signal: abort.signal })) {
+          for (const record of page.records) builder.add(side, record);
+          for (const invalid of page.invalid) builder.addInvalid(side, invalid);
+        }
+      } catch (err) {
+        abort.abort();
+        throw err;
+      }
+    };
+    // Both sides are read at once: the run takes as long as the slower side, not the sum.
+    const results = await Promise.allSettled([drain('source'), drain('target')]);
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(isParityAbort(r.reason) && !signal?.aborted));
+    if (failure) throw failure.reason;
+    const diff = builder.finish();
+    const report = compareEntityReport(
+      {
+        ...sideNames(entity),
+        compareFields,
+        thresholds: entity.config.thresholds,
+        bands: loaded.config.health.bands,
+        sampleLimit: SAMPLE_LIMIT,
+      },
+      diff,
+    );
+    log.info({ match: report.match, diff: report.diff, outcome: report.outcome, tripped: report.tripped }, 'entity compared');
+    return report;
+  } catch (err) {
+    const message = describeError(err);
+    log.error({ err: message }, 'entity failed');
+    return failedEntityReport(sideNames(entity), 'failed', message);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await Promise.all([collectors.source.close(), collectors.target.close()]).catch(() => undefined);
+  }
+}
+
+function isParityAbort(err: unknown): boolean {
+  return err instanceof ParityError && err.code === 'PARITY_ABORTED';
+}

@@ -1,0 +1,52 @@
+// Versioned schema changes of the state store, applied in order by umzug at open.
+// Never edit a released migration: add a new one.
+import { DataTypes, type QueryInterface } from 'sequelize';
+
+export interface Migration {
+  name: string;
+  up: (params: { context: QueryInterface }) => Promise<void>;
+  down: (params: { context: QueryInterface }) => Promise<void>;
+}
+
+export const migrations: Migration[] = [
+  {
+    name: '0001-runs',
+    async up({ context: qi }) {
+      await qi.createTable('parity_runs', {
+        id: { type: DataTypes.STRING(64), primaryKey: true },
+        status: { type: DataTypes.STRING(16), allowNull: false },
+        mode: { type: DataTypes.STRING(16), allowNull: false },
+        trigger: { type: DataTypes.STRING(16), allowNull: false },
+        dry_run: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+        started_at: { type: DataTypes.DATE(3), allowNull: false },
+        finished_at: { type: DataTypes.DATE(3), allowNull: true },
+        duration_ms: { type: DataTypes.INTEGER, allowNull: true },
+        health_score: { type: DataTypes.DOUBLE, allowNull: true },
+        health_status: { type: DataTypes.STRING(16), allowNull: true },
+        stats: { type: DataTypes.TEXT, allowNull: true },
+        error: { type: DataTypes.TEXT, allowNull: true },
+      });
+      await qi.addIndex('parity_runs', ['started_at'], { name: 'parity_runs_started_at' });
+      await qi.createTable('parity_entity_runs', {
+        id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        run_id: { type: DataTypes.STRING(64), allowNull: false, references: { model: 'parity_runs', key: 'id' }, onDelete: 'CASCADE' },
+        entity: { type: DataTypes.STRING(128), allowNull: false },
+        status: { type: DataTypes.STRING(16), allowNull: false },
+        outcome: { type: DataTypes.STRING(16), allowNull: false },
+        match: { type: DataTypes.DOUBLE, allowNull: false },
+        source_count: { type: DataTypes.INTEGER, allowNull: false },
+        target_count: { type: DataTypes.INTEGER, allowNull: false },
+        diff: { type: DataTypes.TEXT, allowNull: false },
+        tripped: { type: DataTypes.TEXT, allowNull: false },
+        error: { type: DataTypes.TEXT, allowNull: true },
+        duration_ms: { type: DataTypes.INTEGER, allowNull: false },
+      });
+      await qi.addIndex('parity_entity_runs', ['run_id'], { name: 'parity_entity_runs_run_id' });
+      await qi.addIndex('parity_entity_runs', ['entity', 'run_id'], { name: 'parity_entity_runs_entity' });
+    },
+    async down({ context: qi }) {
+      await qi.dropTable('parity_entity_runs');
+      await qi.dropTable('parity_runs');
+    },
+  },
+];

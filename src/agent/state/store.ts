@@ -1,0 +1,214 @@
+// The state store: run history today; watermarks, the key index, the outbox and leases as
+// they land. Sequelize on SQLite by default (WAL, busy timeout), PostgreSQL or MySQL by URL.
+import { DataTypes, type Model, type ModelStatic, type Sequelize } from 'sequelize';
+import { SequelizeStorage, Umzug } from 'umzug';
+import { describeError, ParityError } from '../../core/errors.js';
+import { openSequelize, parseDatabaseUrl, type SqlTarget } from '../../core/sql.js';
+import type { EntityReport, RunReport } from '../../reconcile/report.js';
+import { migrations } from './migrations.js';
+
+export const DEFAULT_STATE_URL = 'sqlite:.parity/state.db';
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface RunRow {
+  id: string;
+  status: RunStatus;
+  mode: string;
+  trigger: string;
+  dryRun: boolean;
+  startedAt: Date;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  healthScore: number | null;
+  healthStatus: string | null;
+  stats: Record<string, unknown> | null;
+  error: string | null;
+}
+
+export interface EntityRunRow {
+  runId: string;
+  entity: string;
+  status: string;
+  outcome: string;
+  match: number;
+  sourceCount: number;
+  targetCount: number;
+  diff: Record<string, number>;
+  tripped: string[];
+  error: string | null;
+  durationMs: number;
+}
+
+type Row = Model<Record<string, unknown>>;
+
+export class StateStore {
+  private constructor(
+    private readonly sequelize: Sequelize,
+    readonly display: string,
+    private readonly runs: ModelStatic<Row>,
+    private readonly entityRuns: ModelStatic<Row>,
+  ) {}
+
+  /** Opens (and creates, for SQLite) the store and applies pending migrations. */
+  static async open(url: string, baseDir: string): Promise<StateStore> {
+    let target: SqlTarget;
+    let sequelize: Sequelize | undefined;
+    try {
+      target = parseDatabaseUrl(url, baseDir);
+      sequelize = await openSequelize(target, { owned: true });
+      await sequelize.authenticate();
+      const umzug = new Umzug({
+        migrations,
+        context: sequelize.getQueryInterface(),
+        storage: new SequelizeStorage({ sequelize, tableName: 'parity_migrations' }),
+        logger: undefined,
+      });
+      await umzug.up();
+    } catch (err) {
+      await sequelize?.close().catch(() => undefined);
+      throw new ParityError('PARITY_STATE_ERROR', `state store ${describeUrl(url)}: ${describeError(err)}`, { cause: err });
+    }
+    const runs = sequelize.define<Row>(
+      'Run',
+      {
+        id: { type: DataTypes.STRING(64), primaryKey: true },
+        status: DataTypes.STRING(16),
+        mode: DataTypes.STRING(16),
+        trigger: DataTypes.STRING(16),
+        dry_run: DataTypes.BOOLEAN,
+        started_at: DataTypes.DATE(3),
+        finished_at: DataTypes.DATE(3),
+        duration_ms: DataTypes.INTEGER,
+        health_score: DataTypes.DOUBLE,
+        health_status: DataTypes.STRING(16),
+        stats: DataTypes.TEXT,
+        error: DataTypes.TEXT,
+      },
+      { tableName: 'parity_runs', timestamps: false },
+    );
+    const entityRuns = sequelize.define<Row>(
+      'EntityRun',
+      {
+        id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        run_id: DataTypes.STRING(64),
+        entity: DataTypes.STRING(128),
+        status: DataTypes.STRING(16),
+        outcome: DataTypes.STRING(16),
+        match: DataTypes.DOUBLE,
+        source_count: DataTypes.INTEGER,
+        target_count: DataTypes.INTEGER,
+        diff: DataTypes.TEXT,
+        tripped: DataTypes.TEXT,
+        error: DataTypes.TEXT,
+        duration_ms: DataTypes.INTEGER,
+      },
+      { tableName: 'parity_entity_runs', timestamps: false },
+    );
+    return new StateStore(sequelize, target.display, runs, entityRuns);
+  }
+
+  async startRun(run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date }): Promise<void> {
+    await this.runs.create({ id: run.id, status: 'running', mode: run.mode, trigger: run.trigger, dry_run: run.dryRun, started_at: run.startedAt });
+  }
+
+  async recordEntity(runId: string, entity: EntityReport, durationMs: number): Promise<void> {
+    await this.entityRuns.create({
+      run_id: runId,
+      entity: entity.name,
+      status: entity.status,
+      outcome: entity.outcome,
+      match: entity.match,
+      source_count: entity.source.count,
+      target_count: entity.target.count,
+      diff: JSON.stringify(entity.diff),
+      tripped: JSON.stringify(entity.tripped),
+      error: entity.error,
+      duration_ms: Math.round(durationMs),
+    });
+  }
+
+  async finishRun(runId: string, status: RunStatus, report: RunReport | null, error: string | null): Promise<void> {
+    const finishedAt = report ? new Date(report.finishedAt) : new Date();
+    const row = await this.runs.findByPk(runId);
+    if (!row) throw new ParityError('PARITY_STATE_ERROR', `run ${runId} is not in the state store`);
+    const startedAt = new Date(row.get('started_at') as Date);
+    await row.update({
+      status,
+      mode: report?.mode ?? row.get('mode'),
+      finished_at: finishedAt,
+      duration_ms: finishedAt.getTime() - startedAt.getTime(),
+      health_score: report?.health.score ?? null,
+      health_status: report?.health.status ?? null,
+      stats: report ? JSON.stringify(runStats(report)) : null,
+      error,
+    });
+  }
+
+  async listRuns(limit = 20): Promise<RunRow[]> {
+    const rows = await this.runs.findAll({ order: [['started_at', 'DESC']], limit });
+    return rows.map(toRunRow);
+  }
+
+  async getRun(id: string): Promise<{ run: RunRow; entities: EntityRunRow[] } | null> {
+    const row = await this.runs.findByPk(id);
+    if (!row) return null;
+    const entities = await this.entityRuns.findAll({ where: { run_id: id }, order: [['id', 'ASC']] });
+    return { run: toRunRow(row), entities: entities.map(toEntityRunRow) };
+  }
+
+  async close(): Promise<void> {
+    await this.sequelize.close();
+  }
+}
+
+function describeUrl(url: string): string {
+  try {
+    return parseDatabaseUrl(url, '.').display;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+function runStats(report: RunReport): Record<string, unknown> {
+  const outcomes: Record<string, number> = {};
+  for (const e of report.entities) outcomes[e.outcome] = (outcomes[e.outcome] ?? 0) + 1;
+  return { entities: report.entities.length, outcomes, overallMatch: report.health.overallMatch };
+}
+
+const parseJson = <T>(v: unknown, fallback: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : fallback);
+
+function toRunRow(row: Row): RunRow {
+  const g = (k: string) => row.get(k);
+  return {
+    id: g('id') as string,
+    status: g('status') as RunStatus,
+    mode: g('mode') as string,
+    trigger: g('trigger') as string,
+    dryRun: Boolean(g('dry_run')),
+    startedAt: new Date(g('started_at') as Date),
+    finishedAt: g('finished_at') ? new Date(g('finished_at') as Date) : null,
+    durationMs: (g('duration_ms') as number | null) ?? null,
+    healthScore: g('health_score') === null ? null : Number(g('health_score')),
+    healthStatus: (g('health_status') as string | null) ?? null,
+    stats: parseJson(g('stats'), null),
+    error: (g('error') as string | null) ?? null,
+  };
+}
+
+function toEntityRunRow(row: Row): EntityRunRow {
+  const g = (k: string) => row.get(k);
+  return {
+    runId: g('run_id') as string,
+    entity: g('entity') as string,
+    status: g('status') as string,
+    outcome: g('outcome') as string,
+    match: Number(g('match')),
+    sourceCount: Number(g('source_count')),
+    targetCount: Number(g('target_count')),
+    diff: parseJson(g('diff'), {}),
+    tripped: parseJson(g('tripped'), []),
+    error: (g('error') as string | null) ?? null,
+    durationMs: Number(g('duration_ms')),
+  };
+}

@@ -1,0 +1,63 @@
+// `parity validate`: a setup test. One line per check: the config, the state store, each
+// system reached, each table or endpoint found. Never throws for a system it cannot reach.
+import path from 'node:path';
+import { createCollector, probeSystem, type ProbeResult } from '../collectors/index.js';
+import { describeError } from '../core/errors.js';
+import type { LoadedConfig } from './config/load.js';
+import { DEFAULT_STATE_URL, StateStore } from './state/store.js';
+
+export interface CheckLine extends ProbeResult {
+  /** What was checked: "config", "state store", "system erp", "items.source". */
+  subject: string;
+  skipped?: boolean;
+}
+
+export async function validateConfig(loaded: LoadedConfig): Promise<CheckLine[]> {
+  const lines: CheckLine[] = [];
+  const c = loaded.config;
+  lines.push({
+    subject: 'config',
+    ok: true,
+    check: 'load',
+    detail: `${path.relative(process.cwd(), loaded.file) || loaded.file}: ${Object.keys(c.systems).length} systems, ${loaded.entities.length} entities`,
+  });
+
+  try {
+    const store = await StateStore.open(c.state ?? DEFAULT_STATE_URL, loaded.baseDir);
+    lines.push({ subject: 'state store', ok: true, check: 'open', detail: `${store.display} (migrations applied)` });
+    await store.close();
+  } catch (err) {
+    lines.push({ subject: 'state store', ok: false, check: 'open', detail: describeError(err) });
+  }
+
+  const reached = new Map<string, boolean>();
+  for (const [name, system] of Object.entries(c.systems)) {
+    const result = await probeSystem(system, loaded.baseDir);
+    reached.set(name, result.ok);
+    lines.push({ subject: `system ${name}`, ...result });
+  }
+
+  for (const entity of loaded.entities) {
+    for (const side of [entity.source, entity.target]) {
+      const subject = `${entity.name}.${side.role}`;
+      if (!reached.get(side.systemName)) {
+        lines.push({ subject, ok: false, skipped: true, check: 'not checked', detail: `system ${side.systemName} was not reached` });
+        continue;
+      }
+      const collector = createCollector(side, { keyFields: entity.keyFields, baseDir: loaded.baseDir });
+      try {
+        for (const result of await collector.probe()) lines.push({ subject, ...result });
+      } finally {
+        await collector.close();
+      }
+    }
+  }
+  return lines;
+}
+
+export function formatCheckLines(lines: readonly CheckLine[]): string {
+  const width = Math.max(...lines.map((l) => l.subject.length));
+  return lines
+    .map((l) => `${l.skipped ? 'skip' : l.ok ? 'ok  ' : 'FAIL'}  ${l.subject.padEnd(width)}  ${l.check === 'open' || l.check === 'load' || l.check === 'connect' ? '' : `${l.check}: `}${l.detail}`)
+    .join('\n');
+}

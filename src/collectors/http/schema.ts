@@ -1,0 +1,84 @@
+// Config schema of an HTTP system (a paginated REST API) and of an entity side read from it.
+import { z } from 'zod';
+
+const secret = z.string();
+
+export const httpAuthSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('none') }),
+  z.strictObject({ type: z.literal('bearer'), token: secret }),
+  z.strictObject({ type: z.literal('header'), name: z.string().min(1), value: secret }),
+  z.strictObject({
+    type: z.literal('token-endpoint'),
+    url: z.string().url(),
+    username: z.string().optional(),
+    password: secret.optional(),
+    clientId: z.string().optional(),
+    clientSecret: secret.optional(),
+    tokenPath: z.string().default('access_token'),
+    scheme: z.string().default('Bearer'),
+  }),
+  z.strictObject({
+    type: z.literal('oauth2-refresh'),
+    tokenUrl: z.string().url(),
+    clientId: z.string(),
+    clientSecret: secret,
+    refreshToken: secret,
+    scheme: z.string().default('Bearer'),
+  }),
+]);
+
+export const httpSystemSchema = z.strictObject({
+  type: z.literal('http'),
+  baseUrl: z.string().url(),
+  auth: httpAuthSchema.default({ type: 'none' }),
+  headers: z.record(z.string(), z.string()).default({}),
+  query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  timeoutMs: z.number().int().positive().default(15000),
+  maxResponseBytes: z.number().int().positive().default(50 * 1024 * 1024),
+  rateLimit: z.strictObject({ perSecond: z.number().positive() }).optional(),
+  retry: z
+    .strictObject({
+      retries: z.number().int().min(0).default(5),
+      baseMs: z.number().int().positive().default(500),
+      maxMs: z.number().int().positive().default(30000),
+    })
+    .optional(),
+  breaker: z
+    .strictObject({
+      errorThresholdPercentage: z.number().min(1).max(100).default(50),
+      resetTimeoutMs: z.number().int().positive().default(30000),
+      volumeThreshold: z.number().int().min(1).default(10),
+    })
+    .optional(),
+});
+export type HttpSystemConfig = z.infer<typeof httpSystemSchema>;
+
+export const paginationSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('page'),
+    pageParam: z.string().default('page'),
+    sizeParam: z.string().default('per_page'),
+    size: z.number().int().positive().default(100),
+    startPage: z.number().int().min(0).default(1),
+    hasMore: z.string().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('offset'),
+    offsetParam: z.string().default('offset'),
+    limitParam: z.string().default('limit'),
+    size: z.number().int().positive().default(100),
+  }),
+  z.strictObject({
+    type: z.literal('cursor'),
+    cursorParam: z.string().default('cursor'),
+    nextCursor: z.string(),
+    sizeParam: z.string().optional(),
+    size: z.number().int().positive().default(100),
+  }),
+  z.strictObject({
+    type: z.literal('link'),
+    sizeParam: z.string().optional(),
+    size: z.number().int().positive().default(100),
+  }),
+]);
+export type PaginationConfig = z.infer<typeof paginationSchema>;

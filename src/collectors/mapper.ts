@@ -1,0 +1,88 @@
+// Turns a side's raw rows into normalized records: field mapping, transforms, key, hash.
+// Every collector uses it, so all sides agree on what "the same record" means.
+import { encodeKey, hashFields } from '../core/canonical.js';
+import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
+import { applyTransforms, TransformError, type Transform } from '../core/transforms.js';
+
+/** One entity field as read from one side: entity field `name` comes from the side's
+ *  `from` (a column, a header, or a dotted path into a JSON item). */
+export interface FieldMapping {
+  name: string;
+  from: string;
+  transforms: Transform[];
+}
+
+export type Getter = (row: Record<string, unknown>, from: string) => unknown;
+
+export const plainGetter: Getter = (row, from) => row[from];
+
+/** Reads "a.b.c" from nested JSON objects. */
+export const dottedGetter: Getter = (row, from) => {
+  if (!from.includes('.')) return row[from];
+  let v: unknown = row;
+  for (const part of from.split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[part];
+  }
+  return v;
+};
+
+export interface MapperOptions {
+  keyFields: readonly string[];
+  /** Sorted field names that enter the hash. */
+  compareFields: readonly string[];
+  /** null: the side's own columns are the entity's fields, unchanged. */
+  mappings: readonly FieldMapping[] | null;
+  getter?: Getter;
+}
+
+export type MapResult = { record: NormalizedRecord; invalid?: undefined } | { record?: undefined; invalid: InvalidRecord };
+
+export class RecordMapper {
+  private readonly keyFields: readonly string[];
+  private readonly compareFields: readonly string[];
+  private readonly mappings: readonly FieldMapping[] | null;
+  private readonly getter: Getter;
+  /** Fields kept on the record: the key and the compared fields (enough for samples and push). */
+  private readonly keptFields: readonly string[];
+
+  constructor(options: MapperOptions) {
+    this.keyFields = options.keyFields;
+    this.compareFields = options.compareFields;
+    this.mappings = options.mappings;
+    this.getter = options.getter ?? plainGetter;
+    this.keptFields = [...new Set([...options.keyFields, ...options.compareFields])];
+  }
+
+  /** `ref` says where the row came from ("row 12") for the invalid-record reason. */
+  map(row: Record<string, unknown>, ref: string): MapResult {
+    const fields: Record<string, unknown> = {};
+    if (this.mappings) {
+      for (const m of this.mappings) {
+        const raw = this.getter(row, m.from);
+        try {
+          fields[m.name] = m.transforms.length ? applyTransforms(m.transforms, raw) : raw;
+        } catch (err) {
+          if (err instanceof TransformError) {
+            return { invalid: { ref: this.refWithKey(ref, row), reason: `field ${m.name}: ${err.message}` } };
+          }
+          throw err;
+        }
+      }
+    } else {
+      for (const name of this.keptFields) fields[name] = row[name];
+    }
+    const key = encodeKey(this.keyFields.map((f) => fields[f]));
+    if (key === null) {
+      const empty = this.keyFields.filter((f) => fields[f] === null || fields[f] === undefined || fields[f] === '');
+      return { invalid: { ref, reason: `key field ${empty.join(', ')} is empty` } };
+    }
+    return { record: { key, hash: hashFields(fields, this.compareFields), fields } };
+  }
+
+  private refWithKey(ref: string, row: Record<string, unknown>): string {
+    const from = this.keyFields.map((f) => this.mappings?.find((m) => m.name === f)?.from ?? f);
+    const key = encodeKey(from.map((f) => this.getter(row, f)));
+    return key === null ? ref : `${ref} (key ${key})`;
+  }
+}

@@ -1,0 +1,35 @@
+// The collector contract: how the reconcile stage reads one side of an entity.
+import type { Page } from '../core/record.js';
+import type { RecordMapper } from './mapper.js';
+
+/** One line of `parity validate`: a check and whether it held. */
+export interface ProbeResult {
+  ok: boolean;
+  check: string;
+  detail: string;
+}
+
+export interface ReadOptions {
+  /** Maps each raw row to a normalized record (or an invalid one). */
+  mapper: RecordMapper;
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads one side of one entity.
+ * - `read()` is called at most once per collector; it streams pages in the side's natural
+ *   order (key order where the system can sort). Records that fail mapping are reported in
+ *   the page's `invalid` list; the stream goes on.
+ * - A failure to reach or read the system throws a ParityError; nothing is retried here.
+ * - `columns()` may be called before `read()` to learn the side's field names when the
+ *   config maps none; it returns null when the system cannot tell without reading.
+ * - `probe()` is for `parity validate`: it checks reachability and the table or endpoint,
+ *   and never throws for an unreachable system (it reports it).
+ * - `close()` releases connections; it is safe to call more than once.
+ */
+export interface Collector {
+  columns(): Promise<string[] | null>;
+  read(options: ReadOptions): AsyncIterable<Page>;
+  probe(): Promise<ProbeResult[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,59 @@
+// Canonical forms for comparison: two values that mean the same thing produce the same
+// string, so formatting and field order never show up as a false change.
+import { createHash } from 'node:crypto';
+
+/** The canonical string of a value, or null for null/undefined. Numbers use JavaScript's
+ *  shortest round-trip form (so 1.50 and 1.5 are the same number), dates their UTC ISO form,
+ *  objects their keys in sorted order. Strings are kept exactly: "007" is not 7. */
+export function canonicalValue(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+      return Object.is(value, -0) ? '0' : String(value);
+    case 'bigint':
+      return value.toString();
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      break;
+  }
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (Buffer.isBuffer(value)) return value.toString('hex');
+  return JSON.stringify(canonicalJson(value));
+}
+
+function canonicalJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonicalJson);
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) out[k] = canonicalJson((value as Record<string, unknown>)[k]);
+    return out;
+  }
+  return canonicalValue(value);
+}
+
+/** Hash of the compared fields. `compareFields` must already be sorted (see sortedFields),
+ *  so the hash does not depend on the order fields were mapped or read in. */
+export function hashFields(fields: Record<string, unknown>, compareFields: readonly string[]): string {
+  const values = compareFields.map((name) => canonicalValue(fields[name]));
+  return createHash('sha256').update(JSON.stringify(values)).digest('hex').slice(0, 32);
+}
+
+export function sortedFields(names: Iterable<string>): string[] {
+  return [...new Set(names)].sort();
+}
+
+/** The key string of a record, or null when a key part is missing or empty.
+ *  A single part is its canonical value; several parts are a JSON array, so
+ *  ("a|b", "c") and ("a", "b|c") can never collide. */
+export function encodeKey(parts: readonly unknown[]): string | null {
+  const canonical: string[] = [];
+  for (const part of parts) {
+    const c = canonicalValue(part);
+    if (c === null || c === '') return null;
+    canonical.push(c);
+  }
+  return canonical.length === 1 ? canonical[0]! : JSON.stringify(canonical);
+}

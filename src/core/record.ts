@@ -1,0 +1,23 @@
+// The records and pages that flow from the collectors to the reconcile stage.
+
+/** A record after field mapping and transforms: its key, the hash of its compared
+ *  fields, and the mapped field values (kept for samples and, later, the push). */
+export interface NormalizedRecord {
+  /** Unambiguous key string: the single key value, or a JSON array for composite keys. */
+  key: string;
+  hash: string;
+  fields: Record<string, unknown>;
+}
+
+/** A record that could not be normalized: where it came from and why. */
+export interface InvalidRecord {
+  /** Where to find it: "row 12", "page 3 item 7", a key if one was readable. */
+  ref: string;
+  reason: string;
+}
+
+/** One page of a side's stream. `invalid` lists the rows of this page that failed. */
+export interface Page {
+  records: NormalizedRecord[];
+  invalid: InvalidRecord[];
+}

@@ -1,0 +1,179 @@
+// The fixed, safe transform vocabulary of field mappings ("decimal(2) | trim"): parsed
+// once at config load, applied per value in the collectors. No eval, no user code here.
+import Big from 'big.js';
+import { parse as parseYaml } from 'yaml';
+import { canonicalValue } from './canonical.js';
+
+export type TransformFn = (value: unknown) => unknown;
+
+export interface Transform {
+  /** As written in the config, for error messages: "decimal(2)". */
+  text: string;
+  apply: TransformFn;
+}
+
+/** Thrown by a transform for one value; the record becomes invalid with this reason. */
+export class TransformError extends Error {}
+
+/** Thrown when a transform spec cannot be parsed or names an unknown transform. */
+export class TransformSpecError extends Error {}
+
+type Factory = (args: string | undefined, text: string) => TransformFn;
+
+const isBlank = (v: unknown) => v === null || v === undefined || (typeof v === 'string' && v.trim() === '');
+
+function noArgs(name: string, fn: TransformFn): Factory {
+  return (args) => {
+    if (args !== undefined && args.trim() !== '') throw new TransformSpecError(`${name} takes no argument`);
+    return fn;
+  };
+}
+
+function onStrings(fn: (s: string) => unknown): TransformFn {
+  return (v) => (typeof v === 'string' ? fn(v) : v);
+}
+
+function toBig(v: unknown): Big {
+  const text = typeof v === 'string' ? v.trim().replace(/^\+/, '') : canonicalValue(v);
+  try {
+    return new Big(text ?? '');
+  } catch {
+    throw new TransformError(`"${String(v)}" is not a number`);
+  }
+}
+
+/** A YAML scalar or flow value as the argument: default(0), eq("Y"), map({a: b}). */
+function literal(args: string | undefined, name: string): unknown {
+  if (args === undefined || args.trim() === '') throw new TransformSpecError(`${name} needs an argument`);
+  try {
+    return parseYaml(args);
+  } catch {
+    throw new TransformSpecError(`${name}(${args}): the argument is not a valid value`);
+  }
+}
+
+function parseDate(v: unknown): Date {
+  if (v instanceof Date) return v;
+  if (typeof v === 'number') return new Date(v);
+  if (typeof v === 'string') {
+    const s = v.trim();
+    // A timestamp without a zone is taken as UTC, so results never depend on the machine's zone.
+    const zoned = /[zZ]$|[+-]\d{2}:?\d{2}$/.test(s) || !/\d{2}:\d{2}/.test(s) ? s : `${s.replace(' ', 'T')}Z`;
+    const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : zoned);
+    if (!Number.isNaN(d.getTime())) return d;
+  }
+  throw new TransformError(`"${String(v)}" is not a date`);
+}
+
+const FACTORIES: Record<string, Factory> = {
+  trim: noArgs('trim', onStrings((s) => s.trim())),
+  lower: noArgs('lower', onStrings((s) => s.toLowerCase())),
+  upper: noArgs('upper', onStrings((s) => s.toUpperCase())),
+  int: noArgs('int', (v) => {
+    if (isBlank(v)) return null;
+    if (typeof v === 'boolean') return v ? 1 : 0;
+    const n = toBig(v);
+    if (!n.eq(n.round(0, Big.roundDown))) throw new TransformError(`"${String(v)}" is not a whole number`);
+    return Number(n.toFixed(0));
+  }),
+  decimal: (args) => {
+    const places = Number(args);
+    if (!Number.isInteger(places) || places < 0 || places > 20) {
+      throw new TransformSpecError(`decimal(n) needs a whole number of places from 0 to 20, got "${args ?? ''}"`);
+    }
+    // Fixed-point string: exact, and "1.5", 1.5 and "1.50" all become "1.50".
+    return (v) => (isBlank(v) ? null : toBig(v).toFixed(places, Big.roundHalfUp));
+  },
+  bool: noArgs('bool', (v) => {
+    if (isBlank(v)) return null;
+    if (typeof v === 'boolean') return v;
+    const s = String(v).trim().toLowerCase();
+    if (['1', 'true', 't', 'yes', 'y', 'on'].includes(s)) return true;
+    if (['0', 'false', 'f', 'no', 'n', 'off'].includes(s)) return false;
+    throw new TransformError(`"${String(v)}" is not a boolean`);
+  }),
+  date: noArgs('date', (v) => (isBlank(v) ? null : parseDate(v).toISOString().slice(0, 10))),
+  datetime: noArgs('datetime', (v) => (isBlank(v) ? null : parseDate(v).toISOString())),
+  default: (args) => {
+    const fallback = literal(args, 'default');
+    return (v) => (isBlank(v) ? fallback : v);
+  },
+  map: (args) => {
+    const table = literal(args, 'map');
+    if (table === null || typeof table !== 'object' || Array.isArray(table)) {
+      throw new TransformSpecError('map needs a mapping such as map({A: active, I: inactive})');
+    }
+    const lookup = new Map<string, unknown>();
+    for (const [from, to] of Object.entries(table)) lookup.set(from, to);
+    return (v) => {
+      const c = canonicalValue(v);
+      return c !== null && lookup.has(c) ? lookup.get(c) : v;
+    };
+  },
+  eq: (args) => {
+    const expected = canonicalValue(literal(args, 'eq'));
+    return (v) => canonicalValue(v) === expected;
+  },
+  split: (args) => {
+    const sep = String(literal(args, 'split'));
+    return (v) => (typeof v === 'string' ? (v === '' ? [] : v.split(sep).map((s) => s.trim())) : v);
+  },
+  join: (args) => {
+    const sep = String(literal(args, 'join'));
+    return (v) => (Array.isArray(v) ? v.map((x) => canonicalValue(x) ?? '').join(sep) : v);
+  },
+};
+
+export const TRANSFORM_NAMES = Object.keys(FACTORIES);
+
+/** Splits "a | b(x|y) | c" at the pipes that are not inside brackets or quotes. */
+function splitChain(spec: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | null = null;
+  let current = '';
+  for (const ch of spec) {
+    if (quote) {
+      if (ch === quote) quote = null;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if ('({['.includes(ch)) depth++;
+    else if (')}]'.includes(ch)) depth--;
+    else if (ch === '|' && depth === 0) {
+      parts.push(current.trim());
+      current = '';
+      continue;
+    }
+    current += ch;
+  }
+  parts.push(current.trim());
+  return parts;
+}
+
+/** Parses a transform chain. Throws TransformSpecError naming the bad step. */
+export function parseTransforms(spec: string): Transform[] {
+  if (spec.trim() === '') return [];
+  return splitChain(spec).map((step) => {
+    const m = /^([a-zA-Z_][\w]*)\s*(?:\((.*)\))?$/s.exec(step);
+    if (!m) throw new TransformSpecError(`cannot read transform "${step}"`);
+    const name = m[1]!;
+    const factory = FACTORIES[name];
+    if (!factory) {
+      throw new TransformSpecError(`unknown transform "${name}" (known: ${TRANSFORM_NAMES.join(', ')})`);
+    }
+    return { text: step, apply: factory(m[2], step) };
+  });
+}
+
+/** Applies a parsed chain. A failing step throws TransformError naming the step. */
+export function applyTransforms(chain: readonly Transform[], value: unknown): unknown {
+  let v = value;
+  for (const t of chain) {
+    try {
+      v = t.apply(v);
+    } catch (err) {
+      if (err instanceof TransformError) throw new TransformError(`${t.text}: ${err.message}`);
+      throw err;
+    }
+  }
+  return v;
+}

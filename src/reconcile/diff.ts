@@ -1,0 +1,135 @@
+// Compares two streams of normalized records by key and content hash. Pure: no I/O.
+// The streams may arrive interleaved in any order (a symmetric hash join): only records
+// not yet matched by the other side are held, plus the set of keys seen per side.
+import { canonicalValue } from '../core/canonical.js';
+import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
+
+export type Side = 'source' | 'target';
+
+export interface DiffCounts {
+  matched: number;
+  missing: number;
+  extra: number;
+  changed: number;
+  duplicates: number;
+  invalid: number;
+}
+
+export interface ChangedRecord {
+  key: string;
+  source: NormalizedRecord;
+  target: NormalizedRecord;
+}
+
+export interface ChangedSample {
+  key: string;
+  /** Only the fields that differ: [source value, target value] in canonical form. */
+  fields: Record<string, [string | null, string | null]>;
+}
+
+export interface DuplicateKey {
+  key: string;
+  side: Side;
+  /** How many records carry this key on that side (2 or more). */
+  occurrences: number;
+}
+
+export interface InvalidEntry extends InvalidRecord {
+  side: Side;
+}
+
+export interface DiffResult {
+  counts: DiffCounts;
+  /** Records per side that entered the comparison, with duplicates and invalid ones. */
+  read: Record<Side, number>;
+  /** Sorted by key. Source records absent from the target (they would be created). */
+  missing: NormalizedRecord[];
+  /** Sorted by key. Target records absent from the source. */
+  extra: NormalizedRecord[];
+  /** Sorted by key. */
+  changed: ChangedRecord[];
+  duplicateKeys: DuplicateKey[];
+  invalid: InvalidEntry[];
+}
+
+/** Semantics, which the reference test restates: per side, the first record with a key takes
+ *  part in the comparison; each later record with the same key counts once in `duplicates`
+ *  and is otherwise ignored. A record with an invalid key never enters (see `invalid`). */
+export class DiffBuilder {
+  private readonly seen: Record<Side, Map<string, number>> = { source: new Map(), target: new Map() };
+  private readonly pending: Record<Side, Map<string, NormalizedRecord>> = { source: new Map(), target: new Map() };
+  private readonly changed: ChangedRecord[] = [];
+  private readonly invalid: InvalidEntry[] = [];
+  private readonly read: Record<Side, number> = { source: 0, target: 0 };
+  private matched = 0;
+  private duplicates = 0;
+
+  add(side: Side, record: NormalizedRecord): void {
+    this.read[side]++;
+    const seen = this.seen[side];
+    const times = seen.get(record.key);
+    if (times !== undefined) {
+      seen.set(record.key, times + 1);
+      this.duplicates++;
+      return;
+    }
+    seen.set(record.key, 1);
+    const other: Side = side === 'source' ? 'target' : 'source';
+    const counterpart = this.pending[other].get(record.key);
+    if (!counterpart) {
+      this.pending[side].set(record.key, record);
+      return;
+    }
+    this.pending[other].delete(record.key);
+    if (counterpart.hash === record.hash) {
+      this.matched++;
+      return;
+    }
+    const [source, target] = side === 'source' ? [record, counterpart] : [counterpart, record];
+    this.changed.push({ key: record.key, source, target });
+  }
+
+  addInvalid(side: Side, entry: InvalidRecord): void {
+    this.read[side]++;
+    this.invalid.push({ side, ...entry });
+  }
+
+  finish(): DiffResult {
+    const byKey = <T extends { key: string }>(a: T, b: T) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    const missing = [...this.pending.source.values()].sort(byKey);
+    const extra = [...this.pending.target.values()].sort(byKey);
+    const changed = this.changed.sort(byKey);
+    const duplicateKeys: DuplicateKey[] = [];
+    for (const side of ['source', 'target'] as const) {
+      for (const [key, occurrences] of this.seen[side]) if (occurrences > 1) duplicateKeys.push({ key, side, occurrences });
+    }
+    duplicateKeys.sort(byKey);
+    return {
+      counts: {
+        matched: this.matched,
+        missing: missing.length,
+        extra: extra.length,
+        changed: changed.length,
+        duplicates: this.duplicates,
+        invalid: this.invalid.length,
+      },
+      read: { ...this.read },
+      missing,
+      extra,
+      changed,
+      duplicateKeys,
+      invalid: this.invalid,
+    };
+  }
+}
+
+/** The fields of a changed record that differ, in canonical form. */
+export function changedFields(change: ChangedRecord, compareFields: readonly string[]): ChangedSample {
+  const fields: ChangedSample['fields'] = {};
+  for (const name of compareFields) {
+    const s = canonicalValue(change.source.fields[name]);
+    const t = canonicalValue(change.target.fields[name]);
+    if (s !== t) fields[name] = [s, t];
+  }
+  return { key: change.key, fields };
+}

@@ -1,0 +1,177 @@
+// The run report (DESIGN, "Report", schema v1): building an entity's part from its diff,
+// and rendering the Markdown summary a person reads first. Pure: writing files is the agent's.
+import { changedFields, type ChangedSample, type DiffCounts, type DiffResult, type Side } from './diff.js';
+import { band, entityMatch, percent, trippedThresholds, type Band, type Bands, type Thresholds } from './score.js';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+export type Outcome = 'synced' | 'in-sync' | 'report-only' | 'deferred' | 'failed' | 'skipped';
+
+export interface SyncCounts {
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  rejected: number;
+  pending: number;
+}
+
+export interface MetricReport {
+  name: string;
+  source: number;
+  target: number;
+  match: number;
+}
+
+export interface EntityReport {
+  name: string;
+  status: Band;
+  outcome: Outcome;
+  source: { system: string; count: number };
+  target: { system: string; count: number };
+  match: number;
+  diff: DiffCounts;
+  samples: {
+    missing: string[];
+    extra: string[];
+    changed: ChangedSample[];
+    duplicates: { key: string; side: Side; occurrences: number }[];
+    invalid: { side: Side; ref: string; reason: string }[];
+  };
+  metrics: MetricReport[];
+  tripped: string[];
+  sync: SyncCounts;
+  error: string | null;
+}
+
+export interface RunReport {
+  schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  runId: string;
+  mode: 'incremental' | 'full';
+  dryRun: boolean;
+  trigger: 'cli' | 'schedule' | 'api';
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  health: { score: number; status: Band; overallMatch: number };
+  entities: EntityReport[];
+}
+
+export const EMPTY_SYNC: SyncCounts = { created: 0, updated: 0, deleted: 0, unchanged: 0, rejected: 0, pending: 0 };
+const EMPTY_DIFF: DiffCounts = { matched: 0, missing: 0, extra: 0, changed: 0, duplicates: 0, invalid: 0 };
+
+export interface EntityInput {
+  name: string;
+  sourceSystem: string;
+  targetSystem: string;
+  compareFields: readonly string[];
+  thresholds?: Thresholds | undefined;
+  bands: Bands;
+  sampleLimit: number;
+}
+
+/** The report of an entity that was compared. Until push exists, differences are reported only. */
+export function compareEntityReport(input: EntityInput, diff: DiffResult): EntityReport {
+  const match = entityMatch(diff.counts);
+  const tripped = trippedThresholds(diff.counts, match, input.thresholds);
+  const drift = diff.counts.missing + diff.counts.extra + diff.counts.changed;
+  const n = input.sampleLimit;
+  return {
+    name: input.name,
+    status: band(match, input.bands),
+    outcome: drift === 0 ? 'in-sync' : 'report-only',
+    source: { system: input.sourceSystem, count: diff.read.source },
+    target: { system: input.targetSystem, count: diff.read.target },
+    match: percent(match),
+    diff: diff.counts,
+    samples: {
+      missing: diff.missing.slice(0, n).map((r) => r.key),
+      extra: diff.extra.slice(0, n).map((r) => r.key),
+      changed: diff.changed.slice(0, n).map((c) => changedFields(c, input.compareFields)),
+      duplicates: diff.duplicateKeys.slice(0, n),
+      invalid: diff.invalid.slice(0, n).map(({ side, ref, reason }) => ({ side, ref, reason })),
+    },
+    metrics: [],
+    tripped,
+    sync: { ...EMPTY_SYNC },
+    error: null,
+  };
+}
+
+/** The report of an entity that failed or was skipped: it counts 0 in the health score. */
+export function failedEntityReport(input: Pick<EntityInput, 'name' | 'sourceSystem' | 'targetSystem'>, outcome: 'failed' | 'skipped', error: string): EntityReport {
+  return {
+    name: input.name,
+    status: 'critical',
+    outcome,
+    source: { system: input.sourceSystem, count: 0 },
+    target: { system: input.targetSystem, count: 0 },
+    match: 0,
+    diff: { ...EMPTY_DIFF },
+    samples: { missing: [], extra: [], changed: [], duplicates: [], invalid: [] },
+    metrics: [],
+    tripped: [],
+    sync: { ...EMPTY_SYNC },
+    error,
+  };
+}
+
+const cell = (v: unknown) => String(v ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const pct = (v: number) => `${v.toFixed(2)}%`;
+
+function syncText(e: EntityReport): string {
+  const s = e.sync;
+  const parts = (['created', 'updated', 'deleted', 'rejected', 'pending'] as const).filter((k) => s[k] > 0).map((k) => `${s[k]} ${k}`);
+  if (parts.length) return parts.join(', ');
+  if (e.outcome === 'report-only') return 'nothing (report only)';
+  return e.outcome === 'in-sync' ? '-' : e.outcome;
+}
+
+/** Samples per kind in the Markdown summary; the JSON keeps more. */
+const MD_SAMPLES = 5;
+
+export function renderMarkdown(report: RunReport): string {
+  const lines: string[] = [];
+  const h = report.health;
+  lines.push(`# parity report ${report.startedAt}`);
+  lines.push('');
+  lines.push(
+    `**Health ${h.score.toFixed(2)} (${h.status})** · overall match ${pct(h.overallMatch)} · ${report.mode}${report.dryRun ? ' · dry run' : ''} · ${(report.durationMs / 1000).toFixed(1)} s · run \`${report.runId}\``,
+  );
+  lines.push('');
+  lines.push('| entity | source | target | matched | missing | extra | changed | dup | invalid | match | status | synced | tripped |');
+  lines.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|---|');
+  for (const e of report.entities) {
+    const d = e.diff;
+    lines.push(
+      `| ${cell(e.name)} | ${cell(e.source.system)} ${e.source.count} | ${cell(e.target.system)} ${e.target.count} | ${d.matched} | ${d.missing} | ${d.extra} | ${d.changed} | ${d.duplicates} | ${d.invalid} | ${pct(e.match)} | ${e.status} | ${cell(syncText(e))} | ${cell(e.tripped.join('; ') || '-')} |`,
+    );
+  }
+  for (const e of report.entities) {
+    const s = {
+      missing: e.samples.missing.slice(0, MD_SAMPLES),
+      extra: e.samples.extra.slice(0, MD_SAMPLES),
+      changed: e.samples.changed.slice(0, MD_SAMPLES),
+      duplicates: e.samples.duplicates.slice(0, MD_SAMPLES),
+      invalid: e.samples.invalid.slice(0, MD_SAMPLES),
+    };
+    const notes: string[] = [];
+    if (e.error) notes.push(`- **${e.outcome}**: ${cell(e.error)}`);
+    if (s.missing.length) notes.push(`- missing in ${e.target.system}: ${s.missing.map((k) => `\`${k}\``).join(', ')}${e.diff.missing > s.missing.length ? ', …' : ''}`);
+    if (s.extra.length) notes.push(`- extra in ${e.target.system}: ${s.extra.map((k) => `\`${k}\``).join(', ')}${e.diff.extra > s.extra.length ? ', …' : ''}`);
+    for (const c of s.changed) {
+      const fields = Object.entries(c.fields).map(([f, [a, b]]) => `${f} ${JSON.stringify(a)} → ${JSON.stringify(b)}`);
+      notes.push(`- changed \`${c.key}\`: ${fields.join(', ')}`);
+    }
+    if (e.diff.changed > s.changed.length) notes.push(`- … and ${e.diff.changed - s.changed.length} more changed`);
+    for (const d of s.duplicates) notes.push(`- duplicate key \`${d.key}\` in ${d.side === 'source' ? e.source.system : e.target.system} (${d.occurrences} records)`);
+    if (e.diff.duplicates > 0 && e.samples.duplicates.length > s.duplicates.length) notes.push('- … more duplicate keys in the JSON report');
+    for (const i of s.invalid) notes.push(`- invalid in ${i.side === 'source' ? e.source.system : e.target.system}: ${cell(i.ref)}: ${cell(i.reason)}`);
+    if (e.diff.invalid > s.invalid.length) notes.push(`- … ${e.diff.invalid - s.invalid.length} more invalid records`);
+    if (notes.length) {
+      lines.push('', `## ${e.name}`, '', ...notes);
+    }
+  }
+  lines.push('');
+  return lines.join('\n');
+}
