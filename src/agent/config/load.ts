@@ -66,12 +66,13 @@ function locate(file: string, doc: Document | undefined, lines: LineCounter | un
 }
 
 export function resolveConfigPath(explicit?: string): string {
-  return path.resolve(explicit ?? process.env.PARITY_CONFIG ?? 'parity.yaml');
+  return path.resolve(explicit || process.env.PARITY_CONFIG || 'parity.yaml');
 }
 
 export function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const file = path.resolve(configPath);
-  const shown = path.relative(process.cwd(), file) || file;
+  const relative = path.relative(process.cwd(), file);
+  const shown = relative && !relative.startsWith('..') ? relative : file;
   if (!existsSync(file)) {
     throw new ConfigError(`${shown}: config file not found (pass --config PATH or set PARITY_CONFIG)`, 'PARITY_CONFIG_NOT_FOUND');
   }
@@ -80,8 +81,8 @@ export function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const at = e.linePos?.[0];
-    const where = at ? `${shown}:${at.line}:${at.col}` : shown;
+    const at = lines.linePos(e.pos[0]);
+    const where = `${shown}:${at.line}:${at.col}`;
     const first = e.message.split('\n')[0];
     throw new ConfigError(`${where}: invalid YAML: ${first}`);
   }
@@ -99,7 +100,7 @@ export function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.
   const parsed = configSchema.safeParse(interpolated.value);
   if (!parsed.success) {
     const issue = pickIssue(parsed.error.issues);
-    fail(issue.path as PathPart[], describeIssue(issue));
+    fail(issue.path as PathPart[], describeIssue(issue, valueAt(interpolated.value, issue.path as PathPart[])));
   }
   const config = parsed.data!;
 
@@ -130,17 +131,36 @@ function pickIssue(issues: readonly Issue[]): Issue {
   return first;
 }
 
-function describeIssue(issue: Issue): string {
+function valueAt(root: unknown, parts: readonly PathPart[]): unknown {
+  let v = root;
+  for (const p of parts) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[p as string];
+  }
+  return v;
+}
+
+function describeIssue(issue: Issue, value: unknown): string {
+  const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
   switch (issue.code) {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling against DESIGN's config)`;
     case 'invalid_union':
       if ('note' in issue && issue.note === 'No matching discriminator') {
-        return `unknown type (expected one of the documented types)`;
+        const discriminator = 'discriminator' in issue ? String(issue.discriminator) : 'type';
+        const options = 'options' in issue && Array.isArray(issue.options) ? ` (use ${issue.options.join(', ')})` : '';
+        const given = typeof value === 'object' && value !== null ? valueAt(value, [discriminator]) : value;
+        return given === undefined ? `needs "${discriminator}"${options}` : `unknown ${discriminator} "${String(given)}"${options}`;
       }
       return issue.message;
-    case 'invalid_type':
-      return issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}`;
+    case 'invalid_type': {
+      const received = /received (\w+)/.exec(issue.message)?.[1];
+      return received === 'undefined' ? `required (${issue.expected})` : `expected ${issue.expected}${received ? `, got ${received}` : ''}`;
+    }
+    case 'invalid_format':
+      return `${shown} is not a valid ${issue.format === 'url' ? 'URL' : issue.format}`;
+    case 'invalid_value':
+      return `${shown} is not allowed (use ${issue.values.map((v) => String(v)).join(', ')})`;
     default:
       return issue.message;
   }

@@ -1,0 +1,155 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/agent/config/load.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dir = tempDir();
+let n = 0;
+function write(text: string): string {
+  const file = path.join(dir, `c${++n}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+const GOOD = `version: 1
+systems:
+  erp: { type: sql, url: "sqlite:erp.db" }
+  shop:
+    type: http
+    baseUrl: http://127.0.0.1:9/v1
+    auth: { type: bearer, token: "\${SHOP_TOKEN}" }
+entities:
+  items:
+    key: [sku]
+    source:
+      system: erp
+      table: products
+      fields: { sku: sku, name: name, price: { from: base_price, transform: decimal(2) } }
+    target:
+      system: shop
+      path: /items
+      list: items
+      fields: { sku: sku, name: title, price: { from: price, transform: decimal(2) } }
+  stock:
+    key: [sku, warehouse]
+    dependsOn: [items]
+    source: { system: erp, table: stock }
+    target: { system: shop, path: /stock, fields: { sku: sku, warehouse: wh, qty: quantity } }
+`;
+
+function loadError(text: string, env: Record<string, string> = { SHOP_TOKEN: 'tok-123456' }): string {
+  const file = write(text);
+  try {
+    loadConfig(file, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('the config loaded, but an error was expected');
+}
+
+describe('config loading', () => {
+  it('loads a valid config, resolves mappings and orders entities by dependency', () => {
+    const loaded = loadConfig(write(GOOD), { SHOP_TOKEN: 'tok-123456' });
+    const items = loaded.entities.find((e) => e.name === 'items')!;
+    expect(loaded.entities.map((e) => e.name)).toEqual(['items', 'stock']);
+    expect(items.keyFields).toEqual(['sku']);
+    expect(items.compare).toEqual(['name', 'price']);
+    expect(items.target.mappings?.map((m) => [m.name, m.from])).toEqual([['sku', 'sku'], ['name', 'title'], ['price', 'price']]);
+    const shop = loaded.config.systems.shop!;
+    expect(shop.type === 'http' && shop.auth.type === 'bearer' && shop.auth.token).toBe('tok-123456');
+    // stock's source has no fields: compare comes from the one mapped side
+    expect(loaded.entities[1]!.compare).toEqual(['qty']);
+    expect(loaded.config.reports).toEqual({ dir: 'reports', retentionDays: 30, formats: ['json', 'md'] });
+  });
+
+  it('puts dependencies first whatever the file order', () => {
+    const text = GOOD.replace('  items:\n', '  zz:\n    key: [sku]\n    dependsOn: [stock]\n    source: { system: erp, table: t }\n    target: { system: shop, path: /t, fields: { sku: sku, a: a } }\n  items:\n');
+    expect(loadConfig(write(text), { SHOP_TOKEN: 'x' }).entities.map((e) => e.name)).toEqual(['items', 'stock', 'zz']);
+  });
+
+  it('accepts JSON too', () => {
+    const json = JSON.stringify({ version: 1, systems: { a: { type: 'sql', url: 'sqlite:a.db' } }, entities: { e: { key: 'id', source: { system: 'a', table: 't' }, target: { system: 'a', table: 'u' } } } });
+    const file = path.join(dir, 'c.json');
+    writeFileSync(file, json);
+    expect(loadConfig(file, {}).entities[0]!.keyFields).toEqual(['id']);
+  });
+
+  it('interpolates ${VAR} and ${VAR:-default}', () => {
+    const text = GOOD.replace('sqlite:erp.db', '${ERP_URL:-sqlite:default.db}').replace('127.0.0.1:9', '127.0.0.1:${PORT}');
+    const loaded = loadConfig(write(text), { SHOP_TOKEN: 't', PORT: '4321' });
+    const erp = loaded.config.systems.erp!;
+    expect(erp.type === 'sql' && erp.url).toBe('sqlite:default.db');
+    const shop = loaded.config.systems.shop!;
+    expect(shop.type === 'http' && shop.baseUrl).toBe('http://127.0.0.1:4321/v1');
+  });
+
+  it('invalid YAML: names the file, line and column', () => {
+    const message = loadError('version: 1\nsystems:\n  erp: { type: sql, url: "x"\nentities: {}\n');
+    expect(message).toMatch(new RegExp(`c${n}\\.yaml:4:1: invalid YAML: `));
+  });
+
+  it('unknown system: names the path and line', () => {
+    const message = loadError(GOOD.replace('system: erp\n      table: products', 'system: erp2\n      table: products'));
+    expect(message).toMatch(new RegExp(`c${n}\\.yaml:12: entities\\.items\\.source\\.system: unknown system "erp2" \\(systems: erp, shop\\)$`));
+  });
+
+  it('unknown transform: names the field', () => {
+    const message = loadError(GOOD.replace('transform: decimal(2) } }\n    target', 'transform: decimal(2) | shout } }\n    target'));
+    expect(message).toContain('entities.items.source.fields.price.transform: unknown transform "shout"');
+  });
+
+  it('missing environment variable: names it and the path', () => {
+    const message = loadError(GOOD, {});
+    expect(message).toContain('systems.shop.auth.token: environment variable SHOP_TOKEN is not set');
+  });
+
+  it('a key field not in the mapping', () => {
+    const message = loadError(GOOD.replace('fields: { sku: sku, name: title,', 'fields: { code: sku, name: title,'));
+    expect(message).toContain('entities.items.target.fields: key field "sku" is not in the mapping (add sku: <column>)');
+  });
+
+  it('an unknown key, a wrong type and a bad system type', () => {
+    expect(loadError(GOOD.replace('version: 1', 'version: 1\nreprots: {}'))).toContain('(top level): unknown key "reprots"');
+    expect(loadError(GOOD.replace('table: products', 'table: 5'))).toContain('entities.items.source.table: expected string, got number');
+    expect(loadError(GOOD.replace('type: sql', 'type: oracle'))).toContain('systems.erp.type: unknown type "oracle" (use http, sql, excel, csv)');
+  });
+
+  it('a part not built yet is refused, never ignored', () => {
+    expect(loadError(GOOD.replace('version: 1', 'version: 1\nschedule: { incremental: every 30m }'))).toContain('schedule: not supported yet: schedule');
+    expect(loadError(GOOD.replace('    dependsOn: [items]', '    dependsOn: [items]\n    metrics: { n: count(sku) }'))).toContain('not supported yet: entities.stock.metrics');
+  });
+
+  it('a dependency cycle is named', () => {
+    const message = loadError(GOOD.replace('  items:\n    key: [sku]', '  items:\n    key: [sku]\n    dependsOn: [stock]'));
+    expect(message).toMatch(/dependency cycle: (items -> stock -> items|stock -> items -> stock)/);
+  });
+
+  it('a side that does not fit its system', () => {
+    expect(loadError(GOOD.replace('      table: products', '      path: /products'))).toContain('entities.items.source.path: "path" does not apply to sql system "erp"');
+  });
+
+  it('a missing file says how to point at one', () => {
+    expect(() => loadConfig(path.join(dir, 'nope.yaml'))).toThrow(/config file not found \(pass --config PATH or set PARITY_CONFIG\)/);
+  });
+});
+
+describe('config errors on the command line', () => {
+  it('print one line naming file and path, and exit 2', async () => {
+    const file = write(GOOD.replace('system: erp\n      table: products', 'system: erp2\n      table: products'));
+    const result = await runCli(['run', '--config', file], { env: { SHOP_TOKEN: 'x-secret' } });
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^parity: .*c\d+\.yaml:12: entities\.items\.source\.system: unknown system "erp2"/);
+    expect(result.stdout).toBe('');
+  });
+
+  it('a usage error exits 2 with a hint', async () => {
+    const result = await runCli(['run', '--fail-under', 'lots']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("option '--fail-under <score>' argument 'lots' is invalid");
+  });
+});

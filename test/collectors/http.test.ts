@@ -1,0 +1,141 @@
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpCollector } from '../../src/collectors/http/collector.js';
+import type { HttpSystemConfig } from '../../src/collectors/http/schema.js';
+import { dottedGetter, RecordMapper } from '../../src/collectors/mapper.js';
+import type { SideSpec } from '../../src/collectors/schema.js';
+import type { Page } from '../../src/core/record.js';
+import { parseTransforms } from '../../src/core/transforms.js';
+import { createReceiver, type Receiver } from '../../examples/receiver/server.js';
+import { serveApp } from '../helpers/servers.js';
+
+const TOKEN = 'receiver-token-5f2a9c';
+
+function system(baseUrl: string, overrides: Partial<HttpSystemConfig> = {}): HttpSystemConfig {
+  return { type: 'http', baseUrl, auth: { type: 'bearer', token: TOKEN }, headers: {}, query: {}, timeoutMs: 5000, maxResponseBytes: 1_000_000, ...overrides };
+}
+
+function side(sys: HttpSystemConfig, config: Partial<SideSpec['config']> = {}): SideSpec {
+  return {
+    role: 'target',
+    systemName: 'shop',
+    system: sys,
+    config: { system: 'shop', path: '/items', list: 'items', ...config },
+    mappings: [
+      { name: 'sku', from: 'sku', transforms: [] },
+      { name: 'price', from: 'price', transforms: parseTransforms('decimal(2)') },
+      { name: 'city', from: 'address.city', transforms: [] },
+    ],
+  };
+}
+
+const mapper = () => new RecordMapper({ keyFields: ['sku'], compareFields: ['city', 'price'], mappings: side(system('http://x')).mappings, getter: dottedGetter });
+
+async function readAll(collector: HttpCollector): Promise<Page[]> {
+  const pages: Page[] = [];
+  for await (const page of collector.read({ mapper: mapper() })) pages.push(page);
+  return pages;
+}
+
+describe('HTTP collector against the reference receiver', () => {
+  let receiver: Receiver;
+  let url = '';
+  beforeAll(async () => {
+    receiver = await createReceiver({ token: TOKEN });
+    await receiver.seed(
+      'items',
+      Array.from({ length: 50 }, (_, i) => ({ localId: `S${String(i).padStart(3, '0')}`, data: { sku: `S${String(i).padStart(3, '0')}`, price: i * 1.5, address: { city: `c${i}` } } })),
+    );
+    ({ url } = await receiver.listen(0));
+  });
+  afterAll(() => receiver.close());
+
+  it('reads several pages until has_more is false', async () => {
+    const pages = await readAll(new HttpCollector(side(system(url), { pagination: { type: 'page', pageParam: 'page', sizeParam: 'per_page', size: 7, startPage: 1, hasMore: 'has_more' } })));
+    expect(pages.map((p) => p.records.length)).toEqual([7, 7, 7, 7, 7, 7, 7, 1]);
+    const records = pages.flatMap((p) => p.records);
+    expect(new Set(records.map((r) => r.key)).size).toBe(50);
+    expect(records[3]!.fields).toEqual({ sku: 'S003', price: '4.50', city: 'c3' });
+  });
+
+  it('without a has-more path, a short page ends the list', async () => {
+    const pages = await readAll(new HttpCollector(side(system(url), { pagination: { type: 'page', pageParam: 'page', sizeParam: 'per_page', size: 10, startPage: 1 } })));
+    // 50 records in pages of 10: five full pages, then an empty one ends it.
+    expect(pages.map((p) => p.records.length)).toEqual([10, 10, 10, 10, 10]);
+  });
+
+  it('a wrong token is a clear 401 error that does not show the token', async () => {
+    const wrong = system(url, { auth: { type: 'bearer', token: 'wrong-token-123' } });
+    const error = await readAll(new HttpCollector(side(wrong))).catch((e: Error) => e);
+    expect(String(error)).toContain(`system "shop": GET ${url}/items?page=1&per_page=100: HTTP 401`);
+    expect(String(error)).toContain('check the auth settings');
+    expect(String(error)).not.toContain('wrong-token-123');
+  });
+
+  it('header auth and fixed query parameters are sent', async () => {
+    const seen: Record<string, string | undefined>[] = [];
+    const app = new Hono().get('/v2/items', (c) => {
+      seen.push({ key: c.req.header('x-api-key'), org: c.req.query('organization_id'), version: c.req.header('x-version') });
+      return c.json({ data: { records: [{ sku: 'A', price: 1, address: { city: 'x' } }] } });
+    });
+    const base = await serveApp(app);
+    const sys = system(`${base}/v2`, { auth: { type: 'header', name: 'X-Api-Key', value: 'k-123' }, headers: { 'X-Version': '7' }, query: { organization_id: '42' } });
+    const pages = await readAll(new HttpCollector(side(sys, { list: 'data.records', pagination: { type: 'page', pageParam: 'page', sizeParam: 'per_page', size: 5, startPage: 1 } })));
+    expect(pages.flatMap((p) => p.records.map((r) => r.key))).toEqual(['A']);
+    expect(seen[0]).toEqual({ key: 'k-123', org: '42', version: '7' });
+  });
+});
+
+describe('HTTP collector errors name the URL and the path', () => {
+  let base = '';
+  beforeAll(async () => {
+    const app = new Hono()
+      .get('/html', (c) => c.html('<html>maintenance</html>'))
+      .get('/nolist', (c) => c.json({ results: [] }))
+      .get('/notarray', (c) => c.json({ items: { a: 1 } }))
+      .get('/stuck', (c) => c.json({ items: Array.from({ length: 100 }, (_, i) => ({ sku: `S${i}`, price: 1 })) }))
+      .get('/mixed', (c) => c.json({ items: [{ sku: 'A', price: 1 }, 'oops', { price: 2 }, { sku: 'B', price: 'x' }] }))
+      .get('/slow', async (c) => {
+        await new Promise((r) => setTimeout(r, 2000));
+        return c.json({ items: [] });
+      });
+    base = await serveApp(app);
+  });
+
+  const read = (path: string, overrides: Partial<HttpSystemConfig> = {}) => readAll(new HttpCollector(side(system(base, overrides), { path })));
+
+  it('a body that is not JSON', async () => {
+    await expect(read('/html')).rejects.toThrow(`system "shop": GET ${base}/html?page=1&per_page=100: the body is not JSON (text/html`);
+  });
+
+  it('a missing list path', async () => {
+    await expect(read('/nolist')).rejects.toThrow(`GET ${base}/nolist?page=1&per_page=100: no "items" in the answer (set "list" to the path of the array)`);
+  });
+
+  it('a list that is not an array', async () => {
+    await expect(read('/notarray')).rejects.toThrow(`GET ${base}/notarray?page=1&per_page=100: "items" is not an array`);
+  });
+
+  it('pagination that does not advance', async () => {
+    await expect(read('/stuck')).rejects.toThrow(/page 2 repeats the previous page \(check pagination.pageParam "page"\)/);
+  });
+
+  it('records without a key or with a bad value are invalid, the rest still read', async () => {
+    const pages = await read('/mixed');
+    expect(pages[0]!.records.map((r) => r.key)).toEqual(['A']);
+    expect(pages[0]!.invalid).toEqual([
+      { ref: 'page 1 item 2', reason: 'not an object' },
+      { ref: 'page 1 item 3', reason: 'key field sku is empty' },
+      { ref: 'page 1 item 4 (key B)', reason: 'field price: decimal(2): "x" is not a number' },
+    ]);
+  });
+
+  it('a request that takes longer than timeoutMs', async () => {
+    await expect(read('/slow', { timeoutMs: 200 })).rejects.toThrow(/GET .*\/slow\?page=1&per_page=100: .*timeout of 200ms exceeded/);
+  });
+
+  it('an unreachable system', async () => {
+    const error = await readAll(new HttpCollector(side(system('http://127.0.0.1:1')))).catch((e: Error) => e);
+    expect(String(error)).toMatch(/system "shop": GET http:\/\/127\.0\.0\.1:1\/items\?page=1&per_page=100: .*ECONNREFUSED/);
+  });
+});

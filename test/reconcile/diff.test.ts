@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { RecordMapper } from '../../src/collectors/mapper.js';
+import { sortedFields } from '../../src/core/canonical.js';
+import { parseTransforms } from '../../src/core/transforms.js';
+import { changedFields, DiffBuilder, type Side } from '../../src/reconcile/diff.js';
+import { prng } from '../../examples/demo/data.js';
+
+type Row = Record<string, unknown>;
+
+const compare = sortedFields(['name', 'price']);
+
+function mapperFor(keyFields: string[]): RecordMapper {
+  return new RecordMapper({
+    keyFields,
+    compareFields: compare,
+    mappings: [
+      ...keyFields.map((k) => ({ name: k, from: k, transforms: [] })),
+      { name: 'name', from: 'name', transforms: [] },
+      { name: 'price', from: 'price', transforms: parseTransforms('decimal(2)') },
+      { name: 'row', from: 'row', transforms: [] },
+    ],
+  });
+}
+
+function diffOf(keyFields: string[], source: Row[], target: Row[], interleave: () => number = () => 0) {
+  const mapper = mapperFor(keyFields);
+  const builder = new DiffBuilder();
+  const queues: Record<Side, Row[]> = { source: [...source], target: [...target] };
+  while (queues.source.length || queues.target.length) {
+    const side: Side = !queues.target.length ? 'source' : !queues.source.length ? 'target' : interleave() < 0.5 ? 'source' : 'target';
+    const row = queues[side].shift()!;
+    const result = mapper.map(row, `row ${String(row.row)}`);
+    if (result.record) builder.add(side, result.record);
+    else builder.addInvalid(side, result.invalid);
+  }
+  return builder.finish();
+}
+
+// ---- A plain reference: nested loops and direct comparisons, no hashing, no key strings ----
+
+function refScalar(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'number' ? String(v) : String(v);
+}
+function refPrice(v: unknown): string | null {
+  if (v === null || v === undefined || (typeof v === 'string' && v.trim() === '')) return null;
+  return (Math.round(Number(String(v).trim()) * 100) / 100).toFixed(2);
+}
+function refKeyValid(row: Row, keyFields: string[]): boolean {
+  return keyFields.every((k) => refScalar(row[k]) !== null && refScalar(row[k]) !== '');
+}
+function refSameKey(a: Row, b: Row, keyFields: string[]): boolean {
+  return keyFields.every((k) => refScalar(a[k]) === refScalar(b[k]));
+}
+function refSameContent(a: Row, b: Row): boolean {
+  return refScalar(a.name) === refScalar(b.name) && refPrice(a.price) === refPrice(b.price);
+}
+
+function reference(keyFields: string[], source: Row[], target: Row[]) {
+  const firsts = (rows: Row[]) => {
+    const valid = rows.filter((r) => refKeyValid(r, keyFields));
+    const first: Row[] = [];
+    let duplicates = 0;
+    const dupKeys = new Set<Row>();
+    for (let i = 0; i < valid.length; i++) {
+      let earlier: Row | undefined;
+      for (let j = 0; j < i; j++) if (refSameKey(valid[i]!, valid[j]!, keyFields)) { earlier = valid[j]; break; }
+      if (earlier) {
+        duplicates++;
+        dupKeys.add(earlier);
+      } else first.push(valid[i]!);
+    }
+    return { first, duplicates, dupKeys: dupKeys.size, invalid: rows.length - valid.length };
+  };
+  const s = firsts(source);
+  const t = firsts(target);
+  const missing: unknown[] = [];
+  const changed: unknown[] = [];
+  let matched = 0;
+  for (const a of s.first) {
+    let b: Row | undefined;
+    for (const candidate of t.first) if (refSameKey(a, candidate, keyFields)) { b = candidate; break; }
+    if (!b) missing.push(a.row);
+    else if (refSameContent(a, b)) matched++;
+    else changed.push(a.row);
+  }
+  const extra: unknown[] = [];
+  for (const b of t.first) {
+    let found = false;
+    for (const a of s.first) if (refSameKey(a, b, keyFields)) { found = true; break; }
+    if (!found) extra.push(b.row);
+  }
+  return { matched, missing, extra, changed, duplicates: s.duplicates + t.duplicates, dupKeys: s.dupKeys + t.dupKeys, invalid: s.invalid + t.invalid };
+}
+
+// ---- Random data with the traps: duplicates, nulls, numeric formatting, key collisions ----
+
+const KEY_PARTS: unknown[] = ['a', 'b', 'a|b', 'b|', '|b', 'x"y', 'a,b', 1, '1', 2, '02', 10, null, ''];
+const NAMES: unknown[] = ['widget', 'Widget', '', null, undefined, 'gadget'];
+const PRICES: unknown[] = [1.5, '1.50', '1.5', ' 1.5', 1.55, '1.55', 2, '2.00', '2', null, ''];
+
+function randomRows(rnd: () => number, count: number, composite: boolean, side: string): Row[] {
+  const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
+  return Array.from({ length: count }, (_, i) => {
+    const row: Row = { row: `${side}${i}`, k1: pick(KEY_PARTS), name: pick(NAMES), price: pick(PRICES) };
+    if (composite) row.k2 = pick(KEY_PARTS);
+    return row;
+  });
+}
+
+describe('DiffBuilder against a nested-loop reference', () => {
+  it('agrees on every count and key over 400 random data sets', () => {
+    let compared = 0;
+    for (let seed = 1; seed <= 400; seed++) {
+      const rnd = prng(seed);
+      const composite = seed % 2 === 0;
+      const keyFields = composite ? ['k1', 'k2'] : ['k1'];
+      const source = randomRows(rnd, Math.floor(rnd() * 40), composite, 's');
+      const target = randomRows(rnd, Math.floor(rnd() * 40), composite, 't');
+      const engine = diffOf(keyFields, source, target, rnd);
+      const ref = reference(keyFields, source, target);
+      const rows = (records: { fields: Row }[]) => records.map((r) => r.fields.row).sort();
+      const context = `seed ${seed}`;
+      expect(engine.counts, context).toEqual({
+        matched: ref.matched,
+        missing: ref.missing.length,
+        extra: ref.extra.length,
+        changed: ref.changed.length,
+        duplicates: ref.duplicates,
+        invalid: ref.invalid,
+      });
+      expect(rows(engine.missing), context).toEqual([...ref.missing].sort());
+      expect(rows(engine.extra), context).toEqual([...ref.extra].sort());
+      expect(engine.changed.map((c) => c.source.fields.row).sort(), context).toEqual([...ref.changed].sort());
+      expect(engine.duplicateKeys.length, context).toBe(ref.dupKeys);
+      compared += source.length + target.length;
+    }
+    expect(compared).toBeGreaterThan(10_000);
+  });
+
+  it('gives the same result whatever order the two sides arrive in', () => {
+    const rnd = prng(99);
+    const source = randomRows(rnd, 60, true, 's');
+    const target = randomRows(rnd, 60, true, 't');
+    const sourceFirst = diffOf(['k1', 'k2'], source, target, () => 0);
+    const targetFirst = diffOf(['k1', 'k2'], source, target, () => 1);
+    const mixed = diffOf(['k1', 'k2'], source, target, prng(5));
+    expect(targetFirst.counts).toEqual(sourceFirst.counts);
+    expect(mixed.counts).toEqual(sourceFirst.counts);
+    expect(mixed.missing.map((r) => r.key)).toEqual(sourceFirst.missing.map((r) => r.key));
+  });
+});
+
+describe('DiffBuilder', () => {
+  it('classifies matched, missing, extra and changed, with sorted keys', () => {
+    const source = [
+      { row: 's1', k1: 'B', name: 'b', price: '2' },
+      { row: 's2', k1: 'A', name: 'a', price: 1.5 },
+      { row: 's3', k1: 'C', name: 'c', price: 3 },
+      { row: 's4', k1: 'D', name: 'd', price: 4 },
+    ];
+    const target = [
+      { row: 't1', k1: 'A', name: 'a', price: '1.50' },
+      { row: 't2', k1: 'C', name: 'c', price: '3.10' },
+      { row: 't3', k1: 'E', name: 'e', price: 5 },
+    ];
+    const diff = diffOf(['k1'], source, target);
+    expect(diff.counts).toEqual({ matched: 1, missing: 2, extra: 1, changed: 1, duplicates: 0, invalid: 0 });
+    expect(diff.missing.map((r) => r.key)).toEqual(['B', 'D']);
+    expect(diff.extra.map((r) => r.key)).toEqual(['E']);
+    expect(changedFields(diff.changed[0]!, compare)).toEqual({ key: 'C', fields: { price: ['3.00', '3.10'] } });
+    expect(diff.read).toEqual({ source: 4, target: 3 });
+  });
+
+  it('reports duplicate keys with their side and count instead of collapsing them', () => {
+    const source = [
+      { row: 's1', k1: 'A', name: 'a', price: 1 },
+      { row: 's2', k1: 'A', name: 'other', price: 9 },
+      { row: 's3', k1: 'A', name: 'third', price: 9 },
+    ];
+    const target = [{ row: 't1', k1: 'A', name: 'a', price: 1 }];
+    const diff = diffOf(['k1'], source, target);
+    expect(diff.counts.duplicates).toBe(2);
+    expect(diff.counts.matched).toBe(1);
+    expect(diff.duplicateKeys).toEqual([{ key: 'A', side: 'source', occurrences: 3 }]);
+  });
+
+  it('counts records with an empty key or a failed transform as invalid, with the reason', () => {
+    const diff = diffOf(['k1'], [{ row: 's1', k1: null, name: 'x', price: 1 }, { row: 's2', k1: 'B', name: 'x', price: 'abc' }], []);
+    expect(diff.counts.invalid).toBe(2);
+    expect(diff.invalid.map((i) => i.reason)).toEqual(['key field k1 is empty', 'field price: decimal(2): "abc" is not a number']);
+    expect(diff.invalid[1]!.ref).toBe('row s2 (key B)');
+  });
+});
