@@ -1,0 +1,37 @@
+// One measured phase of the benchmark, in its own process so its peak RSS is its own:
+// `read` drains both sides with the collectors and no diff (the baseline); `run` is a full
+// parity run. Prints one JSON line: { ms, maxRssMb, ... }.
+import { loadConfig } from '../src/agent/config/load.js';
+import { silentLogger } from '../src/agent/logger.js';
+import { runOnce } from '../src/agent/run.js';
+import { StateStore } from '../src/agent/state/store.js';
+import { createCollector, RecordMapper } from '../src/collectors/index.js';
+import { dottedGetter, plainGetter } from '../src/collectors/mapper.js';
+
+const [phase, configFile] = process.argv.slice(2);
+const loaded = loadConfig(configFile!);
+const t0 = performance.now();
+let extra: Record<string, unknown> = {};
+
+if (phase === 'read') {
+  const entity = loaded.entities[0]!;
+  let records = 0;
+  await Promise.all(
+    [entity.source, entity.target].map(async (side) => {
+      const collector = createCollector(side, { keyFields: entity.keyFields, baseDir: loaded.baseDir });
+      const mapper = new RecordMapper({ keyFields: entity.keyFields, compareFields: entity.compare!, mappings: side.mappings, getter: side.system.type === 'http' ? dottedGetter : plainGetter });
+      for await (const page of collector.read({ mapper })) records += page.records.length;
+      await collector.close();
+    }),
+  );
+  extra = { records };
+} else {
+  const store = await StateStore.open(loaded.config.state!, loaded.baseDir);
+  const result = await runOnce(loaded, store, { logger: silentLogger() });
+  await store.close();
+  extra = { diff: result.report.entities[0]!.diff, match: result.report.entities[0]!.match };
+}
+
+const ms = performance.now() - t0;
+process.stdout.write(`${JSON.stringify({ ms, maxRssMb: process.resourceUsage().maxRSS / 1024, ...extra })}\n`);
+process.exit(0);
