@@ -147,6 +147,22 @@ describe('config errors on the command line', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('each kind of bad config exits 2 with one line naming the file', async () => {
+    const cases: [string, string, Record<string, string>][] = [
+      ['version: 1\nsystems: [\n', 'invalid YAML', {}],
+      [GOOD.replace('transform: decimal(2) } }\n    target', 'transform: shout } }\n    target'), 'unknown transform "shout"', { SHOP_TOKEN: 'x' }],
+      [GOOD, 'environment variable SHOP_TOKEN is not set', {}],
+      [GOOD.replace('fields: { sku: sku, name: title,', 'fields: { code: sku, name: title,'), 'key field "sku" is not in the mapping', { SHOP_TOKEN: 'x' }],
+    ];
+    const results = await Promise.all(cases.map(([text, , env]) => runCli(['validate', '--config', write(text)], { env: { SHOP_TOKEN: '', ...env } })));
+    results.forEach((result, i) => {
+      expect(result.code, cases[i]![1]).toBe(2);
+      expect(result.stderr.trim().split('\n'), cases[i]![1]).toHaveLength(1);
+      expect(result.stderr).toMatch(/^parity: .*c\d+\.yaml:\d+(:\d+)?: /);
+      expect(result.stderr).toContain(cases[i]![1]);
+    });
+  });
+
   it('a usage error exits 2 with a hint', async () => {
     const result = await runCli(['run', '--fail-under', 'lots']);
     expect(result.code).toBe(2);
