@@ -18,8 +18,8 @@ if (phase === 'read') {
   let records = 0;
   await Promise.all(
     [entity.source, entity.target].map(async (side) => {
-      const collector = createCollector(side, { keyFields: entity.keyFields, baseDir: loaded.baseDir });
-      const mapper = new RecordMapper({ keyFields: entity.keyFields, compareFields: entity.compare!, mappings: side.mappings, getter: side.system.type === 'http' ? dottedGetter : plainGetter });
+      const collector = createCollector(side, { keyChains: entity.keyChains, baseDir: loaded.baseDir });
+      const mapper = new RecordMapper({ keyChains: entity.keyChains, compareFields: entity.compare!, mappings: side.mappings, getter: side.system.type === 'http' ? dottedGetter : plainGetter });
       for await (const page of collector.read({ mapper })) records += page.records.length;
       await collector.close();
     }),

@@ -4,12 +4,11 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { describeError, isParityError } from '../core/errors.js';
 import { redactUrl } from '../core/redact.js';
 import { percent } from '../reconcile/score.js';
-import { loadConfig, resolveConfigPath, type LoadedConfig } from './config/load.js';
+import { displayPath, loadConfig, resolveConfigPath, type LoadedConfig } from './config/load.js';
 import { createLogger, type Logger } from './logger.js';
 import { runOnce, selectEntities } from './run.js';
 import { DEFAULT_STATE_URL, StateStore } from './state/store.js';
 import { formatCheckLines, validateConfig } from './validate.js';
-import path from 'node:path';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, underThreshold: 3 } as const;
 
@@ -146,7 +145,7 @@ function summary(report: import('../reconcile/report.js').RunReport, files: stri
     const detail = e.error ? e.error : `missing ${d.missing}, extra ${d.extra}, changed ${d.changed}${d.duplicates ? `, duplicates ${d.duplicates}` : ''}${d.invalid ? `, invalid ${d.invalid}` : ''}`;
     lines.push(`  ${e.name.padEnd(width)}  ${e.match.toFixed(2).padStart(6)}%  ${e.status.padEnd(8)}  ${e.outcome.padEnd(11)}  ${detail}`);
   }
-  for (const f of files) lines.push(`report: ${path.relative(process.cwd(), f) || f}`);
+  for (const f of files) lines.push(`report: ${displayPath(f)}`);
   return `${lines.join('\n')}\n`;
 }
 

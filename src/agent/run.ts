@@ -4,10 +4,11 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createCollector, RecordMapper, type Collector } from '../collectors/index.js';
 import { dottedGetter, plainGetter } from '../collectors/mapper.js';
+import { fieldsOf, MetricAccumulator, type MetricValue } from '../collectors/metrics.js';
 import { sortedFields } from '../core/canonical.js';
 import { describeError, ParityError } from '../core/errors.js';
 import { DiffBuilder, type Side } from '../reconcile/diff.js';
-import { compareEntityReport, failedEntityReport, REPORT_SCHEMA_VERSION, type EntityReport, type RunReport } from '../reconcile/report.js';
+import { compareEntityReport, compareMetrics, failedEntityReport, REPORT_SCHEMA_VERSION, type EntityReport, type RunReport } from '../reconcile/report.js';
 import { band, healthScore, percent } from '../reconcile/score.js';
 import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.js';
 import type { Logger } from './logger.js';
@@ -55,13 +56,16 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
 
   try {
     const reports: EntityReport[] = [];
+    const watermarks: { entity: string; side: Side; value: string }[] = [];
     const byName = new Map<string, EntityReport>();
     for (const entity of entities) {
       const t0 = performance.now();
       const blocked = entity.config.dependsOn.map((d) => byName.get(d)).find((r) => r && (r.outcome === 'failed' || r.outcome === 'skipped'));
-      const report = blocked
-        ? failedEntityReport(sideNames(entity), 'skipped', `prerequisite ${blocked.name} ${blocked.outcome}`)
+      const outcome: EntityOutcome = blocked
+        ? { report: failedEntityReport(sideNames(entity), 'skipped', `prerequisite ${blocked.name} ${blocked.outcome}`), watermarks: {} }
         : await reconcileEntity(loaded, entity, log.child({ entity: entity.name }), options.signal);
+      const report = outcome.report;
+      for (const [side, value] of Object.entries(outcome.watermarks)) watermarks.push({ entity: entity.name, side: side as Side, value });
       reports.push(report);
       byName.set(entity.name, report);
       await store.recordEntity(runId, report, performance.now() - t0);
@@ -91,6 +95,9 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
     const pruned = pruneReports(reportsDir, loaded.config.reports.retentionDays);
     if (pruned.length) log.info({ removed: pruned.length }, 'old reports removed');
 
+    // Watermarks move only after a run that wrote its results, and never in a dry run: the
+    // next real run must still see every change.
+    if (!dryRun) await store.saveWatermarks(runId, watermarks);
     await store.finishRun(runId, status, report, failed.length ? `failed: ${failed.join(', ')}` : null);
     log.info({ status, health: report.health, durationMs: report.durationMs }, 'run finished');
     return { report, status, files };
@@ -115,15 +122,22 @@ async function resolveCompareFields(entity: ResolvedEntity, source: Collector, t
 
 function mapperFor(side: ResolvedSide, entity: ResolvedEntity, compareFields: string[]): RecordMapper {
   return new RecordMapper({
-    keyFields: entity.keyFields,
+    keyChains: entity.keyChains,
     compareFields,
     mappings: side.mappings,
     getter: side.system.type === 'http' ? dottedGetter : plainGetter,
+    extraFields: entity.metrics.flatMap(fieldsOf),
   });
 }
 
-async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, log: Logger, signal?: AbortSignal): Promise<EntityReport> {
-  const context = { keyFields: entity.keyFields, baseDir: loaded.baseDir };
+export interface EntityOutcome {
+  report: EntityReport;
+  /** The largest incremental value each side showed, to store when the run completes. */
+  watermarks: Partial<Record<Side, string>>;
+}
+
+async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, log: Logger, signal?: AbortSignal): Promise<EntityOutcome> {
+  const context = { keyChains: entity.keyChains, baseDir: loaded.baseDir };
   const collectors: Record<Side, Collector> = {
     source: createCollector(entity.source, context),
     target: createCollector(entity.target, context),
@@ -134,13 +148,22 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, log
   try {
     const compareFields = await resolveCompareFields(entity, collectors.source, collectors.target);
     const builder = new DiffBuilder();
+    const mappers = { source: mapperFor(entity.source, entity, compareFields), target: mapperFor(entity.target, entity, compareFields) };
+    const metricValues: Record<Side, Map<string, MetricValue>> = { source: new Map(), target: new Map() };
     const drain = async (side: Side) => {
-      const mapper = mapperFor(entity[side], entity, compareFields);
       try {
-        for await (const page of collectors[side].read({ mapper, signal: abort.signal })) {
-          for (const record of page.records) builder.add(side, record);
+        // Metrics the system computes itself come first; the rest are counted while streaming.
+        const pushedDown = await collectors[side].metrics(entity.metrics);
+        const streamed = entity.metrics.filter((m) => !pushedDown.has(m.name));
+        const accumulator = streamed.length ? new MetricAccumulator(streamed) : null;
+        for await (const page of collectors[side].read({ mapper: mappers[side], signal: abort.signal })) {
+          for (const record of page.records) {
+            builder.add(side, record);
+            accumulator?.add(record.fields);
+          }
           for (const invalid of page.invalid) builder.addInvalid(side, invalid);
         }
+        metricValues[side] = new Map([...pushedDown, ...(accumulator?.values() ?? [])]);
       } catch (err) {
         abort.abort();
         throw err;
@@ -161,12 +184,21 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, log
       },
       diff,
     );
+    report.metrics = compareMetrics(entity.metrics, metricValues.source, metricValues.target);
+    if (entity.keyChains.length > 1) {
+      report.keyChains = entity.keyChains.map((fields, i) => ({ fields, source: mappers.source.chainCounts[i]!, target: mappers.target.chainCounts[i]! }));
+    }
     log.info({ match: report.match, diff: report.diff, outcome: report.outcome, tripped: report.tripped }, 'entity compared');
-    return report;
+    const watermarks: Partial<Record<Side, string>> = {};
+    for (const side of ['source', 'target'] as const) {
+      const w = collectors[side].watermark();
+      if (w !== null) watermarks[side] = w;
+    }
+    return { report, watermarks };
   } catch (err) {
     const message = describeError(err);
     log.error({ err: message }, 'entity failed');
-    return failedEntityReport(sideNames(entity), 'failed', message);
+    return { report: failedEntityReport(sideNames(entity), 'failed', message), watermarks: {} };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await Promise.all([collectors.source.close(), collectors.target.close()]).catch(() => undefined);

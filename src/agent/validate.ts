@@ -1,9 +1,8 @@
 // `parity validate`: a setup test. One line per check: the config, the state store, each
 // system reached, each table or endpoint found. Never throws for a system it cannot reach.
-import path from 'node:path';
 import { createCollector, probeSystem, type ProbeResult } from '../collectors/index.js';
 import { describeError } from '../core/errors.js';
-import type { LoadedConfig } from './config/load.js';
+import { displayPath, type LoadedConfig } from './config/load.js';
 import { DEFAULT_STATE_URL, StateStore } from './state/store.js';
 
 export interface CheckLine extends ProbeResult {
@@ -19,7 +18,7 @@ export async function validateConfig(loaded: LoadedConfig): Promise<CheckLine[]>
     subject: 'config',
     ok: true,
     check: 'load',
-    detail: `${path.relative(process.cwd(), loaded.file) || loaded.file}: ${Object.keys(c.systems).length} systems, ${loaded.entities.length} entities`,
+    detail: `${displayPath(loaded.file)}: ${Object.keys(c.systems).length} systems, ${loaded.entities.length} entities`,
   });
 
   try {
@@ -32,7 +31,7 @@ export async function validateConfig(loaded: LoadedConfig): Promise<CheckLine[]>
 
   const reached = new Map<string, boolean>();
   for (const [name, system] of Object.entries(c.systems)) {
-    const result = await probeSystem(system, loaded.baseDir);
+    const result = await probeSystem(name, system, loaded.baseDir);
     reached.set(name, result.ok);
     lines.push({ subject: `system ${name}`, ...result });
   }
@@ -44,7 +43,7 @@ export async function validateConfig(loaded: LoadedConfig): Promise<CheckLine[]>
         lines.push({ subject, ok: false, skipped: true, check: 'not checked', detail: `system ${side.systemName} was not reached` });
         continue;
       }
-      const collector = createCollector(side, { keyFields: entity.keyFields, baseDir: loaded.baseDir });
+      const collector = createCollector(side, { keyChains: entity.keyChains, baseDir: loaded.baseDir });
       try {
         for (const result of await collector.probe()) lines.push({ subject, ...result });
       } finally {

@@ -10,7 +10,7 @@ export type { SideSpec, SystemConfig } from './schema.js';
 export { RecordMapper, type FieldMapping } from './mapper.js';
 
 export interface CollectorContext {
-  keyFields: readonly string[];
+  keyChains: readonly (readonly string[])[];
   /** Relative file paths resolve against this folder (the config's). */
   baseDir: string;
 }
@@ -19,7 +19,7 @@ export interface CollectorContext {
 export function createCollector(side: SideSpec, context: CollectorContext): Collector {
   switch (side.system.type) {
     case 'sql':
-      return new SqlCollector({ side, keyFields: context.keyFields, baseDir: context.baseDir });
+      return new SqlCollector({ side, keyChains: context.keyChains, baseDir: context.baseDir });
     case 'http':
       return new HttpCollector(side);
     default:
@@ -28,12 +28,12 @@ export function createCollector(side: SideSpec, context: CollectorContext): Coll
 }
 
 /** Reaches a system for `parity validate`. */
-export async function probeSystem(system: SystemConfig, baseDir: string): Promise<ProbeResult> {
+export async function probeSystem(name: string, system: SystemConfig, baseDir: string): Promise<ProbeResult> {
   switch (system.type) {
     case 'sql':
       return probeSqlSystem(system, baseDir);
     case 'http':
-      return probeHttpSystem(system);
+      return probeHttpSystem(system, name);
     default:
       return { ok: false, check: 'connect', detail: `${system.type} systems are not supported yet` };
   }

@@ -28,18 +28,25 @@ export const dottedGetter: Getter = (row, from) => {
 };
 
 export interface MapperOptions {
-  keyFields: readonly string[];
+  /** Key fallback chains: a record's key is the first chain whose fields are all present.
+   *  One chain is the ordinary (possibly composite) key. */
+  keyChains: readonly (readonly string[])[];
   /** Sorted field names that enter the hash. */
   compareFields: readonly string[];
   /** null: the side's own columns are the entity's fields, unchanged. */
   mappings: readonly FieldMapping[] | null;
   getter?: Getter;
+  /** Fields to keep on unmapped sides besides the key and the compared ones (metrics). */
+  extraFields?: readonly string[];
 }
 
 export type MapResult = { record: NormalizedRecord; invalid?: undefined } | { record?: undefined; invalid: InvalidRecord };
 
 export class RecordMapper {
+  private readonly keyChains: readonly (readonly string[])[];
   private readonly keyFields: readonly string[];
+  /** How many records took their key from each chain. */
+  readonly chainCounts: number[];
   private readonly compareFields: readonly string[];
   private readonly mappings: readonly FieldMapping[] | null;
   private readonly getter: Getter;
@@ -47,11 +54,13 @@ export class RecordMapper {
   private readonly keptFields: readonly string[];
 
   constructor(options: MapperOptions) {
-    this.keyFields = options.keyFields;
+    this.keyChains = options.keyChains;
+    this.keyFields = [...new Set(options.keyChains.flat())];
+    this.chainCounts = options.keyChains.map(() => 0);
     this.compareFields = options.compareFields;
     this.mappings = options.mappings;
     this.getter = options.getter ?? plainGetter;
-    this.keptFields = [...new Set([...options.keyFields, ...options.compareFields])];
+    this.keptFields = [...new Set([...this.keyFields, ...options.compareFields, ...(options.extraFields ?? [])])];
   }
 
   /** `ref` says where the row came from ("row 12") for the invalid-record reason. */
@@ -72,12 +81,27 @@ export class RecordMapper {
     } else {
       for (const name of this.keptFields) fields[name] = row[name];
     }
-    const key = encodeKey(this.keyFields.map((f) => fields[f]));
+    const key = this.keyOf(fields);
     if (key === null) {
-      const empty = this.keyFields.filter((f) => fields[f] === null || fields[f] === undefined || fields[f] === '');
-      return { invalid: { ref, reason: `key field ${empty.join(', ')} is empty` } };
+      const empty = (chain: readonly string[]) => chain.filter((f) => fields[f] === null || fields[f] === undefined || fields[f] === '');
+      if (this.keyChains.length === 1) return { invalid: { ref, reason: `key field ${empty(this.keyChains[0]!).join(', ')} is empty` } };
+      const why = this.keyChains.map((c) => `${c.join('+')} lacks ${empty(c).join(', ')}`).join('; ');
+      return { invalid: { ref, reason: `no key: ${why}` } };
     }
     return { record: { key, hash: hashFields(fields, this.compareFields), fields } };
+  }
+
+  /** With several chains the key names its chain ("barcode:4006381333931"), so keys from
+   *  different chains can never collide. */
+  private keyOf(fields: Record<string, unknown>): string | null {
+    for (let i = 0; i < this.keyChains.length; i++) {
+      const chain = this.keyChains[i]!;
+      const encoded = encodeKey(chain.map((f) => fields[f]));
+      if (encoded === null) continue;
+      this.chainCounts[i]!++;
+      return this.keyChains.length === 1 ? encoded : `${chain.join('+')}:${encoded}`;
+    }
+    return null;
   }
 
   private refWithKey(ref: string, row: Record<string, unknown>): string {

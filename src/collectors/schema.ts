@@ -24,6 +24,8 @@ export const readSideSchema = z.strictObject({
   table: z.string().min(1).optional(),
   where: z.string().min(1).optional(),
   query: z.string().min(1).optional(),
+  /** Columns to page by when the key cannot be (key fallback chains); default: the primary key. */
+  pageBy: z.array(z.string().min(1)).min(1).optional(),
   // HTTP
   path: z.string().min(1).optional(),
   list: z.string().optional(),

@@ -1,6 +1,7 @@
 // The collector contract: how the reconcile stage reads one side of an entity.
 import type { Page } from '../core/record.js';
 import type { RecordMapper } from './mapper.js';
+import type { MetricDef, MetricValue } from './metrics.js';
 
 /** One line of `parity validate`: a check and whether it held. */
 export interface ProbeResult {
@@ -13,6 +14,8 @@ export interface ReadOptions {
   /** Maps each raw row to a normalized record (or an invalid one). */
   mapper: RecordMapper;
   signal?: AbortSignal;
+  /** Read only records whose incremental field is past this watermark (sides that can filter). */
+  since?: string | null;
 }
 
 /**
@@ -25,11 +28,18 @@ export interface ReadOptions {
  *   config maps none; it returns null when the system cannot tell without reading.
  * - `probe()` is for `parity validate`: it checks reachability and the table or endpoint,
  *   and never throws for an unreachable system (it reports it).
+ * - `watermark()` is read after `read()` finished; the caller stores it only when the run
+ *   completes, so a failed run never skips records next time.
  * - `close()` releases connections; it is safe to call more than once.
  */
 export interface Collector {
   columns(): Promise<string[] | null>;
   read(options: ReadOptions): AsyncIterable<Page>;
   probe(): Promise<ProbeResult[]>;
+  /** The metrics the system can compute itself (SQL: aggregate queries). Metrics missing
+   *  from the answer are computed by the caller while streaming the records. */
+  metrics(defs: readonly MetricDef[]): Promise<Map<string, MetricValue>>;
+  /** After read(): the largest value of the side's incremental field seen, or null. */
+  watermark(): string | null;
   close(): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { Sequelize, type Options } from 'sequelize';
 import { ParityError } from './errors.js';
 import { redactUrl } from './redact.js';
 
-export type SqlDialect = 'sqlite' | 'postgres' | 'mysql' | 'mariadb';
+export type SqlDialect = 'sqlite' | 'postgres' | 'mysql';
 
 export interface SqlTarget {
   dialect: SqlDialect;
@@ -27,9 +27,10 @@ export function parseDatabaseUrl(url: string, baseDir: string): SqlTarget {
     const storage = rest === ':memory:' || rest === '' ? ':memory:' : path.resolve(baseDir, rest);
     return { dialect: 'sqlite', storage, display: `sqlite:${rest || ':memory:'}` };
   }
-  const dialect = ({ postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mariadb' } as const)[scheme as 'postgres'];
+  // MariaDB speaks the MySQL protocol: one driver (mysql2) serves both.
+  const dialect = ({ postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql' } as const)[scheme as 'postgres'];
   if (!dialect) throw new ParityError('PARITY_CONFIG_INVALID', `unknown database scheme "${scheme}:" (use sqlite:, postgres://, mysql:// or mariadb://)`);
-  const normalized = scheme === 'postgresql' ? url.replace(/^postgresql:/i, 'postgres:') : url;
+  const normalized = url.replace(/^postgresql:/i, 'postgres:').replace(/^mariadb:/i, 'mysql:');
   return { dialect, url: normalized, display: redactUrl(url) };
 }
 

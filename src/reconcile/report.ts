@@ -1,7 +1,7 @@
 // The run report (DESIGN, "Report", schema v1): building an entity's part from its diff,
 // and rendering the Markdown summary a person reads first. Pure: writing files is the agent's.
 import { changedFields, type ChangedSample, type DiffCounts, type DiffResult, type Side } from './diff.js';
-import { band, entityMatch, percent, trippedThresholds, type Band, type Bands, type Thresholds } from './score.js';
+import { band, entityMatch, metricMatch, percent, trippedThresholds, type Band, type Bands, type Thresholds } from './score.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -18,6 +18,8 @@ export interface SyncCounts {
 
 export interface MetricReport {
   name: string;
+  /** For a metric with `by`: the group this row is about. */
+  group?: string;
   source: number;
   target: number;
   match: number;
@@ -42,6 +44,8 @@ export interface EntityReport {
   tripped: string[];
   sync: SyncCounts;
   error: string | null;
+  /** With key fallback chains: how many records took their key from each chain. */
+  keyChains?: { fields: string[]; source: number; target: number }[];
 }
 
 export interface RunReport {
@@ -96,6 +100,33 @@ export function compareEntityReport(input: EntityInput, diff: DiffResult): Entit
     sync: { ...EMPTY_SYNC },
     error: null,
   };
+}
+
+/** Metric values of both sides, side by side with their match %. Groups found on one side
+ *  only count 0 on the other. */
+export function compareMetrics(
+  defs: readonly { name: string; by?: string | undefined }[],
+  source: Map<string, number | Map<string, number>>,
+  target: Map<string, number | Map<string, number>>,
+): MetricReport[] {
+  const out: MetricReport[] = [];
+  const round = (v: number) => Math.round(v * 1e6) / 1e6;
+  for (const def of defs) {
+    const s = source.get(def.name) ?? 0;
+    const t = target.get(def.name) ?? 0;
+    if (typeof s === 'number' && typeof t === 'number') {
+      out.push({ name: def.name, source: round(s), target: round(t), match: percent(metricMatch(s, t)) });
+      continue;
+    }
+    const sg = s instanceof Map ? s : new Map<string, number>();
+    const tg = t instanceof Map ? t : new Map<string, number>();
+    for (const group of [...new Set([...sg.keys(), ...tg.keys()])].sort()) {
+      const a = sg.get(group) ?? 0;
+      const b = tg.get(group) ?? 0;
+      out.push({ name: def.name, group, source: round(a), target: round(b), match: percent(metricMatch(a, b)) });
+    }
+  }
+  return out;
 }
 
 /** The report of an entity that failed or was skipped: it counts 0 in the health score. */
@@ -168,8 +199,13 @@ export function renderMarkdown(report: RunReport): string {
     if (e.diff.duplicates > 0 && e.samples.duplicates.length > s.duplicates.length) notes.push('- … more duplicate keys in the JSON report');
     for (const i of s.invalid) notes.push(`- invalid in ${i.side === 'source' ? e.source.system : e.target.system}: ${cell(i.ref)}: ${cell(i.reason)}`);
     if (e.diff.invalid > s.invalid.length) notes.push(`- … ${e.diff.invalid - s.invalid.length} more invalid records`);
-    if (notes.length) {
+    if (e.keyChains) {
+      notes.push(`- keys: ${e.keyChains.map((c) => `${c.fields.join('+')} ${c.source} in ${e.source.system}, ${c.target} in ${e.target.system}`).join('; ')}`);
+    }
+    const metricRows = e.metrics.map((m) => `| ${cell(m.group ? `${m.name} [${m.group}]` : m.name)} | ${m.source} | ${m.target} | ${pct(m.match)} |`);
+    if (notes.length || metricRows.length) {
       lines.push('', `## ${e.name}`, '', ...notes);
+      if (metricRows.length) lines.push(...(notes.length ? [''] : []), '| metric | source | target | match |', '|---|--:|--:|--:|', ...metricRows);
     }
   }
   lines.push('');

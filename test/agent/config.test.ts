@@ -119,7 +119,7 @@ describe('config loading', () => {
 
   it('a part not built yet is refused, never ignored', () => {
     expect(loadError(GOOD.replace('version: 1', 'version: 1\nschedule: { incremental: every 30m }'))).toContain('schedule: not supported yet: schedule');
-    expect(loadError(GOOD.replace('    dependsOn: [items]', '    dependsOn: [items]\n    metrics: { n: count(sku) }'))).toContain('not supported yet: entities.stock.metrics');
+    expect(loadError(GOOD.replace('    dependsOn: [items]', '    dependsOn: [items]\n    safety: { maxDeleteRatio: 0.2 }'))).toContain('not supported yet: entities.stock.safety');
   });
 
   it('a dependency cycle is named', () => {

@@ -29,7 +29,7 @@ function side(sys: HttpSystemConfig, config: Partial<SideSpec['config']> = {}): 
   };
 }
 
-const mapper = () => new RecordMapper({ keyFields: ['sku'], compareFields: ['city', 'price'], mappings: side(system('http://x')).mappings, getter: dottedGetter });
+const mapper = () => new RecordMapper({ keyChains: [['sku']], compareFields: ['city', 'price'], mappings: side(system('http://x')).mappings, getter: dottedGetter });
 
 async function readAll(collector: HttpCollector): Promise<Page[]> {
   const pages: Page[] = [];
@@ -123,10 +123,11 @@ describe('HTTP collector errors name the URL and the path', () => {
   it('records without a key or with a bad value are invalid, the rest still read', async () => {
     const pages = await read('/mixed');
     expect(pages[0]!.records.map((r) => r.key)).toEqual(['A']);
+    const at = `(${base}/mixed?page=1&per_page=100)`;
     expect(pages[0]!.invalid).toEqual([
-      { ref: 'page 1 item 2', reason: 'not an object' },
-      { ref: 'page 1 item 3', reason: 'key field sku is empty' },
-      { ref: 'page 1 item 4 (key B)', reason: 'field price: decimal(2): "x" is not a number' },
+      { ref: `page 1 item 2 ${at}`, reason: 'not an object' },
+      { ref: `page 1 item 3 ${at}`, reason: 'key field sku is empty' },
+      { ref: `page 1 item 4 ${at} (key B)`, reason: 'field price: decimal(2): "x" is not a number' },
     ]);
   });
 

@@ -54,7 +54,7 @@ function side(url: string, table: string, extra: Partial<SideSpec['config']> = {
 }
 
 async function readAll(collector: SqlCollector, keyFields: string[], compare: string[]): Promise<Page[]> {
-  const mapper = new RecordMapper({ keyFields, compareFields: sortedFields(compare), mappings: collector['options'].side.mappings });
+  const mapper = new RecordMapper({ keyChains: [keyFields], compareFields: sortedFields(compare), mappings: collector['options'].side.mappings });
   const pages: Page[] = [];
   for await (const page of collector.read({ mapper })) pages.push(page);
   await collector.close();
@@ -73,7 +73,7 @@ function behavesLikeASqlSource(label: string, setup: () => Promise<{ url: string
     afterAll(() => teardown());
 
     it('reads every row once, in key order, page by page, with mapping and transforms', async () => {
-      const collector = new SqlCollector({ side: side(url, table), keyFields: ['region', 'code'], baseDir });
+      const collector = new SqlCollector({ side: side(url, table), keyChains: [['region', 'code']], baseDir });
       const pages = await readAll(collector, ['region', 'code'], ['label', 'price']);
       const records = pages.flatMap((p) => p.records);
       expect(records).toHaveLength(ROWS);
@@ -87,7 +87,7 @@ function behavesLikeASqlSource(label: string, setup: () => Promise<{ url: string
     });
 
     it('counts rows with a NULL key part as invalid instead of dropping them', async () => {
-      const collector = new SqlCollector({ side: side(url, table), keyFields: ['region', 'code'], baseDir });
+      const collector = new SqlCollector({ side: side(url, table), keyChains: [['region', 'code']], baseDir });
       const pages = await readAll(collector, ['region', 'code'], ['label']);
       const invalid = pages.flatMap((p) => p.invalid);
       expect(invalid).toHaveLength(2);
@@ -95,7 +95,7 @@ function behavesLikeASqlSource(label: string, setup: () => Promise<{ url: string
     });
 
     it('applies the where clause', async () => {
-      const collector = new SqlCollector({ side: side(url, table, { where: 'active = 1' }), keyFields: ['region', 'code'], baseDir });
+      const collector = new SqlCollector({ side: side(url, table, { where: 'active = 1' }), keyChains: [['region', 'code']], baseDir });
       const records = (await readAll(collector, ['region', 'code'], ['label'])).flatMap((p) => p.records);
       const inactive = rows().filter((r) => r.active === 0).length;
       expect(inactive).toBeGreaterThan(100);
@@ -103,21 +103,21 @@ function behavesLikeASqlSource(label: string, setup: () => Promise<{ url: string
     });
 
     it('without a mapping, the columns are the fields', async () => {
-      const collector = new SqlCollector({ side: side(url, table, {}, false), keyFields: ['region', 'code'], baseDir });
+      const collector = new SqlCollector({ side: side(url, table, {}, false), keyChains: [['region', 'code']], baseDir });
       const columns = await collector.columns();
-      expect(columns.sort()).toEqual(['active', 'code', 'name', 'price', 'region']);
+      expect(columns?.sort()).toEqual(['active', 'code', 'name', 'price', 'region']);
       const records = (await readAll(collector, ['region', 'code'], ['name'])).flatMap((p) => p.records);
       expect(records).toHaveLength(ROWS);
       expect(Object.keys(records[0]!.fields).sort()).toEqual(['code', 'name', 'region']);
     });
 
     it('probe finds the table and names missing columns', async () => {
-      const ok = new SqlCollector({ side: side(url, table), keyFields: ['region', 'code'], baseDir });
+      const ok = new SqlCollector({ side: side(url, table), keyChains: [['region', 'code']], baseDir });
       expect((await ok.probe())[0]).toMatchObject({ ok: true, check: `table ${table}` });
       await ok.close();
       const wrong = side(url, table);
       wrong.mappings = [...mappings, { name: 'colour', from: 'colour', transforms: [] }];
-      const bad = new SqlCollector({ side: wrong, keyFields: ['region', 'code'], baseDir });
+      const bad = new SqlCollector({ side: wrong, keyChains: [['region', 'code']], baseDir });
       const result = (await bad.probe())[0]!;
       await bad.close();
       expect(result.ok).toBe(false);
@@ -125,7 +125,7 @@ function behavesLikeASqlSource(label: string, setup: () => Promise<{ url: string
     });
 
     it('a missing table is an error naming the system and table', async () => {
-      const collector = new SqlCollector({ side: side(url, `${table}_nope`), keyFields: ['region', 'code'], baseDir });
+      const collector = new SqlCollector({ side: side(url, `${table}_nope`), keyChains: [['region', 'code']], baseDir });
       await expect(readAll(collector, ['region', 'code'], ['label'])).rejects.toThrow(new RegExp(`system "erp" table ${table}_nope: reading failed`));
     });
   });
@@ -151,13 +151,13 @@ describe.skipIf(!pgAvailable)('[postgres]', () => {
 describe('SQL collector errors', () => {
   it('a SQLite file that does not exist is not created', async () => {
     const dir = tempDir();
-    const collector = new SqlCollector({ side: side('sqlite:missing.db', 't'), keyFields: ['region', 'code'], baseDir: dir });
+    const collector = new SqlCollector({ side: side('sqlite:missing.db', 't'), keyChains: [['region', 'code']], baseDir: dir });
     await expect(readAll(collector, ['region', 'code'], ['label'])).rejects.toThrow(/SQLite file .*missing\.db does not exist/);
     expect(existsSync(path.join(dir, 'missing.db'))).toBe(false);
   });
 
   it('an unreachable server is named without its password', async () => {
-    const collector = new SqlCollector({ side: side('postgres://app:s3cr3t-pw@127.0.0.1:1/db', 't'), keyFields: ['region', 'code'], baseDir: '.' });
+    const collector = new SqlCollector({ side: side('postgres://app:s3cr3t-pw@127.0.0.1:1/db', 't'), keyChains: [['region', 'code']], baseDir: '.' });
     const error = await readAll(collector, ['region', 'code'], ['label']).catch((e: Error) => e);
     expect(String(error)).toMatch(/system "erp" \(postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/db\): cannot connect: .*ECONNREFUSED/);
     expect(String(error)).not.toContain('s3cr3t-pw');

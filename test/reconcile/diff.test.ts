@@ -11,7 +11,7 @@ const compare = sortedFields(['name', 'price']);
 
 function mapperFor(keyFields: string[]): RecordMapper {
   return new RecordMapper({
-    keyFields,
+    keyChains: [keyFields],
     compareFields: compare,
     mappings: [
       ...keyFields.map((k) => ({ name: k, from: k, transforms: [] })),

@@ -10,6 +10,7 @@ import { registerSecret } from '../../core/redact.js';
 import { parseTransforms, TransformSpecError } from '../../core/transforms.js';
 import { sortedFields } from '../../core/canonical.js';
 import type { FieldMapping } from '../../collectors/mapper.js';
+import { fieldsOf, MetricSpecError, parseMetric, type MetricDef } from '../../collectors/metrics.js';
 import type { SideSpec } from '../../collectors/schema.js';
 import { configSchema, type EntityConfig, type ParityConfig, type SideConfig, type SystemConfig } from './schema.js';
 import { interpolateEnv } from './env.js';
@@ -23,11 +24,15 @@ export interface ResolvedSide extends SideSpec {
 
 export interface ResolvedEntity {
   name: string;
+  /** Key fallback chains; one chain for an ordinary key. */
+  keyChains: string[][];
+  /** Every field of every chain. */
   keyFields: string[];
   /** Sorted compared fields, or null to take the source's columns (less the key) at run time. */
   compare: string[] | null;
   source: ResolvedSide;
   target: ResolvedSide;
+  metrics: MetricDef[];
   config: EntityConfig;
 }
 
@@ -65,14 +70,19 @@ function locate(file: string, doc: Document | undefined, lines: LineCounter | un
   return file;
 }
 
+/** A path as the user would type it: relative below the working folder, absolute elsewhere. */
+export function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
 export function resolveConfigPath(explicit?: string): string {
   return path.resolve(explicit || process.env.PARITY_CONFIG || 'parity.yaml');
 }
 
 export function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const file = path.resolve(configPath);
-  const relative = path.relative(process.cwd(), file);
-  const shown = relative && !relative.startsWith('..') ? relative : file;
+  const shown = displayPath(file);
   if (!existsSync(file)) {
     throw new ConfigError(`${shown}: config file not found (pass --config PATH or set PARITY_CONFIG)`, 'PARITY_CONFIG_NOT_FOUND');
   }
@@ -110,6 +120,14 @@ export function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.
     fail(first!.path, `not supported yet: ${formatPath(first!.path)}${first!.detail ? ` (${first!.detail})` : ''}`, 'PARITY_CONFIG_UNSUPPORTED');
   }
 
+  for (const [name, system] of Object.entries(config.systems)) {
+    if (system.type === 'http' && system.auth.type === 'token-endpoint') {
+      const a = system.auth;
+      const password = a.username !== undefined && a.password !== undefined;
+      const client = a.clientId !== undefined && a.clientSecret !== undefined;
+      if (password === client) fail(['systems', name, 'auth'], 'a token-endpoint needs either username and password, or clientId and clientSecret');
+    }
+  }
   const entities = resolveEntities(config, fail);
   registerConfigSecrets(config, interpolated.fromSecretVars);
 
@@ -198,7 +216,10 @@ function resolveEntities(config: ParityConfig, fail: Fail): ResolvedEntity[] {
   for (const [name, entity] of Object.entries(config.entities)) {
     const at = ['entities', name];
     if (!entity.key && !entity.keys) fail(at, 'needs a key (key: [field] or key: [a, b])');
-    const keyFields = typeof entity.key === 'string' ? [entity.key] : entity.key ?? [];
+    if (entity.key && entity.keys) fail([...at, 'keys'], 'use either "key" or "keys", not both');
+    const keyChains = entity.keys ?? [typeof entity.key === 'string' ? [entity.key] : entity.key!];
+    const keyFields = [...new Set(keyChains.flat())];
+    for (const f of keyFields) if (f.includes(':') || f.includes('+')) fail([...at, entity.keys ? 'keys' : 'key'], `key field "${f}" may not contain ":" or "+"`);
 
     const sides = (['source', 'target'] as const).map((role) => resolveSide(config, entity, role, [...at, role], keyFields, fail));
     const [source, target] = sides as [ResolvedSide, ResolvedSide];
@@ -223,7 +244,21 @@ function resolveEntities(config: ParityConfig, fail: Fail): ResolvedEntity[] {
       if (!config.entities[dep]) fail([...at, 'dependsOn'], `unknown entity "${dep}"`);
       if (dep === name) fail([...at, 'dependsOn'], 'an entity cannot depend on itself');
     }
-    out.push({ name, keyFields, compare, source, target, config: entity });
+    const metrics = Object.entries(entity.metrics ?? {}).map(([metricName, spec]) => {
+      let def: MetricDef;
+      try {
+        def = parseMetric(metricName, spec);
+      } catch (err) {
+        if (err instanceof MetricSpecError) fail([...at, 'metrics', metricName], err.message);
+        throw err;
+      }
+      for (const side of sides) {
+        const unmapped = side.mappings ? fieldsOf(def!).filter((f) => !side.mappings!.some((m) => m.name === f)) : [];
+        if (unmapped.length) fail([...at, 'metrics', metricName], `uses field "${unmapped[0]}", which ${side.role} does not map (add it to entities.${name}.${side.role}.fields)`);
+      }
+      return def!;
+    });
+    out.push({ name, keyChains, keyFields, compare, source, target, metrics, config: entity });
   }
   return out;
 }
@@ -237,12 +272,12 @@ function resolveSide(config: ParityConfig, entity: EntityConfig, role: 'source' 
   }
   const sys = system!;
   const allowed: Record<SystemConfig['type'], (keyof SideConfig)[]> = {
-    sql: ['table', 'where', 'query'],
+    sql: ['table', 'where', 'query', 'pageBy'],
     http: ['path', 'list', 'pagination', 'params'],
     excel: ['sheet', 'headerRow'],
     csv: ['headerRow'],
   };
-  const locationKeys: (keyof SideConfig)[] = ['table', 'where', 'query', 'path', 'list', 'pagination', 'params', 'sheet', 'headerRow'];
+  const locationKeys: (keyof SideConfig)[] = ['table', 'where', 'query', 'pageBy', 'path', 'list', 'pagination', 'params', 'sheet', 'headerRow'];
   for (const k of locationKeys) {
     if (side[k] !== undefined && !allowed[sys.type].includes(k)) {
       fail([...at, k], `"${k}" does not apply to ${sys.type} system "${side.system}" (use ${allowed[sys.type].join(', ')})`);

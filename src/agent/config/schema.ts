@@ -16,7 +16,7 @@ export const entitySchema = z.strictObject({
   source: sideSchema,
   target: sideSchema,
   compare: z.array(z.string().min(1)).min(1).optional(),
-  metrics: z.record(z.string(), z.string()).optional(),
+  metrics: z.record(z.string(), z.union([z.string().min(1), z.strictObject({ expr: z.string().min(1), by: z.string().min(1).optional() })])).optional(),
   thresholds: z
     .strictObject({ missing: count.optional(), changed: count.optional(), extra: count.optional(), matchBelow: z.number().min(0).max(100).optional() })
     .optional(),

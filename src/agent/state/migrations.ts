@@ -49,4 +49,19 @@ export const migrations: Migration[] = [
       await qi.dropTable('parity_runs');
     },
   },
+  {
+    name: '0002-watermarks',
+    async up({ context: qi }) {
+      await qi.createTable('parity_watermarks', {
+        entity: { type: DataTypes.STRING(128), primaryKey: true },
+        side: { type: DataTypes.STRING(16), primaryKey: true },
+        value: { type: DataTypes.STRING(255), allowNull: false },
+        run_id: { type: DataTypes.STRING(64), allowNull: false },
+        updated_at: { type: DataTypes.DATE(3), allowNull: false },
+      });
+    },
+    async down({ context: qi }) {
+      await qi.dropTable('parity_watermarks');
+    },
+  },
 ];

@@ -48,6 +48,7 @@ export class StateStore {
     readonly display: string,
     private readonly runs: ModelStatic<Row>,
     private readonly entityRuns: ModelStatic<Row>,
+    private readonly watermarks: ModelStatic<Row>,
   ) {}
 
   /** Opens (and creates, for SQLite) the store and applies pending migrations. */
@@ -105,7 +106,18 @@ export class StateStore {
       },
       { tableName: 'parity_entity_runs', timestamps: false },
     );
-    return new StateStore(sequelize, target.display, runs, entityRuns);
+    const watermarks = sequelize.define<Row>(
+      'Watermark',
+      {
+        entity: { type: DataTypes.STRING(128), primaryKey: true },
+        side: { type: DataTypes.STRING(16), primaryKey: true },
+        value: DataTypes.STRING(255),
+        run_id: DataTypes.STRING(64),
+        updated_at: DataTypes.DATE(3),
+      },
+      { tableName: 'parity_watermarks', timestamps: false },
+    );
+    return new StateStore(sequelize, target.display, runs, entityRuns, watermarks);
   }
 
   async startRun(run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date }): Promise<void> {
@@ -142,6 +154,24 @@ export class StateStore {
       health_status: report?.health.status ?? null,
       stats: report ? JSON.stringify(runStats(report)) : null,
       error,
+    });
+  }
+
+  /** The watermark an incremental read of this side starts after, or null. */
+  async getWatermark(entity: string, side: 'source' | 'target'): Promise<string | null> {
+    const row = await this.watermarks.findOne({ where: { entity, side } });
+    return row ? (row.get('value') as string) : null;
+  }
+
+  /** Stores the watermarks of a completed run, all or none. */
+  async saveWatermarks(runId: string, entries: { entity: string; side: 'source' | 'target'; value: string }[]): Promise<void> {
+    if (entries.length === 0) return;
+    const now = new Date();
+    await this.sequelize.transaction(async (transaction) => {
+      await this.watermarks.bulkCreate(
+        entries.map((e) => ({ entity: e.entity, side: e.side, value: e.value, run_id: runId, updated_at: now })),
+        { updateOnDuplicate: ['value', 'run_id', 'updated_at'], transaction },
+      );
     });
   }
 

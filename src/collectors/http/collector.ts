@@ -1,128 +1,101 @@
-// Reads an entity side from a paginated REST list endpoint with axios: page pagination,
-// the list found by a dotted path in the body, bearer or header auth, a timeout per request.
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+// Reads an entity side from a paginated REST list endpoint: any of the four pagination
+// types, the list found by a dotted path in the body, the watermark sent as a query
+// parameter for incremental reads.
 import { describeError, ParityError } from '../../core/errors.js';
-import { redactUrl } from '../../core/redact.js';
 import type { InvalidRecord, NormalizedRecord, Page } from '../../core/record.js';
 import { dottedGetter } from '../mapper.js';
 import type { SideSpec } from '../schema.js';
+import type { MetricValue } from '../metrics.js';
 import type { Collector, ProbeResult, ReadOptions } from '../types.js';
-import type { HttpSystemConfig, PaginationConfig } from './schema.js';
+import { WatermarkTracker } from '../watermark.js';
+import { HttpClient } from './client.js';
+import { createPager, DEFAULT_PAGINATION, type PageRequest } from './pagination.js';
+import { readPath } from './paths.js';
+import type { HttpSystemConfig } from './schema.js';
 
-type PagePagination = Extract<PaginationConfig, { type: 'page' }>;
-const DEFAULT_PAGINATION: PagePagination = { type: 'page', pageParam: 'page', sizeParam: 'per_page', size: 100, startPage: 1 };
-
-export function createHttpClient(system: HttpSystemConfig): AxiosInstance {
-  const headers: Record<string, string> = { Accept: 'application/json', ...system.headers };
-  if (system.auth.type === 'bearer') headers.Authorization = `Bearer ${system.auth.token}`;
-  if (system.auth.type === 'header') headers[system.auth.name] = system.auth.value;
-  return axios.create({
-    baseURL: system.baseUrl,
-    timeout: system.timeoutMs,
-    headers,
-    params: system.query,
-    maxContentLength: system.maxResponseBytes,
-    // Parse JSON here, so a body that is not JSON gets an error naming the URL.
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-    validateStatus: () => true,
-  });
-}
-
-/** Reads a dotted path ("data.records") from a parsed body; "" or undefined is the body itself. */
-export function readPath(body: unknown, path: string | undefined): unknown {
-  if (!path) return body;
-  return dottedGetter({ body } as Record<string, unknown>, `body.${path}`);
-}
+export { readPath } from './paths.js';
 
 export class HttpCollector implements Collector {
-  private readonly client: AxiosInstance;
-  private readonly pagination: PagePagination;
+  private readonly client: HttpClient;
+  private readonly system: HttpSystemConfig;
+  private tracker: WatermarkTracker | null = null;
 
   constructor(private readonly side: SideSpec) {
     if (side.system.type !== 'http') throw new Error(`HttpCollector given a ${side.system.type} system`);
-    this.client = createHttpClient(side.system);
-    const p = side.config.pagination;
-    if (p && p.type !== 'page') throw new ParityError('PARITY_CONFIG_UNSUPPORTED', `${p.type} pagination is not supported yet`);
-    this.pagination = p ?? DEFAULT_PAGINATION;
+    this.system = side.system;
+    this.client = new HttpClient(side.system, side.systemName);
   }
 
-  private urlFor(params: Record<string, unknown>): string {
-    return redactUrl(this.client.getUri({ url: this.side.config.path, params: { ...this.side.config.params, ...params } }));
+  private get path(): string {
+    return this.side.config.path!;
   }
 
-  /** GET one page; errors name the URL (without credentials) and say what went wrong. */
-  private async get(params: Record<string, unknown>, signal?: AbortSignal): Promise<{ body: unknown; url: string }> {
-    const url = this.urlFor(params);
-    let response: AxiosResponse<string>;
-    try {
-      response = await this.client.get<string>(this.side.config.path!, { params: { ...this.side.config.params, ...params }, signal });
-    } catch (err) {
-      if (axios.isCancel(err) || signal?.aborted) throw new ParityError('PARITY_ABORTED', `GET ${url}: aborted`);
-      throw new ParityError('PARITY_SYSTEM_UNREACHABLE', `system "${this.side.systemName}": GET ${url}: ${describeError(err)}`, { cause: err });
-    }
-    if (response.status < 200 || response.status >= 300) {
-      const hint = response.status === 401 || response.status === 403 ? ' (check the auth settings and the token in the environment)' : '';
-      throw new ParityError('PARITY_HTTP_STATUS', `system "${this.side.systemName}": GET ${url}: HTTP ${response.status} ${response.statusText ?? ''}`.trimEnd() + hint);
-    }
-    try {
-      return { body: JSON.parse(response.data), url };
-    } catch {
-      const type = String(response.headers['content-type'] ?? 'unknown type');
-      throw new ParityError('PARITY_HTTP_BAD_RESPONSE', `system "${this.side.systemName}": GET ${url}: the body is not JSON (${type}, ${String(response.data).slice(0, 60).replace(/\s+/g, ' ')}…)`);
-    }
+  private fetch(request: PageRequest, extra: Record<string, string>, signal?: AbortSignal) {
+    if (request.url) return this.client.getJson(request.url, {}, signal);
+    return this.client.getJson(this.path, { ...this.system.query, ...this.side.config.params, ...extra, ...request.params }, signal);
   }
 
-  private listOf(body: unknown, url: string): Record<string, unknown>[] {
+  private listOf(body: unknown, url: string): unknown[] {
     const list = readPath(body, this.side.config.list);
     const where = this.side.config.list ? `"${this.side.config.list}"` : 'the body';
-    if (list === undefined) throw new ParityError('PARITY_HTTP_BAD_RESPONSE', `system "${this.side.systemName}": GET ${url}: no ${where} in the answer (set "list" to the path of the array)`);
-    if (!Array.isArray(list)) throw new ParityError('PARITY_HTTP_BAD_RESPONSE', `system "${this.side.systemName}": GET ${url}: ${where} is not an array`);
-    return list as Record<string, unknown>[];
+    const at = `system "${this.side.systemName}": GET ${url}`;
+    if (list === undefined || list === null) throw new ParityError('PARITY_HTTP_BAD_RESPONSE', `${at}: no ${where} in the answer (set "list" to the path of the array)`);
+    if (!Array.isArray(list)) throw new ParityError('PARITY_HTTP_BAD_RESPONSE', `${at}: ${where} is not an array`);
+    return list;
   }
 
   async columns(): Promise<null> {
     return null;
   }
 
-  async *read({ mapper, signal }: ReadOptions): AsyncIterable<Page> {
-    const p = this.pagination;
-    let page = p.startPage;
-    let previousFirst: string | undefined;
-    for (;;) {
-      const { body, url } = await this.get({ [p.pageParam]: page, [p.sizeParam]: p.size }, signal);
-      const items = this.listOf(body, url);
-      if (items.length === 0) return;
-      const first = JSON.stringify(items[0]);
-      if (first === previousFirst) {
-        throw new ParityError('PARITY_HTTP_BAD_RESPONSE', `system "${this.side.systemName}": GET ${url}: page ${page} repeats the previous page (check pagination.pageParam "${p.pageParam}")`);
-      }
-      previousFirst = first;
+  async metrics(): Promise<Map<string, MetricValue>> {
+    return new Map();
+  }
+
+  watermark(): string | null {
+    return this.tracker?.value() ?? null;
+  }
+
+  async *read({ mapper, signal, since }: ReadOptions): AsyncIterable<Page> {
+    const incremental = this.side.config.incremental;
+    this.tracker = new WatermarkTracker(incremental?.field, dottedGetter);
+    const filter: Record<string, string> = incremental?.param && since ? { [incremental.param]: since } : {};
+    const pager = createPager(this.side.config.pagination ?? DEFAULT_PAGINATION);
+    let request: PageRequest | null = pager.first();
+    let pageNumber = 0;
+    while (request) {
+      pageNumber++;
+      const answer = await this.fetch(request, filter, signal);
+      const items = this.listOf(answer.body, answer.url);
       const records: NormalizedRecord[] = [];
       const invalid: InvalidRecord[] = [];
       items.forEach((item, i) => {
+        const ref = `page ${pageNumber} item ${i + 1} (${answer.url})`;
         if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-          invalid.push({ ref: `page ${page} item ${i + 1}`, reason: 'not an object' });
+          invalid.push({ ref, reason: 'not an object' });
           return;
         }
-        const result = mapper.map(item, `page ${page} item ${i + 1}`);
+        const row = item as Record<string, unknown>;
+        this.tracker!.see(row);
+        const result = mapper.map(row, ref);
         if (result.record) records.push(result.record);
         else invalid.push(result.invalid);
       });
-      yield { records, invalid };
-      const more = p.hasMore ? Boolean(readPath(body, p.hasMore)) : items.length >= p.size;
-      if (!more) return;
-      page++;
+      if (items.length > 0) yield { records, invalid };
+      try {
+        request = pager.next({ body: answer.body, headers: answer.headers, items, url: answer.url });
+      } catch (err) {
+        throw err instanceof ParityError ? new ParityError(err.code, `system "${this.side.systemName}": ${err.message}`) : err;
+      }
     }
   }
 
   async probe(): Promise<ProbeResult[]> {
-    const p = this.pagination;
-    const check = `endpoint ${this.side.config.path}`;
+    const check = `endpoint ${this.path}`;
     try {
-      const { body, url } = await this.get({ [p.pageParam]: p.startPage, [p.sizeParam]: 1 });
-      const items = this.listOf(body, url);
-      return [{ ok: true, check, detail: `answers with a list${this.side.config.list ? ` at "${this.side.config.list}"` : ''} (${items.length} on a 1-item page)` }];
+      const answer = await this.fetch(createPager(this.side.config.pagination ?? DEFAULT_PAGINATION).first(), {});
+      const items = this.listOf(answer.body, answer.url);
+      return [{ ok: true, check, detail: `answers with a list${this.side.config.list ? ` at "${this.side.config.list}"` : ''} (${items.length} on the first page)` }];
     } catch (err) {
       return [{ ok: false, check, detail: describeError(err) }];
     }
@@ -132,12 +105,15 @@ export class HttpCollector implements Collector {
 }
 
 /** Checks that the system answers at all, for `parity validate`: any HTTP status will do. */
-export async function probeHttpSystem(system: HttpSystemConfig): Promise<ProbeResult> {
-  const client = createHttpClient(system);
+export async function probeHttpSystem(system: HttpSystemConfig, systemName: string): Promise<ProbeResult> {
+  const client = new HttpClient(system, systemName, { retries: 0, baseMs: 1, maxMs: 1 });
   try {
-    const response = await client.get('');
-    return { ok: true, check: 'connect', detail: `reached ${redactUrl(system.baseUrl)} (HTTP ${response.status})` };
+    await client.getJson('', {});
+    return { ok: true, check: 'connect', detail: `reached ${client.urlFor('', {})}` };
   } catch (err) {
-    return { ok: false, check: 'connect', detail: `${redactUrl(system.baseUrl)}: ${describeError(err)}` };
+    if (err instanceof ParityError && (err.code === 'PARITY_HTTP_STATUS' || err.code === 'PARITY_HTTP_BAD_RESPONSE')) {
+      return { ok: true, check: 'connect', detail: `reached ${client.urlFor('', {})} (${err.code === 'PARITY_HTTP_STATUS' ? /HTTP \d+/.exec(err.message)?.[0] : 'not JSON at the base URL'})` };
+    }
+    return { ok: false, check: 'connect', detail: describeError(err).replace(/^system "[^"]*": /, '') };
   }
 }

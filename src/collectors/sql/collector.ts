@@ -1,43 +1,60 @@
-// Reads an entity side from a SQL table with keyset pagination (WHERE key > last ORDER BY
-// key LIMIT n), never OFFSET, so every page costs the same on a million-row table.
+// Reads an entity side from a SQL table or a read-only query with keyset pagination
+// (WHERE key > last ORDER BY key LIMIT n), never OFFSET, so every page costs the same on a
+// million-row table. Incremental reads add `field > watermark`.
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { describeError, ParityError } from '../../core/errors.js';
 import { openSequelize, parseDatabaseUrl, type SqlTarget } from '../../core/sql.js';
 import type { InvalidRecord, NormalizedRecord, Page } from '../../core/record.js';
 import type { SideSpec } from '../schema.js';
 import type { Collector, ProbeResult, ReadOptions } from '../types.js';
+import { WatermarkTracker } from '../watermark.js';
 import type { SqlSystemConfig } from './schema.js';
+import { canonicalValue } from '../../core/canonical.js';
+import type { MetricDef, MetricValue } from '../metrics.js';
+import { aggregateSql, type SqlAggregate, type SqlContext } from './metrics.js';
 
 export interface SqlCollectorOptions {
   side: SideSpec;
-  keyFields: readonly string[];
+  keyChains: readonly (readonly string[])[];
   baseDir: string;
+}
+
+const QUERY_ALIAS = 'parity_q';
+
+/** A read-only query: one SELECT (or WITH … SELECT) statement. */
+export function checkReadOnlyQuery(query: string): string | null {
+  const q = query.trim().replace(/;\s*$/, '');
+  if (!/^(select|with)\b/i.test(q)) return 'must start with SELECT or WITH';
+  if (q.includes(';')) return 'must be a single statement (no ";")';
+  if (/\b(insert|update|delete|merge|drop|alter|create|truncate|grant)\b/i.test(q.replace(/'[^']*'/g, ''))) return 'must only read (no INSERT, UPDATE, DELETE or DDL)';
+  return null;
 }
 
 export class SqlCollector implements Collector {
   private readonly system: SqlSystemConfig;
   private readonly target: SqlTarget;
-  private readonly table: string;
-  private readonly where: string | undefined;
+  private readonly label: string;
+  private readonly columnOf: (field: string) => string;
   private readonly keyColumns: string[];
   /** null: every column. */
   private readonly selectColumns: string[] | null;
   private sequelize: Sequelize | undefined;
+  private tracker: WatermarkTracker | null = null;
+  /** Queries sent so far (tests check that metrics take one query per grouping). */
+  queryCount = 0;
 
   constructor(private readonly options: SqlCollectorOptions) {
     const { side } = options;
     if (side.system.type !== 'sql') throw new Error(`SqlCollector given a ${side.system.type} system`);
     this.system = side.system;
     this.target = parseDatabaseUrl(side.system.url, options.baseDir);
-    this.table = side.config.table!;
-    this.where = side.config.where;
-    const columnOf = (field: string) => side.mappings?.find((m) => m.name === field)?.from ?? field;
-    this.keyColumns = options.keyFields.map(columnOf);
-    this.selectColumns = side.mappings ? [...new Set([...this.keyColumns, ...side.mappings.map((m) => m.from)])] : null;
-  }
-
-  private get where_(): string {
-    return this.where ? `(${this.where})` : '1 = 1';
+    this.label = side.config.table ? `table ${side.config.table}` : 'query';
+    this.columnOf = (field: string) => side.mappings?.find((m) => m.name === field)?.from ?? field;
+    this.keyColumns = [...new Set(options.keyChains.flat().map(this.columnOf))];
+    const incremental = side.config.incremental?.field;
+    this.selectColumns = side.mappings
+      ? [...new Set([...this.keyColumns, ...side.mappings.map((m) => m.from), ...(side.config.pageBy ?? []), ...(incremental ? [incremental] : [])])]
+      : null;
   }
 
   private async db(): Promise<Sequelize> {
@@ -58,38 +75,88 @@ export class SqlCollector implements Collector {
     return identifier.split('.').map((part) => qi.quoteIdentifier(part)).join('.');
   }
 
-  private sqlError(action: string, err: unknown): ParityError {
-    return new ParityError('PARITY_SQL_ERROR', `system "${this.options.side.systemName}" table ${this.table}: ${action} failed: ${describeError(err)}`, { cause: err });
+  /** What to select from: the table, or the query as a derived table. */
+  private source(): string {
+    const { table, query } = this.options.side.config;
+    if (table) return this.quote(table);
+    const problem = checkReadOnlyQuery(query!);
+    if (problem) throw new ParityError('PARITY_CONFIG_INVALID', `system "${this.options.side.systemName}": the query ${problem}`);
+    return `(${query!.trim().replace(/;\s*$/, '')}) ${this.quote(QUERY_ALIAS)}`;
   }
 
-  private async describe(): Promise<string[]> {
+  private sqlError(action: string, err: unknown): ParityError {
+    return new ParityError('PARITY_SQL_ERROR', `system "${this.options.side.systemName}" ${this.label}: ${action} failed: ${describeError(err)}`, { cause: err });
+  }
+
+  private async query<T>(sql: string, replacements: unknown[]): Promise<T[]> {
     const db = await this.db();
-    const [schema, tableName] = this.table.includes('.') ? this.table.split('.', 2) : [undefined, this.table];
+    this.queryCount++;
     try {
-      const described = await db.getQueryInterface().describeTable(schema ? { tableName: tableName!, schema } : tableName!);
-      return Object.keys(described);
+      return (await db.query(sql, { type: QueryTypes.SELECT, replacements, raw: true })) as T[];
     } catch (err) {
-      throw this.sqlError('reading the table\'s columns', err);
+      throw this.sqlError('reading', err);
     }
   }
 
-  async columns(): Promise<string[]> {
-    return this.describe();
+  private async describe(): Promise<{ columns: string[]; primaryKey: string[] } | null> {
+    const db = await this.db();
+    const { table } = this.options.side.config;
+    if (!table) {
+      const rows = await this.query<Record<string, unknown>>(`SELECT * FROM ${this.source()} LIMIT 1`, []);
+      return rows[0] ? { columns: Object.keys(rows[0]), primaryKey: [] } : null;
+    }
+    const [schema, tableName] = table.includes('.') ? table.split('.', 2) : [undefined, table];
+    try {
+      const described = await db.getQueryInterface().describeTable(schema ? { tableName: tableName!, schema } : tableName!);
+      return { columns: Object.keys(described), primaryKey: Object.entries(described).filter(([, c]) => c.primaryKey).map(([name]) => name) };
+    } catch (err) {
+      throw this.sqlError("reading the table's columns", err);
+    }
   }
 
-  async *read({ mapper, signal }: ReadOptions): AsyncIterable<Page> {
-    const db = await this.db();
-    const keys = this.keyColumns.map((c) => this.quote(c));
-    const select = this.selectColumns ? this.selectColumns.map((c) => this.quote(c)).join(', ') : '*';
-    const notNull = keys.map((k) => `${k} IS NOT NULL`).join(' AND ');
-    const orderBy = keys.join(', ');
-    const from = this.quote(this.table);
+  async columns(): Promise<string[] | null> {
+    return (await this.describe())?.columns ?? null;
+  }
 
-    // Rows whose key is NULL cannot be paged by key; count them as invalid instead of losing them.
-    const nullKeys = await this.query<{ n: number | string }>(db, `SELECT COUNT(*) AS n FROM ${from} WHERE ${this.where_} AND NOT (${notNull})`, []);
+  watermark(): string | null {
+    return this.tracker?.value() ?? null;
+  }
+
+  /** The columns pages are ordered by: the key, or with fallback chains `pageBy` or the primary key. */
+  private async pageColumns(): Promise<string[]> {
+    if (this.options.keyChains.length === 1) return this.keyColumns;
+    if (this.options.side.config.pageBy) return this.options.side.config.pageBy;
+    const pk = (await this.describe())?.primaryKey ?? [];
+    if (pk.length === 0) {
+      throw new ParityError('PARITY_CONFIG_INVALID', `system "${this.options.side.systemName}" ${this.label}: with key fallback chains, set "pageBy" to a unique, non-null column list (there is no primary key to page by)`);
+    }
+    return pk;
+  }
+
+  async *read({ mapper, signal, since }: ReadOptions): AsyncIterable<Page> {
+    const side = this.options.side;
+    const incremental = side.config.incremental?.field;
+    this.tracker = new WatermarkTracker(incremental, (row, f) => row[f]);
+    await this.db();
+    const from = this.source();
+    const paging = await this.pageColumns();
+    const keys = paging.map((c) => this.quote(c));
+    const select = this.selectColumns ? this.selectColumns.map((c) => this.quote(c)).join(', ') : '*';
+    const filters: string[] = [];
+    const filterParams: unknown[] = [];
+    if (side.config.where) filters.push(`(${side.config.where})`);
+    if (incremental && since) {
+      filters.push(`${this.quote(incremental)} > ?`);
+      filterParams.push(since);
+    }
+    const base = filters.length ? filters.join(' AND ') : '1 = 1';
+    const notNull = keys.map((k) => `${k} IS NOT NULL`).join(' AND ');
+
+    // Rows whose paging key is NULL cannot be paged; count them as invalid instead of losing them.
+    const nullKeys = await this.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${from} WHERE ${base} AND NOT (${notNull})`, filterParams);
     const nullCount = Number(nullKeys[0]?.n ?? 0);
     if (nullCount > 0) {
-      const invalid: InvalidRecord[] = Array.from({ length: nullCount }, (_, i) => ({ ref: `${this.table} row ${i + 1} of ${nullCount} with a NULL key`, reason: `key column ${this.keyColumns.join(', ')} is NULL` }));
+      const invalid: InvalidRecord[] = Array.from({ length: nullCount }, (_, i) => ({ ref: `${this.label} row ${i + 1} of ${nullCount} with a NULL key`, reason: `key column ${paging.join(', ')} is NULL` }));
       yield { records: [], invalid };
     }
 
@@ -98,51 +165,94 @@ export class SqlCollector implements Collector {
     for (;;) {
       if (signal?.aborted) throw new ParityError('PARITY_ABORTED', 'read aborted');
       const after: string = last ? ` AND (${keysetCondition(keys)})` : '';
-      const params: unknown[] = last ? keysetParams(last) : [];
-      const sql: string = `SELECT ${select} FROM ${from} WHERE ${this.where_} AND ${notNull}${after} ORDER BY ${orderBy} LIMIT ${this.system.pageSize}`;
-      const rows: Record<string, unknown>[] = await this.query<Record<string, unknown>>(db, sql, params);
+      const params: unknown[] = last ? [...filterParams, ...keysetParams(last)] : filterParams;
+      const sql: string = `SELECT ${select} FROM ${from} WHERE ${base} AND ${notNull}${after} ORDER BY ${keys.join(', ')} LIMIT ${this.system.pageSize}`;
+      const rows: Record<string, unknown>[] = await this.query<Record<string, unknown>>(sql, params);
       if (rows.length === 0) return;
       const records: NormalizedRecord[] = [];
       const invalid: InvalidRecord[] = [];
       for (const row of rows) {
         rowNumber++;
-        const result = mapper.map(row, `${this.table} row ${rowNumber}`);
+        this.tracker.see(row);
+        const result = mapper.map(row, `${this.label} row ${rowNumber}`);
         if (result.record) records.push(result.record);
         else invalid.push(result.invalid);
       }
       yield { records, invalid };
       if (rows.length < this.system.pageSize) return;
       const lastRow: Record<string, unknown> = rows[rows.length - 1]!;
-      last = this.keyColumns.map((c) => lastRow[c]);
+      last = paging.map((c) => lastRow[c]);
     }
   }
 
-  private async query<T>(db: Sequelize, sql: string, replacements: unknown[]): Promise<T[]> {
-    try {
-      return (await db.query(sql, { type: QueryTypes.SELECT, replacements, raw: true })) as T[];
-    } catch (err) {
-      throw this.sqlError('reading', err);
+  /** Computes the metrics it can in the database (one query per `by` grouping); the rest
+   *  are left out of the answer for the caller to compute while streaming. */
+  async metrics(defs: readonly MetricDef[]): Promise<Map<string, MetricValue>> {
+    const results = new Map<string, MetricValue>();
+    if (defs.length === 0) return results;
+    await this.db();
+    const side = this.options.side;
+    const ctx: SqlContext = {
+      dialect: this.target.dialect,
+      quote: (c) => this.quote(c),
+      column: (field) => {
+        if (!side.mappings) return field;
+        const m = side.mappings.find((x) => x.name === field);
+        return m && m.transforms.length === 0 ? m.from : null;
+      },
+    };
+    const byGrouping = new Map<string, SqlAggregate[]>();
+    for (const metric of defs) {
+      const agg = aggregateSql(metric, ctx);
+      if (!agg) continue;
+      const list = byGrouping.get(metric.by ?? '') ?? [];
+      list.push({ metric, ...agg });
+      byGrouping.set(metric.by ?? '', list);
     }
+    const from = this.source();
+    const where = side.config.where ? `(${side.config.where})` : '1 = 1';
+    for (const [by, aggregates] of byGrouping) {
+      const select = aggregates.map((a, i) => `${a.sql} AS m${i}`).join(', ');
+      const params = aggregates.flatMap((a) => a.params);
+      if (!by) {
+        const [row] = await this.query<Record<string, unknown>>(`SELECT ${select} FROM ${from} WHERE ${where}`, params);
+        aggregates.forEach((a, i) => results.set(a.metric.name, Number(row?.[`m${i}`] ?? 0)));
+        continue;
+      }
+      const group = this.quote(ctx.column(by)!);
+      const rows = await this.query<Record<string, unknown>>(`SELECT ${group} AS g, ${select} FROM ${from} WHERE ${where} GROUP BY ${group}`, params);
+      aggregates.forEach((a, i) => {
+        const values = new Map<string, number>();
+        for (const row of rows) values.set(canonicalValue(row.g) ?? '(null)', Number(row[`m${i}`] ?? 0));
+        results.set(a.metric.name, values);
+      });
+    }
+    return results;
   }
 
   async probe(): Promise<ProbeResult[]> {
     const results: ProbeResult[] = [];
+    const check = this.label;
     try {
-      const columns = await this.describe();
+      const described = await this.describe();
+      if (!described) {
+        results.push({ ok: true, check, detail: 'runs (no rows yet, so its columns cannot be checked)' });
+        return results;
+      }
+      const { columns } = described;
       const wanted = this.selectColumns ?? this.keyColumns;
       const missing = wanted.filter((c) => !columns.includes(c));
       results.push({
         ok: missing.length === 0,
-        check: `table ${this.table}`,
+        check,
         detail: missing.length === 0 ? `found (${columns.length} columns)` : `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (has ${columns.join(', ')})`,
       });
-      if (this.where && missing.length === 0) {
-        const db = await this.db();
-        await this.query(db, `SELECT 1 FROM ${this.quote(this.table)} WHERE ${this.where_} LIMIT 1`, []);
-        results.push({ ok: true, check: `where clause`, detail: 'runs' });
+      if (this.options.side.config.where && missing.length === 0) {
+        await this.query(`SELECT 1 FROM ${this.source()} WHERE (${this.options.side.config.where}) LIMIT 1`, []);
+        results.push({ ok: true, check: 'where clause', detail: 'runs' });
       }
     } catch (err) {
-      results.push({ ok: false, check: `table ${this.table}`, detail: describeError(err) });
+      results.push({ ok: false, check, detail: describeError(err) });
     }
     return results;
   }
@@ -156,9 +266,7 @@ export class SqlCollector implements Collector {
 
 /** (k1 > ?) OR (k1 = ? AND k2 > ?) OR …: portable across SQLite, PostgreSQL and MySQL. */
 function keysetCondition(keys: string[]): string {
-  return keys
-    .map((k, i) => `(${[...keys.slice(0, i).map((p) => `${p} = ?`), `${k} > ?`].join(' AND ')})`)
-    .join(' OR ');
+  return keys.map((k, i) => `(${[...keys.slice(0, i).map((p) => `${p} = ?`), `${k} > ?`].join(' AND ')})`).join(' OR ');
 }
 
 function keysetParams(last: unknown[]): unknown[] {

@@ -1,0 +1,112 @@
+// Authentication for HTTP systems. Static headers (none, bearer, header) or a token fetched
+// from a token endpoint (password or client credentials) or by the OAuth2 refresh-token
+// grant, cached until it expires and fetched again once after a 401.
+import axios from 'axios';
+import { describeError, ParityError } from '../../core/errors.js';
+import { registerSecret } from '../../core/redact.js';
+import { readPath } from './paths.js';
+import type { HttpSystemConfig } from './schema.js';
+
+export interface AuthProvider {
+  /** Headers to send with a request; may fetch a token first. */
+  headers(signal?: AbortSignal): Promise<Record<string, string>>;
+  /** Drops a cached token after a 401. Returns false when there is nothing to refresh. */
+  invalidate(): boolean;
+}
+
+type Auth = HttpSystemConfig['auth'];
+
+/** Seconds of slack before a token's stated expiry, so a request never leaves with a token that dies in flight. */
+const EXPIRY_SKEW_MS = 30_000;
+
+class StaticAuth implements AuthProvider {
+  constructor(private readonly values: Record<string, string>) {}
+  async headers() {
+    return this.values;
+  }
+  invalidate() {
+    return false;
+  }
+}
+
+class TokenAuth implements AuthProvider {
+  private token: { value: string; expiresAt: number } | null = null;
+  private inflight: Promise<string> | null = null;
+
+  constructor(
+    private readonly auth: Extract<Auth, { type: 'token-endpoint' | 'oauth2-refresh' }>,
+    private readonly systemName: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async headers(signal?: AbortSignal) {
+    const token = this.token && this.token.expiresAt > Date.now() ? this.token.value : await this.fetchOnce(signal);
+    return { Authorization: `${this.auth.scheme} ${token}` };
+  }
+
+  invalidate() {
+    this.token = null;
+    return true;
+  }
+
+  /** Concurrent requests share one token request. */
+  private fetchOnce(signal?: AbortSignal): Promise<string> {
+    this.inflight ??= this.fetch(signal).finally(() => {
+      this.inflight = null;
+    });
+    return this.inflight;
+  }
+
+  private async fetch(signal?: AbortSignal): Promise<string> {
+    const a = this.auth;
+    const url = a.type === 'token-endpoint' ? a.url : a.tokenUrl;
+    let body: string;
+    let contentType: string;
+    if (a.type === 'oauth2-refresh') {
+      body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: a.refreshToken, client_id: a.clientId, client_secret: a.clientSecret }).toString();
+      contentType = 'application/x-www-form-urlencoded';
+    } else if (a.clientId !== undefined) {
+      body = new URLSearchParams({ grant_type: 'client_credentials', client_id: a.clientId, client_secret: a.clientSecret ?? '' }).toString();
+      contentType = 'application/x-www-form-urlencoded';
+    } else {
+      body = JSON.stringify({ username: a.username, password: a.password });
+      contentType = 'application/json';
+    }
+    const where = `system "${this.systemName}": token request to ${url}`;
+    let response;
+    try {
+      response = await axios.post(url, body, { headers: { 'Content-Type': contentType, Accept: 'application/json' }, timeout: this.timeoutMs, signal, validateStatus: () => true });
+    } catch (err) {
+      throw new ParityError('PARITY_SYSTEM_UNREACHABLE', `${where}: ${describeError(err)}`, { cause: err });
+    }
+    if (response.status < 200 || response.status >= 300) {
+      throw new ParityError('PARITY_HTTP_STATUS', `${where}: HTTP ${response.status} (check the credentials in the environment)`);
+    }
+    const tokenPath = a.type === 'token-endpoint' ? a.tokenPath : 'access_token';
+    const value = readPath(response.data, tokenPath);
+    if (typeof value !== 'string' || value === '') {
+      throw new ParityError('PARITY_HTTP_BAD_RESPONSE', `${where}: the answer has no token at "${tokenPath}"`);
+    }
+    registerSecret(value);
+    const expiresIn = Number(readPath(response.data, 'expires_in'));
+    const lifetime = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 - EXPIRY_SKEW_MS : Number.POSITIVE_INFINITY;
+    this.token = { value, expiresAt: Date.now() + Math.max(lifetime, 0) };
+    return value;
+  }
+}
+
+// One provider per system config object: the token is fetched once per run, not per entity.
+const providers = new WeakMap<HttpSystemConfig, AuthProvider>();
+
+export function authFor(system: HttpSystemConfig, systemName: string): AuthProvider {
+  let provider = providers.get(system);
+  if (!provider) {
+    const a = system.auth;
+    if (a.type === 'none') provider = new StaticAuth({});
+    else if (a.type === 'bearer') provider = new StaticAuth({ Authorization: `Bearer ${a.token}` });
+    else if (a.type === 'header') provider = new StaticAuth({ [a.name]: a.value });
+    else provider = new TokenAuth(a, systemName, system.timeoutMs);
+    providers.set(system, provider);
+  }
+  return provider;
+}

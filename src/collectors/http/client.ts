@@ -1,0 +1,121 @@
+// The HTTP client of one system for reads: auth (refreshed once after a 401), a rate limit
+// that is never exceeded, retries with backoff for network errors, 408/425/429 and 5xx
+// (honouring Retry-After), a timeout and an AbortSignal per attempt, a response size limit.
+import axios, { type AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import axiosRetry from 'axios-retry';
+import pThrottle from 'p-throttle';
+import { describeError, ParityError } from '../../core/errors.js';
+import { redactUrl } from '../../core/redact.js';
+import { backoffMs, classifyHttpError, MAX_RETRY_AFTER_MS, retryAfterMs, type RetryPolicy } from '../../core/retry.js';
+import { authFor, type AuthProvider } from './auth.js';
+import type { HttpSystemConfig } from './schema.js';
+
+export const DEFAULT_READ_RETRY: RetryPolicy = { retries: 3, baseMs: 300, maxMs: 10_000 };
+
+export interface JsonAnswer {
+  body: unknown;
+  /** The URL asked, without credentials: for messages. */
+  url: string;
+  headers: Record<string, string>;
+}
+
+type Params = Record<string, string | number | boolean | undefined>;
+
+// One rate-limit gate per system config object, shared by every entity that reads it.
+const gates = new WeakMap<HttpSystemConfig, () => Promise<void>>();
+
+function gateFor(system: HttpSystemConfig): (() => Promise<void>) | null {
+  if (!system.rateLimit) return null;
+  let gate = gates.get(system);
+  if (!gate) {
+    const perSecond = system.rateLimit.perSecond;
+    // Whole rates: at most N starts in any sliding second. Fractional rates: one start per 1/rate s.
+    const options = Number.isInteger(perSecond) ? { limit: perSecond, interval: 1000, strict: true } : { limit: 1, interval: Math.ceil(1000 / perSecond), strict: true };
+    gate = pThrottle(options)(async () => undefined);
+    gates.set(system, gate);
+  }
+  return gate;
+}
+
+export class HttpClient {
+  private readonly axios: AxiosInstance;
+  private readonly auth: AuthProvider;
+
+  constructor(
+    readonly system: HttpSystemConfig,
+    readonly systemName: string,
+    private readonly retry: RetryPolicy = system.retry ?? DEFAULT_READ_RETRY,
+  ) {
+    this.auth = authFor(system, systemName);
+    this.axios = axios.create({
+      baseURL: system.baseUrl,
+      timeout: system.timeoutMs,
+      headers: { Accept: 'application/json', ...system.headers },
+      maxContentLength: system.maxResponseBytes,
+      // Parsed here, so a body that is not JSON gets an error naming the URL.
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+    });
+    const gate = gateFor(system);
+    if (gate) {
+      // A request interceptor runs for every attempt, retries included.
+      this.axios.interceptors.request.use(async (config) => {
+        await gate();
+        return config;
+      });
+    }
+    axiosRetry(this.axios, {
+      retries: this.retry.retries,
+      shouldResetTimeout: true,
+      retryCondition: (error) => classifyHttpError(error) === 'retry',
+      retryDelay: (attempt, error) => backoffMs(attempt, this.retry, error),
+    });
+  }
+
+  /** The URL a request goes to, without credentials. */
+  urlFor(path: string, params: Params): string {
+    return redactUrl(this.axios.getUri({ url: path, params }));
+  }
+
+  /** GET a JSON document. `path` is relative to baseUrl, or absolute (a Link: next URL). */
+  async getJson(path: string, params: Params, signal?: AbortSignal): Promise<JsonAnswer> {
+    const url = this.urlFor(path, params);
+    const response = await this.send(path, params, url, signal, true);
+    try {
+      return { body: JSON.parse(response.data), url, headers: response.headers as Record<string, string> };
+    } catch {
+      const type = String(response.headers['content-type'] ?? 'unknown type');
+      const start = String(response.data).slice(0, 60).replace(/\s+/g, ' ');
+      throw new ParityError('PARITY_HTTP_BAD_RESPONSE', `system "${this.systemName}": GET ${url}: the body is not JSON (${type}, ${start}…)`);
+    }
+  }
+
+  private async send(path: string, params: Params, url: string, signal: AbortSignal | undefined, mayRefresh: boolean): Promise<AxiosResponse<string>> {
+    try {
+      const headers = await this.auth.headers(signal);
+      return await this.axios.get<string>(path, { params, headers, signal });
+    } catch (err) {
+      if (err instanceof ParityError) throw err;
+      const error = err as AxiosError;
+      if (axios.isCancel(err) || signal?.aborted) throw new ParityError('PARITY_ABORTED', `GET ${url}: aborted`);
+      const status = error.response?.status;
+      if (status === 401 && mayRefresh && this.auth.invalidate()) return this.send(path, params, url, signal, false);
+      throw this.describe(error, url);
+    }
+  }
+
+  private describe(error: AxiosError, url: string): ParityError {
+    const where = `system "${this.systemName}": GET ${url}`;
+    const status = error.response?.status;
+    if (status === undefined) {
+      const tooBig = /maxContentLength/.test(error.message) ? ` (the answer is larger than maxResponseBytes, ${this.system.maxResponseBytes} bytes)` : '';
+      return new ParityError('PARITY_SYSTEM_UNREACHABLE', `${where}: ${describeError(error)}${tooBig}`, { cause: error });
+    }
+    const wait = retryAfterMs(error);
+    let hint = '';
+    if (status === 401 || status === 403) hint = ' (check the auth settings and the credentials in the environment)';
+    else if (wait > MAX_RETRY_AFTER_MS) hint = ` (the system asks to wait ${Math.round(wait / 1000)} s; try again later)`;
+    else if (classifyHttpError(error) === 'retry') hint = ` (after ${this.retry.retries} retries)`;
+    return new ParityError('PARITY_HTTP_STATUS', `${where}: HTTP ${status}${error.response?.statusText ? ` ${error.response.statusText}` : ''}${hint}`, { cause: error });
+  }
+}
