@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
 
 /** Serves `app` on 127.0.0.1 on a free port until the test file ends. */
-export async function serveApp(app: Hono): Promise<string> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function serveApp(app: Hono<any>): Promise<string> {
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
