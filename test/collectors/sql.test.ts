@@ -8,7 +8,7 @@ import { SqlCollector } from '../../src/collectors/sql/collector.js';
 import { sortedFields } from '../../src/core/canonical.js';
 import type { Page } from '../../src/core/record.js';
 import { parseTransforms } from '../../src/core/transforms.js';
-import { pgAvailable, pgSchema, PG_URL } from '../helpers/databases.js';
+import { mariadbAvailable, mariadbDatabase, pgAvailable, pgSchema, PG_URL } from '../helpers/databases.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const ROWS = 1234;
@@ -145,6 +145,14 @@ describe.skipIf(!pgAvailable)('[postgres]', () => {
     const pg = await pgSchema();
     await createTable(pg.db, `${pg.schema}.products`);
     return { url: PG_URL, table: `${pg.schema}.products`, baseDir: '.', teardown: pg.drop };
+  });
+});
+
+describe.skipIf(!mariadbAvailable)('[mariadb]', () => {
+  behavesLikeASqlSource('SQL collector on MariaDB', async () => {
+    const m = await mariadbDatabase();
+    await createTable(m.db, 'products');
+    return { url: m.url.replace(/^mysql:/, 'mariadb:'), table: 'products', baseDir: '.', teardown: m.drop };
   });
 });
 
