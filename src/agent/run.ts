@@ -51,6 +51,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
   // Incremental reads are not built yet: every run reads both sides in full.
   const mode: RunReport['mode'] = 'full';
   const dryRun = options.dryRun ?? false;
+  const lastRunAt = await store.lastCompletedRunStart();
   await store.startRun({ id: runId, mode, trigger: options.trigger ?? 'cli', dryRun, startedAt: started });
   log.info({ mode, dryRun, entities: entities.map((e) => e.name), requested: options.full ? 'full' : 'incremental' }, 'run started');
 
@@ -63,7 +64,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       const blocked = entity.config.dependsOn.map((d) => byName.get(d)).find((r) => r && (r.outcome === 'failed' || r.outcome === 'skipped'));
       const outcome: EntityOutcome = blocked
         ? { report: failedEntityReport(sideNames(entity), 'skipped', `prerequisite ${blocked.name} ${blocked.outcome}`), watermarks: {} }
-        : await reconcileEntity(loaded, entity, log.child({ entity: entity.name }), options.signal);
+        : await reconcileEntity(loaded, entity, lastRunAt, log.child({ entity: entity.name }), options.signal);
       const report = outcome.report;
       for (const [side, value] of Object.entries(outcome.watermarks)) watermarks.push({ entity: entity.name, side: side as Side, value });
       reports.push(report);
@@ -136,8 +137,8 @@ export interface EntityOutcome {
   watermarks: Partial<Record<Side, string>>;
 }
 
-async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, log: Logger, signal?: AbortSignal): Promise<EntityOutcome> {
-  const context = { keyChains: entity.keyChains, baseDir: loaded.baseDir };
+async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, lastRunAt: Date | null, log: Logger, signal?: AbortSignal): Promise<EntityOutcome> {
+  const context = { keyChains: entity.keyChains, baseDir: loaded.baseDir, lastRunAt };
   const collectors: Record<Side, Collector> = {
     source: createCollector(entity.source, context),
     target: createCollector(entity.target, context),

@@ -1,5 +1,8 @@
 // The collector registry: maps a system's `type` to the collector that reads it.
-import { ParityError } from '../core/errors.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { CsvCollector } from './csv/collector.js';
+import { ExcelCollector } from './excel/collector.js';
 import { HttpCollector, probeHttpSystem } from './http/collector.js';
 import { SqlCollector, probeSqlSystem } from './sql/collector.js';
 import type { SideSpec, SystemConfig } from './schema.js';
@@ -13,6 +16,8 @@ export interface CollectorContext {
   keyChains: readonly (readonly string[])[];
   /** Relative file paths resolve against this folder (the config's). */
   baseDir: string;
+  /** When the last completed run started (for an export's refresh.waitNewer). */
+  lastRunAt?: Date | null;
 }
 
 /** Creates the collector of a side. No I/O happens until it is used. */
@@ -22,8 +27,10 @@ export function createCollector(side: SideSpec, context: CollectorContext): Coll
       return new SqlCollector({ side, keyChains: context.keyChains, baseDir: context.baseDir });
     case 'http':
       return new HttpCollector(side);
-    default:
-      throw new ParityError('PARITY_CONFIG_UNSUPPORTED', `${side.system.type} systems are not supported yet`);
+    case 'csv':
+      return new CsvCollector(side, context.baseDir);
+    case 'excel':
+      return new ExcelCollector({ side, baseDir: context.baseDir, lastRunAt: context.lastRunAt ?? null });
   }
 }
 
@@ -34,7 +41,10 @@ export async function probeSystem(name: string, system: SystemConfig, baseDir: s
       return probeSqlSystem(system, baseDir);
     case 'http':
       return probeHttpSystem(system, name);
-    default:
-      return { ok: false, check: 'connect', detail: `${system.type} systems are not supported yet` };
+    case 'csv':
+    case 'excel': {
+      const file = path.resolve(baseDir, system.path);
+      return existsSync(file) ? { ok: true, check: 'connect', detail: `file ${system.path} exists` } : { ok: false, check: 'connect', detail: `file ${system.path} does not exist (${file})` };
+    }
   }
 }

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   PARITY_HTTP_STATUS: 'system',
   PARITY_HTTP_BAD_RESPONSE: 'data',
   PARITY_SQL_ERROR: 'system',
+  PARITY_FILE_INVALID: 'data',
   PARITY_STATE_ERROR: 'system',
   PARITY_ABORTED: 'transient',
 } as const satisfies Record<string, ErrorKind>;

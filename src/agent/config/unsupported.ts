@@ -19,7 +19,6 @@ export function unsupportedPaths(config: ParityConfig): Unsupported[] {
 
   for (const [name, system] of Object.entries(config.systems)) {
     const at = ['systems', name];
-    if (system.type === 'excel' || system.type === 'csv') out.push({ path: [...at, 'type'], detail: `${system.type} systems` });
     if (system.type === 'http' && system.breaker !== undefined) out.push({ path: [...at, 'breaker'], detail: 'the circuit breaker guards pushes, which are not built yet' });
   }
 

@@ -175,6 +175,12 @@ export class StateStore {
     });
   }
 
+  /** When the last completed, non-dry run started, or null. */
+  async lastCompletedRunStart(): Promise<Date | null> {
+    const row = await this.runs.findOne({ where: { status: 'completed', dry_run: false }, order: [['started_at', 'DESC']] });
+    return row ? new Date(row.get('started_at') as Date) : null;
+  }
+
   async listRuns(limit = 20): Promise<RunRow[]> {
     const rows = await this.runs.findAll({ order: [['started_at', 'DESC']], limit });
     return rows.map(toRunRow);

@@ -1,0 +1,35 @@
+// One function from every cell shape exceljs yields to a plain value.
+import { columnLetters } from '../file.js';
+
+export class CellError extends Error {}
+
+/**
+ * string, number, boolean → as they are (text keeps its leading zeros); Date → the Date
+ * (exceljs reads Excel dates as UTC); rich text → its text; formula or shared formula →
+ * its cached result; hyperlink → its text; empty → null. An error cell (#N/A, #REF!…) or an
+ * unknown shape throws CellError naming the cell, so the row is reported, never read as
+ * "[object Object]".
+ */
+export function cellValue(value: unknown, rowNumber: number, column: number): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (value instanceof Date) return value;
+  const where = `cell ${columnLetters(column)}${rowNumber}`;
+  if (typeof value === 'object') {
+    const v = value as Record<string, unknown>;
+    if (Array.isArray(v.richText)) return (v.richText as { text?: unknown }[]).map((r) => String(r.text ?? '')).join('');
+    if ('error' in v) throw new CellError(`${where} holds the error ${String(v.error)}`);
+    if ('formula' in v || 'sharedFormula' in v) {
+      if (!('result' in v) || v.result === undefined) throw new CellError(`${where} has a formula without a saved result (open and save the file in Excel)`);
+      return cellValue(v.result, rowNumber, column);
+    }
+    if ('hyperlink' in v || 'text' in v) return cellValue(v.text, rowNumber, column);
+  }
+  let shape: string;
+  try {
+    shape = JSON.stringify(value).slice(0, 80);
+  } catch {
+    shape = typeof value;
+  }
+  throw new CellError(`${where} has content parity cannot read: ${shape}`);
+}
