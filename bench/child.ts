@@ -9,7 +9,7 @@ import { createCollector, RecordMapper } from '../src/collectors/index.js';
 import { dottedGetter, plainGetter } from '../src/collectors/mapper.js';
 
 const [phase, configFile] = process.argv.slice(2);
-const loaded = loadConfig(configFile!);
+const loaded = await loadConfig(configFile!);
 const t0 = performance.now();
 let extra: Record<string, unknown> = {};
 

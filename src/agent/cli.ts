@@ -59,9 +59,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .exitOverride()
     .showHelpAfterError('(run parity --help for usage)');
 
-  const context = (cmd: Command): { loaded: LoadedConfig; logger: Logger } => {
+  const context = async (cmd: Command): Promise<{ loaded: LoadedConfig; logger: Logger }> => {
     const globals = cmd.optsWithGlobals<GlobalOptions>();
-    const loaded = loadConfig(resolveConfigPath(globals.config));
+    const loaded = await loadConfig(resolveConfigPath(globals.config));
     return { loaded, logger: createLogger({ level: globals.logLevel }) };
   };
 
@@ -73,7 +73,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       .option('--fail-under <score>', 'exit 3 when the health score is below this (0-100)', parseFailUnder);
 
   const doRun = async (cmd: Command, flags: RunFlags, dryRun: boolean) => {
-    const { loaded, logger } = context(cmd);
+    const { loaded, logger } = await context(cmd);
     selectEntities(loaded, flags.entities);
     const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.baseDir);
     try {
@@ -106,7 +106,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .command('validate')
     .description('check the config and reach every system, table and endpoint; one line per check')
     .action(async (_flags: unknown, cmd: Command) => {
-      const { loaded } = context(cmd);
+      const { loaded } = await context(cmd);
       const lines = await validateConfig(loaded);
       io.out(`${formatCheckLines(lines)}\n`);
       const failed = lines.filter((l) => !l.ok && !l.skipped).length;
@@ -117,8 +117,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   program
     .command('list')
     .description('show the configured systems and entities, in dependency order')
-    .action((_flags: unknown, cmd: Command) => {
-      const { loaded } = context(cmd);
+    .action(async (_flags: unknown, cmd: Command) => {
+      const { loaded } = await context(cmd);
       io.out(listText(loaded));
     });
 

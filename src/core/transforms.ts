@@ -2,6 +2,7 @@
 // once at config load, applied per value in the collectors. No eval, no user code here.
 import Big from 'big.js';
 import { parse as parseYaml } from 'yaml';
+import { pathToFileURL } from 'node:url';
 import { canonicalValue } from './canonical.js';
 
 export type TransformFn = (value: unknown) => unknown;
@@ -149,19 +150,49 @@ function splitChain(spec: string): string[] {
   return parts;
 }
 
+/** A transform from the config's `transforms:` module: the value, then the argument
+ *  written in parentheses (parsed as a YAML value), if any. */
+export type CustomTransform = (value: unknown, arg?: unknown) => unknown;
+
 /** Parses a transform chain. Throws TransformSpecError naming the bad step. */
-export function parseTransforms(spec: string): Transform[] {
+export function parseTransforms(spec: string, custom: Readonly<Record<string, CustomTransform>> = {}): Transform[] {
   if (spec.trim() === '') return [];
   return splitChain(spec).map((step) => {
     const m = /^([a-zA-Z_][\w]*)\s*(?:\((.*)\))?$/s.exec(step);
     if (!m) throw new TransformSpecError(`cannot read transform "${step}"`);
     const name = m[1]!;
     const factory = FACTORIES[name];
-    if (!factory) {
-      throw new TransformSpecError(`unknown transform "${name}" (known: ${TRANSFORM_NAMES.join(', ')})`);
+    if (factory) return { text: step, apply: factory(m[2], step) };
+    const fn = custom[name];
+    if (!fn) {
+      const known = [...TRANSFORM_NAMES, ...Object.keys(custom)];
+      throw new TransformSpecError(`unknown transform "${name}" (known: ${known.join(', ')})`);
     }
-    return { text: step, apply: factory(m[2], step) };
+    const arg = m[2] === undefined || m[2].trim() === '' ? undefined : literal(m[2], name);
+    return {
+      text: step,
+      apply: (v) => {
+        try {
+          return arg === undefined ? fn(v) : fn(v, arg);
+        } catch (err) {
+          throw new TransformError(err instanceof Error ? err.message : String(err));
+        }
+      },
+    };
   });
+}
+
+/** Loads a module of custom transforms: its exported functions, by name. */
+export async function loadCustomTransforms(file: string): Promise<Record<string, CustomTransform>> {
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const out: Record<string, CustomTransform> = {};
+  const exported = { ...(typeof mod.default === 'object' && mod.default !== null ? (mod.default as Record<string, unknown>) : {}), ...mod };
+  for (const [name, value] of Object.entries(exported)) {
+    if (name === 'default' || typeof value !== 'function') continue;
+    if (FACTORIES[name]) throw new TransformSpecError(`custom transform "${name}" has the name of a built-in transform; rename it`);
+    out[name] = value as CustomTransform;
+  }
+  return out;
 }
 
 /** Applies a parsed chain. A failing step throws TransformError naming the step. */

@@ -39,10 +39,10 @@ entities:
     target: { system: shop, path: /stock, fields: { sku: sku, warehouse: wh, qty: quantity } }
 `;
 
-function loadError(text: string, env: Record<string, string> = { SHOP_TOKEN: 'tok-123456' }): string {
+async function loadError(text: string, env: Record<string, string> = { SHOP_TOKEN: 'tok-123456' }): Promise<string> {
   const file = write(text);
   try {
-    loadConfig(file, env);
+    await loadConfig(file, env);
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     return (err as Error).message;
@@ -51,8 +51,8 @@ function loadError(text: string, env: Record<string, string> = { SHOP_TOKEN: 'to
 }
 
 describe('config loading', () => {
-  it('loads a valid config, resolves mappings and orders entities by dependency', () => {
-    const loaded = loadConfig(write(GOOD), { SHOP_TOKEN: 'tok-123456' });
+  it('loads a valid config, resolves mappings and orders entities by dependency', async () => {
+    const loaded = await loadConfig(write(GOOD), { SHOP_TOKEN: 'tok-123456' });
     const items = loaded.entities.find((e) => e.name === 'items')!;
     expect(loaded.entities.map((e) => e.name)).toEqual(['items', 'stock']);
     expect(items.keyFields).toEqual(['sku']);
@@ -65,74 +65,74 @@ describe('config loading', () => {
     expect(loaded.config.reports).toEqual({ dir: 'reports', retentionDays: 30, formats: ['json', 'md'] });
   });
 
-  it('puts dependencies first whatever the file order', () => {
+  it('puts dependencies first whatever the file order', async () => {
     const text = GOOD.replace('  items:\n', '  zz:\n    key: [sku]\n    dependsOn: [stock]\n    source: { system: erp, table: t }\n    target: { system: shop, path: /t, fields: { sku: sku, a: a } }\n  items:\n');
-    expect(loadConfig(write(text), { SHOP_TOKEN: 'x' }).entities.map((e) => e.name)).toEqual(['items', 'stock', 'zz']);
+    expect((await loadConfig(write(text), { SHOP_TOKEN: 'x' })).entities.map((e) => e.name)).toEqual(['items', 'stock', 'zz']);
   });
 
-  it('accepts JSON too', () => {
+  it('accepts JSON too', async () => {
     const json = JSON.stringify({ version: 1, systems: { a: { type: 'sql', url: 'sqlite:a.db' } }, entities: { e: { key: 'id', source: { system: 'a', table: 't' }, target: { system: 'a', table: 'u' } } } });
     const file = path.join(dir, 'c.json');
     writeFileSync(file, json);
-    expect(loadConfig(file, {}).entities[0]!.keyFields).toEqual(['id']);
+    expect((await loadConfig(file, {})).entities[0]!.keyFields).toEqual(['id']);
   });
 
-  it('interpolates ${VAR} and ${VAR:-default}', () => {
+  it('interpolates ${VAR} and ${VAR:-default}', async () => {
     const text = GOOD.replace('sqlite:erp.db', '${ERP_URL:-sqlite:default.db}').replace('127.0.0.1:9', '127.0.0.1:${PORT}');
-    const loaded = loadConfig(write(text), { SHOP_TOKEN: 't', PORT: '4321' });
+    const loaded = await loadConfig(write(text), { SHOP_TOKEN: 't', PORT: '4321' });
     const erp = loaded.config.systems.erp!;
     expect(erp.type === 'sql' && erp.url).toBe('sqlite:default.db');
     const shop = loaded.config.systems.shop!;
     expect(shop.type === 'http' && shop.baseUrl).toBe('http://127.0.0.1:4321/v1');
   });
 
-  it('invalid YAML: names the file, line and column', () => {
-    const message = loadError('version: 1\nsystems:\n  erp: { type: sql, url: "x"\nentities: {}\n');
+  it('invalid YAML: names the file, line and column', async () => {
+    const message = await loadError('version: 1\nsystems:\n  erp: { type: sql, url: "x"\nentities: {}\n');
     expect(message).toMatch(new RegExp(`c${n}\\.yaml:4:1: invalid YAML: `));
   });
 
-  it('unknown system: names the path and line', () => {
-    const message = loadError(GOOD.replace('system: erp\n      table: products', 'system: erp2\n      table: products'));
+  it('unknown system: names the path and line', async () => {
+    const message = await loadError(GOOD.replace('system: erp\n      table: products', 'system: erp2\n      table: products'));
     expect(message).toMatch(new RegExp(`c${n}\\.yaml:12: entities\\.items\\.source\\.system: unknown system "erp2" \\(systems: erp, shop\\)$`));
   });
 
-  it('unknown transform: names the field', () => {
-    const message = loadError(GOOD.replace('transform: decimal(2) } }\n    target', 'transform: decimal(2) | shout } }\n    target'));
+  it('unknown transform: names the field', async () => {
+    const message = await loadError(GOOD.replace('transform: decimal(2) } }\n    target', 'transform: decimal(2) | shout } }\n    target'));
     expect(message).toContain('entities.items.source.fields.price.transform: unknown transform "shout"');
   });
 
-  it('missing environment variable: names it and the path', () => {
-    const message = loadError(GOOD, {});
+  it('missing environment variable: names it and the path', async () => {
+    const message = await loadError(GOOD, {});
     expect(message).toContain('systems.shop.auth.token: environment variable SHOP_TOKEN is not set');
   });
 
-  it('a key field not in the mapping', () => {
-    const message = loadError(GOOD.replace('fields: { sku: sku, name: title,', 'fields: { code: sku, name: title,'));
+  it('a key field not in the mapping', async () => {
+    const message = await loadError(GOOD.replace('fields: { sku: sku, name: title,', 'fields: { code: sku, name: title,'));
     expect(message).toContain('entities.items.target.fields: key field "sku" is not in the mapping (add sku: <column>)');
   });
 
-  it('an unknown key, a wrong type and a bad system type', () => {
-    expect(loadError(GOOD.replace('version: 1', 'version: 1\nreprots: {}'))).toContain('(top level): unknown key "reprots"');
-    expect(loadError(GOOD.replace('table: products', 'table: 5'))).toContain('entities.items.source.table: expected string, got number');
-    expect(loadError(GOOD.replace('type: sql', 'type: oracle'))).toContain('systems.erp.type: unknown type "oracle" (use http, sql, excel, csv)');
+  it('an unknown key, a wrong type and a bad system type', async () => {
+    expect(await loadError(GOOD.replace('version: 1', 'version: 1\nreprots: {}'))).toContain('(top level): unknown key "reprots"');
+    expect(await loadError(GOOD.replace('table: products', 'table: 5'))).toContain('entities.items.source.table: expected string, got number');
+    expect(await loadError(GOOD.replace('type: sql', 'type: oracle'))).toContain('systems.erp.type: unknown type "oracle" (use http, sql, excel, csv)');
   });
 
-  it('a part not built yet is refused, never ignored', () => {
-    expect(loadError(GOOD.replace('version: 1', 'version: 1\nschedule: { incremental: every 30m }'))).toContain('schedule: not supported yet: schedule');
-    expect(loadError(GOOD.replace('    dependsOn: [items]', '    dependsOn: [items]\n    safety: { maxDeleteRatio: 0.2 }'))).toContain('not supported yet: entities.stock.safety');
+  it('a part not built yet is refused, never ignored', async () => {
+    expect(await loadError(GOOD.replace('version: 1', 'version: 1\nschedule: { incremental: every 30m }'))).toContain('schedule: not supported yet: schedule');
+    expect(await loadError(GOOD.replace('    dependsOn: [items]', '    dependsOn: [items]\n    safety: { maxDeleteRatio: 0.2 }'))).toContain('not supported yet: entities.stock.safety');
   });
 
-  it('a dependency cycle is named', () => {
-    const message = loadError(GOOD.replace('  items:\n    key: [sku]', '  items:\n    key: [sku]\n    dependsOn: [stock]'));
+  it('a dependency cycle is named', async () => {
+    const message = await loadError(GOOD.replace('  items:\n    key: [sku]', '  items:\n    key: [sku]\n    dependsOn: [stock]'));
     expect(message).toMatch(/dependency cycle: (items -> stock -> items|stock -> items -> stock)/);
   });
 
-  it('a side that does not fit its system', () => {
-    expect(loadError(GOOD.replace('      table: products', '      path: /products'))).toContain('entities.items.source.path: "path" does not apply to sql system "erp"');
+  it('a side that does not fit its system', async () => {
+    expect(await loadError(GOOD.replace('      table: products', '      path: /products'))).toContain('entities.items.source.path: "path" does not apply to sql system "erp"');
   });
 
-  it('a missing file says how to point at one', () => {
-    expect(() => loadConfig(path.join(dir, 'nope.yaml'))).toThrow(/config file not found \(pass --config PATH or set PARITY_CONFIG\)/);
+  it('a missing file says how to point at one', async () => {
+    await expect(loadConfig(path.join(dir, 'nope.yaml'))).rejects.toThrow(/config file not found \(pass --config PATH or set PARITY_CONFIG\)/);
   });
 });
 
@@ -167,5 +167,27 @@ describe('config errors on the command line', () => {
     const result = await runCli(['run', '--fail-under', 'lots']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("option '--fail-under <score>' argument 'lots' is invalid");
+  });
+});
+
+describe('custom transforms module', () => {
+  it('loads named transforms from the module and uses them in chains', async () => {
+    writeFileSync(path.join(dir, 'hooks.ts'), "export function shopSku(v: unknown) { return `SHOP-${String(v)}`; }\nexport const pad = (v: unknown, n?: unknown) => String(v).padStart(Number(n ?? 5), '0');\nexport function strict(v: unknown) { if (v === 'bad') throw new Error('bad value'); return v; }\n");
+    const text = GOOD.replace('version: 1', 'version: 1\ntransforms: ./hooks.ts').replace('fields: { sku: sku, name: name,', 'fields: { sku: { from: sku, transform: "trim | shopSku" }, name: { from: name, transform: "strict | pad(8)" },');
+    const loaded = await loadConfig(write(text), { SHOP_TOKEN: 'x' });
+    const mappings = loaded.entities[0]!.source.mappings!;
+    const apply = (field: string, v: unknown) => mappings.find((m) => m.name === field)!.transforms.reduce((x, t) => t.apply(x), v);
+    expect(apply('sku', ' 12 ')).toBe('SHOP-12');
+    expect(apply('name', '42')).toBe('00000042');
+    expect(() => apply('name', 'bad')).toThrow('bad value');
+  });
+
+  it('a transform the module does not export is a config error naming the field', async () => {
+    const text = GOOD.replace('version: 1', 'version: 1\ntransforms: ./hooks.ts').replace('transform: decimal(2) } }\n    target', 'transform: missingOne } }\n    target');
+    expect(await loadError(text)).toContain('entities.items.source.fields.price.transform: unknown transform "missingOne" (known: trim, lower');
+  });
+
+  it('a missing module is named', async () => {
+    expect(await loadError(GOOD.replace('version: 1', 'version: 1\ntransforms: ./nowhere.ts'))).toMatch(/transforms: module \.\/nowhere\.ts not found \(looked for .*nowhere\.ts\)/);
   });
 });

@@ -7,7 +7,7 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ParityError } from '../../core/errors.js';
 import { registerSecret } from '../../core/redact.js';
-import { parseTransforms, TransformSpecError } from '../../core/transforms.js';
+import { loadCustomTransforms, parseTransforms, TransformSpecError, type CustomTransform } from '../../core/transforms.js';
 import { sortedFields } from '../../core/canonical.js';
 import type { FieldMapping } from '../../collectors/mapper.js';
 import { fieldsOf, MetricSpecError, parseMetric, type MetricDef } from '../../collectors/metrics.js';
@@ -80,7 +80,7 @@ export function resolveConfigPath(explicit?: string): string {
   return path.resolve(explicit || process.env.PARITY_CONFIG || 'parity.yaml');
 }
 
-export function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
   const file = path.resolve(configPath);
   const shown = displayPath(file);
   if (!existsSync(file)) {
@@ -128,7 +128,17 @@ export function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.
       if (password === client) fail(['systems', name, 'auth'], 'a token-endpoint needs either username and password, or clientId and clientSecret');
     }
   }
-  const entities = resolveEntities(config, fail);
+  let custom: Record<string, CustomTransform> = {};
+  if (config.transforms) {
+    const modulePath = path.resolve(path.dirname(file), config.transforms);
+    if (!existsSync(modulePath)) fail(['transforms'], `module ${config.transforms} not found (looked for ${modulePath})`);
+    try {
+      custom = await loadCustomTransforms(modulePath);
+    } catch (err) {
+      fail(['transforms'], `module ${config.transforms} could not be loaded: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    }
+  }
+  const entities = resolveEntities(config, custom, fail);
   registerConfigSecrets(config, interpolated.fromSecretVars);
 
   return { file, baseDir: path.dirname(file), config, entities: orderByDependencies(entities, config, fail) };
@@ -211,7 +221,7 @@ function registerConfigSecrets(config: ParityConfig, fromSecretVars: string[]): 
 
 type Fail = (parts: readonly PathPart[], message: string) => never;
 
-function resolveEntities(config: ParityConfig, fail: Fail): ResolvedEntity[] {
+function resolveEntities(config: ParityConfig, custom: Record<string, CustomTransform>, fail: Fail): ResolvedEntity[] {
   const out: ResolvedEntity[] = [];
   for (const [name, entity] of Object.entries(config.entities)) {
     const at = ['entities', name];
@@ -221,7 +231,7 @@ function resolveEntities(config: ParityConfig, fail: Fail): ResolvedEntity[] {
     const keyFields = [...new Set(keyChains.flat())];
     for (const f of keyFields) if (f.includes(':') || f.includes('+')) fail([...at, entity.keys ? 'keys' : 'key'], `key field "${f}" may not contain ":" or "+"`);
 
-    const sides = (['source', 'target'] as const).map((role) => resolveSide(config, entity, role, [...at, role], keyFields, fail));
+    const sides = (['source', 'target'] as const).map((role) => resolveSide(config, entity, role, [...at, role], keyFields, custom, fail));
     const [source, target] = sides as [ResolvedSide, ResolvedSide];
 
     let compare: string[] | null = null;
@@ -263,7 +273,7 @@ function resolveEntities(config: ParityConfig, fail: Fail): ResolvedEntity[] {
   return out;
 }
 
-function resolveSide(config: ParityConfig, entity: EntityConfig, role: 'source' | 'target', at: PathPart[], keyFields: string[], fail: Fail): ResolvedSide {
+function resolveSide(config: ParityConfig, entity: EntityConfig, role: 'source' | 'target', at: PathPart[], keyFields: string[], custom: Record<string, CustomTransform>, fail: Fail): ResolvedSide {
   const side = entity[role];
   const system = config.systems[side.system];
   if (!system) {
@@ -293,7 +303,7 @@ function resolveSide(config: ParityConfig, entity: EntityConfig, role: 'source' 
       const from = typeof spec === 'string' ? spec : spec.from ?? name;
       const text = typeof spec === 'string' ? '' : spec.transform ?? '';
       try {
-        return { name, from, transforms: parseTransforms(text) };
+        return { name, from, transforms: parseTransforms(text, custom) };
       } catch (err) {
         if (err instanceof TransformSpecError) fail([...at, 'fields', name, 'transform'], err.message);
         throw err;
