@@ -91,7 +91,23 @@ describe('parity run', () => {
     expect(items.samples.changed.length).toBeGreaterThan(0);
     for (const c of items.samples.changed) expect(Object.keys(c.fields).length).toBeGreaterThan(0);
 
+    // Metrics: counted in the ERP's database or while streaming, and compared.
+    const activeTools = erp.products.filter((p) => p.active && p.category === 'tools').length;
+    const shopTools = shop.items.filter((r) => r.data.category === 'tools').length;
+    expect(items.metrics).toEqual([
+      { name: 'products', source: want.source, target: want.target, match: expect.any(Number) },
+      { name: 'tools', source: activeTools, target: shopTools, match: Math.floor(10000 * (1 - Math.abs(activeTools - shopTools) / Math.max(activeTools, shopTools))) / 100 },
+      { name: 'list_value', source: expect.any(Number), target: expect.any(Number), match: expect.any(Number) },
+    ]);
+    const units = (rows: { warehouse: string; qty: number }[], wh: string) => rows.filter((r) => r.warehouse === wh).reduce((n, r) => n + r.qty, 0);
+    const shopStock = shop.stock.map((r) => ({ warehouse: r.data.warehouse as string, qty: r.data.quantity as number }));
+    const stockMetrics = json.entities[2].metrics;
+    expect(stockMetrics.filter((m: { name: string }) => m.name === 'units_by_warehouse')).toEqual(
+      ['WH-A', 'WH-B'].map((wh) => ({ name: 'units_by_warehouse', group: wh, source: units(erp.stock_levels, wh), target: units(shopStock, wh), match: expect.any(Number) })),
+    );
+
     const md = readFileSync(path.resolve(ROOT, files[1]!), 'utf8');
+    expect(md).toContain('| units_by_warehouse [WH-A] |');
     expect(md).toContain(`**Health ${json.health.score.toFixed(2)} (${json.health.status})**`);
     expect(md).toMatch(/\| items \| erp \d+ \| shop \d+ \|/);
     expect(md).toMatch(/\| customers \|/);
