@@ -1,6 +1,6 @@
-// One measured phase of the benchmark, in its own process so its peak RSS is its own:
-// `read` drains both sides with the collectors and no diff (the baseline); `run` is a full
-// parity run. Prints one JSON line: { ms, maxRssMb, ... }.
+// One measured phase of the benchmark, in its own process so its peak RSS is its own.
+// Phases: read-source, read-target, read-both (drain sides with the collectors and no diff:
+// the floor), run (a full parity run). Prints one JSON line: { ms, maxRssMb, records, ... }.
 import { loadConfig } from '../src/agent/config/load.js';
 import { silentLogger } from '../src/agent/logger.js';
 import { runOnce } from '../src/agent/run.js';
@@ -10,26 +10,28 @@ import { dottedGetter, plainGetter } from '../src/collectors/mapper.js';
 
 const [phase, configFile] = process.argv.slice(2);
 const loaded = await loadConfig(configFile!);
+const entity = loaded.entities[0]!;
 const t0 = performance.now();
 let extra: Record<string, unknown> = {};
 
-if (phase === 'read') {
-  const entity = loaded.entities[0]!;
+if (phase === 'run') {
+  const store = await StateStore.open(loaded.config.state!, loaded.baseDir);
+  const result = await runOnce(loaded, store, { logger: silentLogger() });
+  await store.close();
+  const e = result.report.entities[0]!;
+  extra = { records: e.source.count + e.target.count, diff: e.diff, match: e.match, error: e.error };
+} else {
+  const sides = phase === 'read-source' ? [entity.source] : phase === 'read-target' ? [entity.target] : [entity.source, entity.target];
   let records = 0;
   await Promise.all(
-    [entity.source, entity.target].map(async (side) => {
+    sides.map(async (side) => {
       const collector = createCollector(side, { keyChains: entity.keyChains, baseDir: loaded.baseDir });
       const mapper = new RecordMapper({ keyChains: entity.keyChains, compareFields: entity.compare!, mappings: side.mappings, getter: side.system.type === 'http' ? dottedGetter : plainGetter });
-      for await (const page of collector.read({ mapper })) records += page.records.length;
+      for await (const page of collector.read({ mapper })) records += page.records.length + page.invalid.length;
       await collector.close();
     }),
   );
   extra = { records };
-} else {
-  const store = await StateStore.open(loaded.config.state!, loaded.baseDir);
-  const result = await runOnce(loaded, store, { logger: silentLogger() });
-  await store.close();
-  extra = { diff: result.report.entities[0]!.diff, match: result.report.entities[0]!.match };
 }
 
 const ms = performance.now() - t0;

@@ -57,6 +57,22 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
 
   app.get('/:entity', async (c) => {
     const entity = c.req.param('entity');
+    const after = c.req.query('after');
+    if (after !== undefined || c.req.query('limit') !== undefined) {
+      // Cursor listing: ?after=<localId>&limit=N, answered by key, so every page costs the same.
+      const limit = Number(c.req.query('limit') ?? '100');
+      if (!Number.isInteger(limit) || limit < 1 || limit > maxPageSize) return c.json({ error: `limit must be from 1 to ${maxPageSize}` }, 400);
+      const rows = (await Records.findAll({
+        where: after ? { entity, local_id: { [Op.gt]: after } } : { entity },
+        order: [['local_id', 'ASC']],
+        limit: limit + 1,
+        attributes: ['local_id', 'data'],
+        raw: true,
+      })) as unknown as { local_id: string; data: string }[];
+      const shown = rows.slice(0, limit);
+      const items = shown.map((r) => JSON.parse(r.data) as Record<string, unknown>);
+      return c.json({ items, next_cursor: rows.length > limit ? shown.at(-1)!.local_id : null });
+    }
     const page = Number(c.req.query('page') ?? '1');
     const perPage = Number(c.req.query('per_page') ?? '100');
     if (!Number.isInteger(page) || page < 1 || !Number.isInteger(perPage) || perPage < 1 || perPage > maxPageSize) {

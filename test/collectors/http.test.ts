@@ -58,6 +58,12 @@ describe('HTTP collector against the reference receiver', () => {
     expect(records[3]!.fields).toEqual({ sku: 'S003', price: '4.50', city: 'c3' });
   });
 
+  it('reads the receiver by cursor (?after=…&limit=…), every record once', async () => {
+    const pages = await readAll(new HttpCollector(side(system(url), { pagination: { type: 'cursor', cursorParam: 'after', nextCursor: 'next_cursor', sizeParam: 'limit', size: 7 } })));
+    expect(pages.map((p) => p.records.length)).toEqual([7, 7, 7, 7, 7, 7, 7, 1]);
+    expect(new Set(pages.flatMap((p) => p.records.map((r) => r.key))).size).toBe(50);
+  });
+
   it('without a has-more path, a short page ends the list', async () => {
     const pages = await readAll(new HttpCollector(side(system(url), { pagination: { type: 'page', pageParam: 'page', sizeParam: 'per_page', size: 10, startPage: 1 } })));
     // 50 records in pages of 10: five full pages, then an empty one ends it.
