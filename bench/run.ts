@@ -1,5 +1,6 @@
 // `npm run bench`: speed and memory, each figure printed beside the baseline or bar it is
-// judged by, measured in child processes (bench/child.ts) so peak RSS is the phase's own.
+// judged by, measured in child processes (bench/child.mjs, on the compiled dist/) so peak RSS is the
+// phase's own.
 //   reconcile  a BENCH_RECORDS entity (default 1,000,000), SQLite source ↔ receiver over
 //              HTTP with 1% drift: the full run against the floor of merely reading both sides
 //   read       rows/s of the SQLite and HTTP reads of that entity, and of a BENCH_XLSX_ROWS
@@ -54,7 +55,7 @@ interface Measured {
 
 // Asynchronous on purpose: the receiver answers from this process while the child runs.
 async function measure(phase: string, configFile: string): Promise<Measured> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(here, 'child.ts'), phase, configFile], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(here, 'child.mjs'), phase, configFile], { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Measured;
 }
 

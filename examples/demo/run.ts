@@ -30,7 +30,7 @@ process.stdout.write(
     `demo: webshop (reference receiver) on ${url} with a drifted copy\n\n`,
 );
 
-const child = spawn(process.execPath, [path.join(root, 'bin/parity.js'), 'run', '--config', path.join(here, 'parity.yaml')], {
+const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/agent/main.ts'), 'run', '--config', path.join(here, 'parity.yaml')], {
   cwd: root,
   env: { ...process.env, DEMO_SHOP_PORT: String(port), DEMO_SHOP_TOKEN: token },
   stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,4 +1,4 @@
-// Runs the real `parity` binary as a child process and collects everything it prints.
+// Runs the real `parity` command as a child process and collects everything it prints.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,8 @@ export interface CliResult {
 
 export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/parity.js'), ...args], {
+    // The source, through tsx: a dist/ left over from an earlier build must not be what is tested.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/agent/main.ts'), ...args], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, PARITY_CONFIG: '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -57,7 +57,7 @@ export class ExcelCollector implements Collector {
     }
     if (!existsSync(this.file)) throw fileError(this.shown, "does not exist (check the system's path)");
     const wanted = this.options.side.config.sheet ?? 1;
-    const reader = new ExcelJS.stream.xlsx.WorkbookReader(this.file, { sharedStrings: 'cache', hyperlinks: 'cache', styles: 'cache', worksheets: 'emit', entries: 'ignore' });
+    const reader = new ExcelJS.stream.xlsx.WorkbookReader(this.file, { sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'cache', worksheets: 'emit', entries: 'ignore' });
     const seen: string[] = [];
     try {
       for await (const sheet of reader as unknown as AsyncIterable<ExcelJS.stream.xlsx.WorksheetReader & { name: string }>) {

@@ -1,24 +1,27 @@
-// One measured phase of the benchmark, in its own process so its peak RSS is its own.
+// One measured phase of the benchmark, in its own process so its peak RSS is its own. Plain
+// JavaScript on the compiled code in dist/ (what `parity` runs once installed, built by
+// `npm run bench`), so no TypeScript loader's memory is counted.
 // Phases: read-source, read-target, read-both (drain sides with the collectors and no diff:
 // the floor), run (a full parity run). Prints one JSON line: { ms, maxRssMb, records, ... }.
-import { loadConfig } from '../src/agent/config/load.js';
-import { silentLogger } from '../src/agent/logger.js';
-import { runOnce } from '../src/agent/run.js';
-import { StateStore } from '../src/agent/state/store.js';
-import { createCollector, RecordMapper } from '../src/collectors/index.js';
-import { dottedGetter, plainGetter } from '../src/collectors/mapper.js';
+const dist = (p) => new URL(`../dist/${p}`, import.meta.url).href;
+const { loadConfig } = await import(dist('agent/config/load.js'));
+const { silentLogger } = await import(dist('agent/logger.js'));
+const { runOnce } = await import(dist('agent/run.js'));
+const { StateStore } = await import(dist('agent/state/store.js'));
+const { createCollector, RecordMapper } = await import(dist('collectors/index.js'));
+const { dottedGetter, plainGetter } = await import(dist('collectors/mapper.js'));
 
 const [phase, configFile] = process.argv.slice(2);
-const loaded = await loadConfig(configFile!);
-const entity = loaded.entities[0]!;
+const loaded = await loadConfig(configFile);
+const entity = loaded.entities[0];
 const t0 = performance.now();
-let extra: Record<string, unknown> = {};
+let extra = {};
 
 if (phase === 'run') {
-  const store = await StateStore.open(loaded.config.state!, loaded.baseDir);
+  const store = await StateStore.open(loaded.config.state, loaded.baseDir);
   const result = await runOnce(loaded, store, { logger: silentLogger() });
   await store.close();
-  const e = result.report.entities[0]!;
+  const e = result.report.entities[0];
   extra = { records: e.source.count + e.target.count, diff: e.diff, match: e.match, error: e.error };
 } else {
   const sides = phase === 'read-source' ? [entity.source] : phase === 'read-target' ? [entity.target] : [entity.source, entity.target];
@@ -26,7 +29,7 @@ if (phase === 'run') {
   await Promise.all(
     sides.map(async (side) => {
       const collector = createCollector(side, { keyChains: entity.keyChains, baseDir: loaded.baseDir });
-      const mapper = new RecordMapper({ keyChains: entity.keyChains, compareFields: entity.compare!, mappings: side.mappings, getter: side.system.type === 'http' ? dottedGetter : plainGetter });
+      const mapper = new RecordMapper({ keyChains: entity.keyChains, compareFields: entity.compare, mappings: side.mappings, getter: side.system.type === 'http' ? dottedGetter : plainGetter });
       for await (const page of collector.read({ mapper })) records += page.records.length + page.invalid.length;
       await collector.close();
     }),
