@@ -1,13 +1,16 @@
 // The `parity` command line (commander). Exit codes: 0 done, 1 the run failed,
 // 2 usage or config error, 3 done but health below --fail-under.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { describeError, isParityError } from '../core/errors.js';
+import { describeError, isParityError, ParityError } from '../core/errors.js';
 import { redactUrl } from '../core/redact.js';
 import { percent } from '../reconcile/score.js';
 import { displayPath, loadConfig, resolveConfigPath, type LoadedConfig } from './config/load.js';
 import { createLogger, type Logger } from './logger.js';
 import { runOnce, selectEntities } from './run.js';
-import { DEFAULT_STATE_URL, StateStore } from './state/store.js';
+import { DEFAULT_STATE_URL, StateStore, type RunRow } from './state/store.js';
+import { findReport } from './reports.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { formatCheckLines, validateConfig } from './validate.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, underThreshold: 3 } as const;
@@ -41,6 +44,12 @@ interface RunFlags {
 function parseFailUnder(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('must be a number from 0 to 100');
+  return n;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of 1 or more');
   return n;
 }
 
@@ -115,6 +124,36 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     });
 
   program
+    .command('runs')
+    .description('the run history from the state store, newest first')
+    .option('--limit <n>', 'how many runs (default 20)', parseCount, 20)
+    .option('--json', 'print JSON')
+    .action(async (flags: { limit: number; json?: boolean }, cmd: Command) => {
+      const { loaded } = await context(cmd);
+      const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.baseDir);
+      try {
+        const runs = await store.listRuns(flags.limit);
+        if (flags.json) io.out(`${JSON.stringify(runs, null, 2)}\n`);
+        else io.out(runsText(runs));
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command('report')
+    .description('print a run\'s report: RUN_ID, or latest (the default)')
+    .argument('[runId]', 'a run id from `parity runs`, or latest', 'latest')
+    .addOption(new Option('--format <format>', 'which file').choices(['md', 'json']).default('md'))
+    .action(async (runId: string, flags: { format: string }, cmd: Command) => {
+      const { loaded } = await context(cmd);
+      const dir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
+      const file = findReport(dir, runId, flags.format);
+      if (!file) throw new ParityError('PARITY_USAGE', `no ${flags.format} report for ${runId === 'latest' ? 'the latest run' : `run ${runId}`} in ${displayPath(dir)} (see parity runs; reports older than reports.retentionDays are removed)`);
+      io.out(readFileSync(file, 'utf8'));
+    });
+
+  program
     .command('list')
     .description('show the configured systems and entities, in dependency order')
     .action(async (_flags: unknown, cmd: Command) => {
@@ -146,6 +185,16 @@ function summary(report: import('../reconcile/report.js').RunReport, files: stri
     lines.push(`  ${e.name.padEnd(width)}  ${e.match.toFixed(2).padStart(6)}%  ${e.status.padEnd(8)}  ${e.outcome.padEnd(11)}  ${detail}`);
   }
   for (const f of files) lines.push(`report: ${displayPath(f)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function runsText(runs: RunRow[]): string {
+  if (runs.length === 0) return 'no runs yet\n';
+  const lines = runs.map((r) => {
+    const health = r.healthScore === null ? '-' : `${r.healthScore.toFixed(2)} ${r.healthStatus}`;
+    const took = r.durationMs === null ? '-' : `${(r.durationMs / 1000).toFixed(1)} s`;
+    return `${r.id}  ${r.startedAt.toISOString()}  ${r.status.padEnd(9)}  ${r.mode.padEnd(11)}  ${r.dryRun ? 'dry-run ' : ''}${r.trigger.padEnd(8)}  ${took.padStart(8)}  ${health}${r.error ? `  ${r.error}` : ''}`;
+  });
   return `${lines.join('\n')}\n`;
 }
 

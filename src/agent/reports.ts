@@ -1,5 +1,5 @@
 // Writes report files (reports/<UTC timestamp>-<runId>.<ext>) and removes old ones.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { renderMarkdown, type RunReport } from '../reconcile/report.js';
 
@@ -20,8 +20,27 @@ export function writeReportFiles(report: RunReport, dir: string, formats: readon
     else if (format === 'md') writeFileSync(file, renderMarkdown(report));
     else continue;
     written.push(file);
+    // A copy, not a symlink: it survives being synced to a share or opened from Windows.
+    copyFileSync(file, path.join(dir, `latest.${format}`));
   }
   return written;
+}
+
+/** The report files of a run, or of the latest run. */
+export function findReport(dir: string, runId: string, format: string): string | null {
+  if (runId === 'latest') {
+    const file = path.join(dir, `latest.${format}`);
+    return existsSync(file) ? file : null;
+  }
+  if (!/^[\w-]+$/.test(runId)) return null;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  const name = names.find((n) => n.endsWith(`-${runId}.${format}`) && REPORT_FILE.test(n));
+  return name ? path.join(dir, name) : null;
 }
 
 /** Removes report files whose timestamp is more than `days` old; 0 keeps everything. */

@@ -161,6 +161,29 @@ describe('parity run', () => {
   });
 });
 
+describe('parity runs and report', () => {
+  it('lists the runs newest first and prints a report by id or the latest', async () => {
+    await runCli(['run', '--entities', 'customers', '--config', configFile], { env });
+    const done = await runCli(['run', '--json', '--entities', 'customers', '--config', configFile], { env });
+    const runId = JSON.parse(done.stdout).runId as string;
+    const runs = await runCli(['runs', '--limit', '2', '--config', configFile], { env });
+    expect(runs.code).toBe(0);
+    const lines = runs.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^${runId}  \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z  completed  full +cli +[\\d.]+ s  \\d+\\.\\d\\d (perfect|good|warning|critical)$`));
+    const latest = await runCli(['report', '--config', configFile], { env });
+    expect(latest.stdout).toContain(`run \`${runId}\``);
+    const byId = await runCli(['report', runId, '--format', 'json', '--config', configFile], { env });
+    expect(JSON.parse(byId.stdout).runId).toBe(runId);
+    expect(readFileSync(path.join(dir, 'reports/latest.json'), 'utf8')).toBe(byId.stdout);
+    const missing = await runCli(['report', 'no-such-run', '--config', configFile], { env });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^parity: no md report for run no-such-run in .*reports \(see parity runs/);
+    const escape = await runCli(['report', '../../etc/passwd', '--config', configFile], { env });
+    expect(escape.code).toBe(2);
+  });
+});
+
 describe('parity validate and list', () => {
   it('validate prints one line per check and exits 0 when everything is reachable', async () => {
     const result = await runCli(['validate', '--config', configFile], { env });
