@@ -25,6 +25,8 @@ export interface RunOptions {
   trigger?: RunReport['trigger'];
   signal?: AbortSignal;
   logger: Logger;
+  /** How many records one side may hold waiting for the other before it pauses. */
+  maxAhead?: number;
 }
 
 export interface RunResult {
@@ -64,7 +66,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       const blocked = entity.config.dependsOn.map((d) => byName.get(d)).find((r) => r && (r.outcome === 'failed' || r.outcome === 'skipped'));
       const outcome: EntityOutcome = blocked
         ? { report: failedEntityReport(sideNames(entity), 'skipped', `prerequisite ${blocked.name} ${blocked.outcome}`), watermarks: {} }
-        : await reconcileEntity(loaded, entity, lastRunAt, log.child({ entity: entity.name }), options.signal);
+        : await reconcileEntity(loaded, entity, lastRunAt, log.child({ entity: entity.name }), options.signal, options.maxAhead ?? MAX_AHEAD);
       const report = outcome.report;
       for (const [side, value] of Object.entries(outcome.watermarks)) watermarks.push({ entity: entity.name, side: side as Side, value });
       reports.push(report);
@@ -137,7 +139,7 @@ export interface EntityOutcome {
   watermarks: Partial<Record<Side, string>>;
 }
 
-async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, lastRunAt: Date | null, log: Logger, signal?: AbortSignal): Promise<EntityOutcome> {
+async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, lastRunAt: Date | null, log: Logger, signal: AbortSignal | undefined, maxAhead: number): Promise<EntityOutcome> {
   const context = { keyChains: entity.keyChains, baseDir: loaded.baseDir, lastRunAt };
   const collectors: Record<Side, Collector> = {
     source: createCollector(entity.source, context),
@@ -148,7 +150,8 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, las
   signal?.addEventListener('abort', onAbort);
   try {
     const compareFields = await resolveCompareFields(entity, collectors.source, collectors.target);
-    const builder = new DiffBuilder();
+    const builder = new DiffBuilder(maxAhead * 2);
+    const pace = new Pacer(builder, maxAhead);
     const mappers = { source: mapperFor(entity.source, entity, compareFields), target: mapperFor(entity.target, entity, compareFields) };
     const metricValues: Record<Side, Map<string, MetricValue>> = { source: new Map(), target: new Map() };
     const drain = async (side: Side) => {
@@ -163,11 +166,14 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, las
             accumulator?.add(record.fields);
           }
           for (const invalid of page.invalid) builder.addInvalid(side, invalid);
+          await pace.after(side);
         }
         metricValues[side] = new Map([...pushedDown, ...(accumulator?.values() ?? [])]);
       } catch (err) {
         abort.abort();
         throw err;
+      } finally {
+        pace.done(side);
       }
     };
     // Both sides are read at once: the run takes as long as the slower side, not the sum.
@@ -186,6 +192,7 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, las
       diff,
     );
     report.metrics = compareMetrics(entity.metrics, metricValues.source, metricValues.target);
+    report.join = diff.join;
     if (entity.keyChains.length > 1) {
       report.keyChains = entity.keyChains.map((fields, i) => ({ fields, source: mappers.source.chainCounts[i]!, target: mappers.target.chainCounts[i]! }));
     }
@@ -203,6 +210,46 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, las
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await Promise.all([collectors.source.close(), collectors.target.close()]).catch(() => undefined);
+  }
+}
+
+/** How many records one side may hold waiting for the other before it pauses. */
+const MAX_AHEAD = 20_000;
+
+/**
+ * Keeps the two sides in step. A side whose records wait for the other (it read ahead)
+ * pauses after its page until the other side has caught up, unless the other side is done
+ * or pausing too: then the sides do not arrive in the same order, and both read on (the
+ * diff becomes a hash join). With the same order on both sides, memory stays bounded.
+ */
+class Pacer {
+  private readonly finished = new Set<Side>();
+  private readonly waiting = new Map<Side, () => void>();
+
+  constructor(
+    private readonly builder: DiffBuilder,
+    private readonly maxAhead: number,
+  ) {}
+
+  async after(side: Side): Promise<void> {
+    const other: Side = side === 'source' ? 'target' : 'source';
+    this.wake(other);
+    while (this.builder.pendingCount(side) > this.maxAhead && !this.finished.has(other) && !this.waiting.has(other)) {
+      await new Promise<void>((resolve) => this.waiting.set(side, resolve));
+    }
+  }
+
+  done(side: Side): void {
+    this.finished.add(side);
+    this.wake(side === 'source' ? 'target' : 'source');
+  }
+
+  private wake(side: Side): void {
+    const resolve = this.waiting.get(side);
+    if (resolve) {
+      this.waiting.delete(side);
+      resolve();
+    }
   }
 }
 

@@ -1,8 +1,11 @@
 // Compares two streams of normalized records by key and content hash. Pure: no I/O.
 // The streams may arrive interleaved in any order (a symmetric hash join): only records
-// not yet matched by the other side are held, plus the set of keys seen per side.
+// not yet matched by the other side are held, plus a fingerprint of every key seen per
+// side. When both sides arrive in the same key order and neither runs far ahead (the run
+// keeps them in step), the unmatched records stay few: a merge in bounded memory.
 import { canonicalValue } from '../core/canonical.js';
 import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
+import { FingerprintSet } from './keyset.js';
 
 export type Side = 'source' | 'target';
 
@@ -38,8 +41,17 @@ export interface InvalidEntry extends InvalidRecord {
   side: Side;
 }
 
+export interface JoinStats {
+  /** merge: the sides arrived in the same key order and few records waited for their
+   *  counterpart; hash: they did not, and unmatched records were held until the end. */
+  strategy: 'merge' | 'hash';
+  /** The most records that waited for the other side at any moment. */
+  maxPending: number;
+}
+
 export interface DiffResult {
   counts: DiffCounts;
+  join: JoinStats;
   /** Records per side that entered the comparison, with duplicates and invalid ones. */
   read: Record<Side, number>;
   /** Sorted by key. Source records absent from the target (they would be created). */
@@ -56,7 +68,13 @@ export interface DiffResult {
  *  part in the comparison; each later record with the same key counts once in `duplicates`
  *  and is otherwise ignored. A record with an invalid key never enters (see `invalid`). */
 export class DiffBuilder {
-  private readonly seen: Record<Side, Map<string, number>> = { source: new Map(), target: new Map() };
+  private readonly seen: Record<Side, FingerprintSet> = { source: new FingerprintSet(), target: new FingerprintSet() };
+  /** Only keys seen more than once: how many times. */
+  private readonly repeated: Record<Side, Map<string, number>> = { source: new Map(), target: new Map() };
+  private maxPending = 0;
+
+  /** When the most records waited for the other side stays at or under this, the join was a merge. */
+  constructor(private readonly mergeLimit = Number.POSITIVE_INFINITY) {}
   private readonly pending: Record<Side, Map<string, NormalizedRecord>> = { source: new Map(), target: new Map() };
   private readonly changed: ChangedRecord[] = [];
   private readonly invalid: InvalidEntry[] = [];
@@ -66,18 +84,18 @@ export class DiffBuilder {
 
   add(side: Side, record: NormalizedRecord): void {
     this.read[side]++;
-    const seen = this.seen[side];
-    const times = seen.get(record.key);
-    if (times !== undefined) {
-      seen.set(record.key, times + 1);
+    if (!this.seen[side].add(record.key)) {
+      const repeated = this.repeated[side];
+      repeated.set(record.key, (repeated.get(record.key) ?? 1) + 1);
       this.duplicates++;
       return;
     }
-    seen.set(record.key, 1);
     const other: Side = side === 'source' ? 'target' : 'source';
     const counterpart = this.pending[other].get(record.key);
     if (!counterpart) {
       this.pending[side].set(record.key, record);
+      const waiting = this.pending.source.size + this.pending.target.size;
+      if (waiting > this.maxPending) this.maxPending = waiting;
       return;
     }
     this.pending[other].delete(record.key);
@@ -87,6 +105,11 @@ export class DiffBuilder {
     }
     const [source, target] = side === 'source' ? [record, counterpart] : [counterpart, record];
     this.changed.push({ key: record.key, source, target });
+  }
+
+  /** Records of this side still waiting for their counterpart. */
+  pendingCount(side: Side): number {
+    return this.pending[side].size;
   }
 
   addInvalid(side: Side, entry: InvalidRecord): void {
@@ -101,7 +124,7 @@ export class DiffBuilder {
     const changed = this.changed.sort(byKey);
     const duplicateKeys: DuplicateKey[] = [];
     for (const side of ['source', 'target'] as const) {
-      for (const [key, occurrences] of this.seen[side]) if (occurrences > 1) duplicateKeys.push({ key, side, occurrences });
+      for (const [key, occurrences] of this.repeated[side]) duplicateKeys.push({ key, side, occurrences });
     }
     duplicateKeys.sort(byKey);
     return {
@@ -113,6 +136,7 @@ export class DiffBuilder {
         duplicates: this.duplicates,
         invalid: this.invalid.length,
       },
+      join: { strategy: this.maxPending <= this.mergeLimit ? 'merge' : 'hash', maxPending: this.maxPending },
       read: { ...this.read },
       missing,
       extra,

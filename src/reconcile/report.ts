@@ -1,6 +1,6 @@
 // The run report (DESIGN, "Report", schema v1): building an entity's part from its diff,
 // and rendering the Markdown summary a person reads first. Pure: writing files is the agent's.
-import { changedFields, type ChangedSample, type DiffCounts, type DiffResult, type Side } from './diff.js';
+import { changedFields, type ChangedSample, type DiffCounts, type DiffResult, type JoinStats, type Side } from './diff.js';
 import { band, entityMatch, metricMatch, percent, trippedThresholds, type Band, type Bands, type Thresholds } from './score.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -44,6 +44,8 @@ export interface EntityReport {
   tripped: string[];
   sync: SyncCounts;
   error: string | null;
+  /** How the two sides were joined (a compared entity only). */
+  join?: JoinStats;
   /** With key fallback chains: how many records took their key from each chain. */
   keyChains?: { fields: string[]; source: number; target: number }[];
 }
