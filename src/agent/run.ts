@@ -130,6 +130,7 @@ function mapperFor(side: ResolvedSide, entity: ResolvedEntity, compareFields: st
     mappings: side.mappings,
     getter: side.system.type === 'http' ? dottedGetter : plainGetter,
     extraFields: entity.metrics.flatMap(fieldsOf),
+    rules: entity.rules,
   });
 }
 
@@ -150,7 +151,8 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, las
   signal?.addEventListener('abort', onAbort);
   try {
     const compareFields = await resolveCompareFields(entity, collectors.source, collectors.target);
-    const builder = new DiffBuilder(maxAhead * 2);
+    const tolerant = Object.keys(entity.tolerances).length > 0;
+    const builder = new DiffBuilder(maxAhead * 2, tolerant ? { fields: compareFields, tolerances: entity.tolerances } : undefined);
     const pace = new Pacer(builder, maxAhead);
     const mappers = { source: mapperFor(entity.source, entity, compareFields), target: mapperFor(entity.target, entity, compareFields) };
     const metricValues: Record<Side, Map<string, MetricValue>> = { source: new Map(), target: new Map() };
@@ -185,6 +187,7 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, las
       {
         ...sideNames(entity),
         compareFields,
+        tolerances: entity.tolerances,
         thresholds: entity.config.thresholds,
         bands: loaded.config.health.bands,
         sampleLimit: SAMPLE_LIMIT,

@@ -3,6 +3,7 @@
 import { encodeKey, hashFields } from '../core/canonical.js';
 import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
 import { applyTransforms, TransformError, type Transform } from '../core/transforms.js';
+import { applyRules, NO_RULES, type FieldRules } from './rules.js';
 
 /** One entity field as read from one side: entity field `name` comes from the side's
  *  `from` (a column, a header, or a dotted path into a JSON item). */
@@ -38,6 +39,7 @@ export interface MapperOptions {
   getter?: Getter;
   /** Fields to keep on unmapped sides besides the key and the compared ones (metrics). */
   extraFields?: readonly string[];
+  rules?: FieldRules;
 }
 
 export type MapResult = { record: NormalizedRecord; invalid?: undefined } | { record?: undefined; invalid: InvalidRecord };
@@ -52,6 +54,7 @@ export class RecordMapper {
   private readonly getter: Getter;
   /** Fields kept on the record: the key and the compared fields (enough for samples and push). */
   private readonly keptFields: readonly string[];
+  private readonly rules: FieldRules | null;
 
   constructor(options: MapperOptions) {
     this.keyChains = options.keyChains;
@@ -60,7 +63,9 @@ export class RecordMapper {
     this.compareFields = options.compareFields;
     this.mappings = options.mappings;
     this.getter = options.getter ?? plainGetter;
-    this.keptFields = [...new Set([...this.keyFields, ...options.compareFields, ...(options.extraFields ?? [])])];
+    const rules = options.rules ?? NO_RULES;
+    this.rules = rules.emptyIsNull === false && Object.keys(rules.precision).length === 0 && Object.keys(rules.validate).length === 0 ? null : rules;
+    this.keptFields = [...new Set([...this.keyFields, ...options.compareFields, ...(options.extraFields ?? []), ...Object.keys(rules.validate), ...Object.keys(rules.precision)])];
   }
 
   /** `ref` says where the row came from ("row 12") for the invalid-record reason. */
@@ -80,6 +85,10 @@ export class RecordMapper {
       }
     } else {
       for (const name of this.keptFields) fields[name] = row[name];
+    }
+    if (this.rules) {
+      const problem = applyRules(fields, this.rules);
+      if (problem) return { invalid: { ref: this.refWithKey(ref, row), reason: problem } };
     }
     const key = this.keyOf(fields);
     if (key === null) {

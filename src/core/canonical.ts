@@ -34,10 +34,37 @@ function canonicalJson(value: unknown): unknown {
   return canonicalValue(value);
 }
 
+/** Text that is a plain decimal number: an optional minus, no leading zeros (so "007"
+ *  stays text), an optional fraction. No exponent, no spaces, no thousands separators. */
+const DECIMAL_TEXT = /^-?(0|[1-9]\d*)(\.\d+)?$/;
+
+/** A decimal in one form, exactly: "1.50" and "1.5" and 1.5 give "1.5"; "-0" gives "0". */
+function normalDecimal(text: string): string {
+  let [int, frac = ''] = text.replace(/^-/, '').split('.') as [string, string?];
+  frac = frac.replace(/0+$/, '');
+  const body = frac ? `${int}.${frac}` : int;
+  return text.startsWith('-') && body !== '0' ? `-${body}` : body;
+}
+
+/**
+ * The canonical form of a compared value: canonicalValue, except that numbers are compared
+ * as decimals. A JavaScript number loses its float noise (15 significant digits: 0.1 + 0.2
+ * is 0.3), and decimal text is compared by value, so a PostgreSQL numeric "10.50" equals a
+ * SQLite REAL 10.5 and a JSON 10.5.
+ */
+export function compareValue(value: unknown): string | null {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    const text = String(Number(value.toPrecision(15)));
+    return DECIMAL_TEXT.test(text) ? normalDecimal(text) : text;
+  }
+  if (typeof value === 'string' && DECIMAL_TEXT.test(value)) return normalDecimal(value);
+  return canonicalValue(value);
+}
+
 /** Hash of the compared fields. `compareFields` must already be sorted (see sortedFields),
  *  so the hash does not depend on the order fields were mapped or read in. */
 export function hashFields(fields: Record<string, unknown>, compareFields: readonly string[]): string {
-  const values = compareFields.map((name) => canonicalValue(fields[name]));
+  const values = compareFields.map((name) => compareValue(fields[name]));
   return createHash('sha256').update(JSON.stringify(values)).digest('hex').slice(0, 32);
 }
 

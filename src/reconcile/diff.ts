@@ -3,7 +3,8 @@
 // not yet matched by the other side are held, plus a fingerprint of every key seen per
 // side. When both sides arrive in the same key order and neither runs far ahead (the run
 // keeps them in step), the unmatched records stay few: a merge in bounded memory.
-import { canonicalValue } from '../core/canonical.js';
+import Big from 'big.js';
+import { canonicalValue, compareValue } from '../core/canonical.js';
 import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
 import { FingerprintSet } from './keyset.js';
 
@@ -52,6 +53,8 @@ export interface JoinStats {
 export interface DiffResult {
   counts: DiffCounts;
   join: JoinStats;
+  /** Matched records whose values differ only within a tolerance. */
+  tolerated: number;
   /** Records per side that entered the comparison, with duplicates and invalid ones. */
   read: Record<Side, number>;
   /** Sorted by key. Source records absent from the target (they would be created). */
@@ -73,8 +76,15 @@ export class DiffBuilder {
   private readonly repeated: Record<Side, Map<string, number>> = { source: new Map(), target: new Map() };
   private maxPending = 0;
 
-  /** When the most records waited for the other side stays at or under this, the join was a merge. */
-  constructor(private readonly mergeLimit = Number.POSITIVE_INFINITY) {}
+  /** When the most records waited for the other side stays at or under this, the join was a
+   *  merge. Records whose hashes differ only by numbers within `tolerances` are matched. */
+  constructor(
+    private readonly mergeLimit = Number.POSITIVE_INFINITY,
+    private readonly tolerance?: { fields: readonly string[]; tolerances: Tolerances },
+  ) {}
+
+  /** Records matched only thanks to a tolerance. */
+  private tolerated = 0;
   private readonly pending: Record<Side, Map<string, NormalizedRecord>> = { source: new Map(), target: new Map() };
   private readonly changed: ChangedRecord[] = [];
   private readonly invalid: InvalidEntry[] = [];
@@ -104,6 +114,11 @@ export class DiffBuilder {
       return;
     }
     const [source, target] = side === 'source' ? [record, counterpart] : [counterpart, record];
+    if (this.tolerance && Object.keys(changedFields({ key: record.key, source, target }, this.tolerance.fields, this.tolerance.tolerances).fields).length === 0) {
+      this.matched++;
+      this.tolerated++;
+      return;
+    }
     this.changed.push({ key: record.key, source, target });
   }
 
@@ -137,6 +152,7 @@ export class DiffBuilder {
         invalid: this.invalid.length,
       },
       join: { strategy: this.maxPending <= this.mergeLimit ? 'merge' : 'hash', maxPending: this.maxPending },
+      tolerated: this.tolerated,
       read: { ...this.read },
       missing,
       extra,
@@ -147,13 +163,27 @@ export class DiffBuilder {
   }
 }
 
-/** The fields of a changed record that differ, in canonical form. */
-export function changedFields(change: ChangedRecord, compareFields: readonly string[]): ChangedSample {
+/** Per-field numeric tolerances: values within this distance are equal. */
+export type Tolerances = Readonly<Record<string, number>>;
+
+function withinTolerance(a: string | null, b: string | null, tolerance: number | undefined): boolean {
+  if (a === b) return true;
+  if (tolerance === undefined || a === null || b === null) return false;
+  try {
+    return new Big(a).minus(b).abs().lte(tolerance);
+  } catch {
+    return false;
+  }
+}
+
+/** The fields of a changed record that differ (beyond their tolerance), in canonical form. */
+export function changedFields(change: ChangedRecord, compareFields: readonly string[], tolerances: Tolerances = {}): ChangedSample {
   const fields: ChangedSample['fields'] = {};
   for (const name of compareFields) {
-    const s = canonicalValue(change.source.fields[name]);
-    const t = canonicalValue(change.target.fields[name]);
-    if (s !== t) fields[name] = [s, t];
+    const a = change.source.fields[name];
+    const b = change.target.fields[name];
+    // Compared as decimals, shown as they were mapped ("12.50", not "12.5").
+    if (!withinTolerance(compareValue(a), compareValue(b), tolerances[name])) fields[name] = [canonicalValue(a), canonicalValue(b)];
   }
   return { key: change.key, fields };
 }

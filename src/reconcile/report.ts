@@ -1,6 +1,6 @@
 // The run report (DESIGN, "Report", schema v1): building an entity's part from its diff,
 // and rendering the Markdown summary a person reads first. Pure: writing files is the agent's.
-import { changedFields, type ChangedSample, type DiffCounts, type DiffResult, type JoinStats, type Side } from './diff.js';
+import { changedFields, type ChangedSample, type DiffCounts, type DiffResult, type JoinStats, type Side, type Tolerances } from './diff.js';
 import { band, entityMatch, metricMatch, percent, trippedThresholds, type Band, type Bands, type Thresholds } from './score.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -71,6 +71,7 @@ export interface EntityInput {
   sourceSystem: string;
   targetSystem: string;
   compareFields: readonly string[];
+  tolerances?: Tolerances;
   thresholds?: Thresholds | undefined;
   bands: Bands;
   sampleLimit: number;
@@ -93,7 +94,7 @@ export function compareEntityReport(input: EntityInput, diff: DiffResult): Entit
     samples: {
       missing: diff.missing.slice(0, n).map((r) => r.key),
       extra: diff.extra.slice(0, n).map((r) => r.key),
-      changed: diff.changed.slice(0, n).map((c) => changedFields(c, input.compareFields)),
+      changed: diff.changed.slice(0, n).map((c) => changedFields(c, input.compareFields, input.tolerances)),
       duplicates: diff.duplicateKeys.slice(0, n),
       invalid: diff.invalid.slice(0, n).map(({ side, ref, reason }) => ({ side, ref, reason })),
     },

@@ -12,6 +12,7 @@ import { sortedFields } from '../../core/canonical.js';
 import type { FieldMapping } from '../../collectors/mapper.js';
 import { fieldsOf, MetricSpecError, parseMetric, type MetricDef } from '../../collectors/metrics.js';
 import type { SideSpec } from '../../collectors/schema.js';
+import type { FieldRules } from '../../collectors/rules.js';
 import { configSchema, type EntityConfig, type ParityConfig, type SideConfig, type SystemConfig } from './schema.js';
 import { interpolateEnv } from './env.js';
 import { unsupportedPaths } from './unsupported.js';
@@ -33,6 +34,8 @@ export interface ResolvedEntity {
   source: ResolvedSide;
   target: ResolvedSide;
   metrics: MetricDef[];
+  rules: FieldRules;
+  tolerances: Record<string, number>;
   config: EntityConfig;
 }
 
@@ -268,7 +271,28 @@ function resolveEntities(config: ParityConfig, custom: Record<string, CustomTran
       }
       return def!;
     });
-    out.push({ name, keyChains, keyFields, compare, source, target, metrics, config: entity });
+    const mapped = (f: string) => sides.every((side) => !side.mappings || side.mappings.some((m) => m.name === f));
+    const named: [string, string[]][] = [
+      ['tolerance', Object.keys(entity.tolerance ?? {})],
+      ['precision', Object.keys(entity.precision ?? {})],
+      ['validate', Object.keys(entity.validate ?? {})],
+      ['emptyIsNull', Array.isArray(entity.emptyIsNull) ? entity.emptyIsNull : []],
+    ];
+    for (const [option, fields] of named) {
+      const unknown = fields.find((f) => !mapped(f));
+      if (unknown) fail([...at, option], `"${unknown}" is not a field of this entity (map it in fields)`);
+    }
+    for (const [field, rule] of Object.entries(entity.validate ?? {})) {
+      if (rule.pattern !== undefined) {
+        try {
+          new RegExp(rule.pattern);
+        } catch (err) {
+          fail([...at, 'validate', field, 'pattern'], `not a valid regular expression: ${(err as Error).message}`);
+        }
+      }
+    }
+    const rules: FieldRules = { emptyIsNull: entity.emptyIsNull, precision: entity.precision ?? {}, validate: entity.validate ?? {} };
+    out.push({ name, keyChains, keyFields, compare, source, target, metrics, rules, tolerances: entity.tolerance ?? {}, config: entity });
   }
   return out;
 }

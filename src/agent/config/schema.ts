@@ -27,7 +27,22 @@ export const entitySchema = z.strictObject({
     .regex(/^(source-wins|report-only|newest-wins\(\s*[\w.]+\s*\))$/, 'use source-wins, report-only or newest-wins(<field>)')
     .default('source-wins'),
   tolerance: z.record(z.string(), z.number().min(0)).optional(),
-  validate: z.record(z.string(), z.unknown()).optional(),
+  /** Empty text counts as null: for every field (true) or these. */
+  emptyIsNull: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+  /** Dates compared at this precision. */
+  precision: z.record(z.string(), z.enum(['day', 'hour', 'minute', 'second', 'millisecond'])).optional(),
+  validate: z
+    .record(
+      z.string(),
+      z.strictObject({
+        required: z.boolean().optional(),
+        pattern: z.string().optional(),
+        min: z.number().optional(),
+        max: z.number().optional(),
+        oneOf: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional(),
+      }),
+    )
+    .optional(),
   weight: z.number().positive().default(1),
 });
 

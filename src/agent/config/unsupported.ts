@@ -24,7 +24,7 @@ export function unsupportedPaths(config: ParityConfig): Unsupported[] {
 
   for (const [name, entity] of Object.entries(config.entities)) {
     const at = ['entities', name];
-    for (const k of ['safety', 'tolerance', 'validate'] as const) if (entity[k] !== undefined) out.push({ path: [...at, k] });
+    for (const k of ['safety'] as const) if (entity[k] !== undefined) out.push({ path: [...at, k] });
     if (entity.conflict.startsWith('newest-wins')) out.push({ path: [...at, 'conflict'], detail: 'newest-wins' });
     for (const role of ['source', 'target'] as const) {
       const side = entity[role];
