@@ -11,6 +11,7 @@ import { StateStore } from '../../src/agent/state/store.js';
 import { createReceiver, type Receiver } from '../../examples/receiver/server.js';
 import { prng } from '../../examples/demo/data.js';
 import { tempDir } from '../helpers/tmp.js';
+import { expectValidReport } from '../helpers/report-schema.js';
 
 const dir = tempDir();
 const N = 3000;
@@ -51,7 +52,9 @@ entities:
   const loaded = await loadConfig(path.join(dir, 'parity.yaml'));
   const store = await StateStore.open('sqlite:state.db', dir);
   try {
-    return (await runOnce(loaded, store, { logger: silentLogger(), maxAhead: 150 })).report.entities[0]!;
+    const { report } = await runOnce(loaded, store, { logger: silentLogger(), maxAhead: 150 });
+    expectValidReport(report);
+    return report.entities[0]!;
   } finally {
     await store.close();
   }

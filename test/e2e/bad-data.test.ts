@@ -10,6 +10,7 @@ import { StateStore } from '../../src/agent/state/store.js';
 import { runCli } from '../helpers/cli.js';
 import { serveApp } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
+import { parseReport } from '../helpers/report-schema.js';
 import { writeParts } from '../helpers/xlsx.js';
 
 const dir = tempDir();
@@ -77,7 +78,7 @@ describe('a run over bad data', () => {
     writeFileSync(file, config());
     const result = await runCli(['run', '--json', '--config', file]);
     expect(result.code).toBe(1);
-    const report = JSON.parse(result.stdout);
+    const report = parseReport(result.stdout);
     const e = Object.fromEntries(report.entities.map((x: { name: string }) => [x.name, x]));
     expect(e.fine).toMatchObject({ outcome: 'report-only', error: null });
     expect(e.fine.diff).toMatchObject({ matched: 2, missing: 1 });

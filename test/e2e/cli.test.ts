@@ -8,6 +8,7 @@ import { buildErp, driftedShop, writeErp, type ErpData, type ShopData } from '..
 import { createReceiver, type Receiver } from '../../examples/receiver/server.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { parseReport } from '../helpers/report-schema.js';
 
 const TOKEN = 'e2e-shop-token-7d1f0b9a';
 const dir = tempDir();
@@ -73,7 +74,7 @@ describe('parity run', () => {
     const files = lines.filter((l) => l.startsWith('report: ')).map((l) => l.slice(8));
     expect(files.map((f) => path.extname(f))).toEqual(['.json', '.md']);
 
-    const json = JSON.parse(readFileSync(path.resolve(ROOT, files[0]!), 'utf8'));
+    const json = parseReport(readFileSync(path.resolve(ROOT, files[0]!), 'utf8'));
     expect(Object.keys(json)).toEqual(['schemaVersion', 'runId', 'mode', 'dryRun', 'trigger', 'startedAt', 'finishedAt', 'durationMs', 'health', 'entities']);
     expect(json).toMatchObject({ schemaVersion: 1, mode: 'full', dryRun: false, trigger: 'cli' });
     expect(Object.keys(json.health)).toEqual(['score', 'status', 'overallMatch']);
@@ -123,7 +124,7 @@ describe('parity run', () => {
   it('--json prints the report on stdout; --fail-under exits 3 when health is below it', async () => {
     const result = await runCli(['run', '--json', '--fail-under', '99.99', '--config', configFile], { env });
     expect(result.code).toBe(3);
-    const json = JSON.parse(result.stdout);
+    const json = parseReport(result.stdout);
     expect(json.health.score).toBeLessThan(99.99);
     expect(result.stderr).toContain(`parity: health ${json.health.score} is below --fail-under 99.99`);
     const ok = await runCli(['run', '--json', '--fail-under', '1', '--config', configFile], { env });
@@ -133,7 +134,7 @@ describe('parity run', () => {
   it('compare is a dry run; --entities limits the run', async () => {
     const result = await runCli(['compare', '--json', '--entities', 'customers', '--config', configFile], { env });
     expect(result.code).toBe(0);
-    const json = JSON.parse(result.stdout);
+    const json = parseReport(result.stdout);
     expect(json.dryRun).toBe(true);
     expect(json.entities.map((e: { name: string }) => e.name)).toEqual(['customers']);
     const unknown = await runCli(['run', '--entities', 'nope', '--config', configFile], { env });
@@ -150,7 +151,7 @@ describe('parity run', () => {
     );
     const result = await runCli(['run', '--json', '--config', file], { env });
     expect(result.code).toBe(1);
-    const json = JSON.parse(result.stdout);
+    const json = parseReport(result.stdout);
     const byName = Object.fromEntries(json.entities.map((e: { name: string }) => [e.name, e]));
     expect(byName.items).toMatchObject({ outcome: 'failed', status: 'critical', match: 0 });
     expect(byName.items.error).toMatch(/^system "down": GET http:\/\/127\.0\.0\.1:1\/items\?page=1&per_page=250: .*ECONNREFUSED/);
@@ -165,7 +166,7 @@ describe('parity runs and report', () => {
   it('lists the runs newest first and prints a report by id or the latest', async () => {
     await runCli(['run', '--entities', 'customers', '--config', configFile], { env });
     const done = await runCli(['run', '--json', '--entities', 'customers', '--config', configFile], { env });
-    const runId = JSON.parse(done.stdout).runId as string;
+    const runId = parseReport(done.stdout).runId as string;
     const runs = await runCli(['runs', '--limit', '2', '--config', configFile], { env });
     expect(runs.code).toBe(0);
     const lines = runs.stdout.trim().split('\n');
@@ -174,7 +175,7 @@ describe('parity runs and report', () => {
     const latest = await runCli(['report', '--config', configFile], { env });
     expect(latest.stdout).toContain(`run \`${runId}\``);
     const byId = await runCli(['report', runId, '--format', 'json', '--config', configFile], { env });
-    expect(JSON.parse(byId.stdout).runId).toBe(runId);
+    expect(parseReport(byId.stdout).runId).toBe(runId);
     expect(readFileSync(path.join(dir, 'reports/latest.json'), 'utf8')).toBe(byId.stdout);
     const missing = await runCli(['report', 'no-such-run', '--config', configFile], { env });
     expect(missing.code).toBe(2);
@@ -234,6 +235,7 @@ describe('secrets', () => {
     // The wrong token really was used and refused, so its error paths ran.
     expect(runs[2]!.code).toBe(1);
     expect(runs[2]!.stderr).toContain('HTTP 401');
+    for (const f of reportFiles().filter((n) => n.endsWith('.json'))) parseReport(readFileSync(path.join(dir, 'reports', f), 'utf8'));
     const everything = [
       ...runs.flatMap((r) => [r.stdout, r.stderr]),
       ...reportFiles().map((f) => readFileSync(path.join(dir, 'reports', f), 'utf8')),

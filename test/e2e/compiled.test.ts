@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { parseReport } from '../helpers/report-schema.js';
 
 const run = promisify(execFile);
 const dir = tempDir();
@@ -37,7 +38,7 @@ entities:
     const { stdout } = await run(process.execPath, [path.join(out, 'agent/main.js'), 'run', '--json', '--config', path.join(dir, 'parity.yaml')], { cwd: dir }).catch((e: { stderr: string }) => {
       throw new Error(`${e.stderr}`);
     });
-    const report = JSON.parse(stdout);
+    const report = parseReport(stdout);
     expect(report.entities[0].diff).toMatchObject({ matched: 1, changed: 1 });
     expect(report.entities[0].samples.changed).toEqual([{ key: '2', fields: { n: ['Y!', 'y'] } }]);
   });
