@@ -16,13 +16,14 @@ const tests = report.testResults.flatMap((f) => f.assertionResults);
 const databases = [
   ['PostgreSQL', '[postgres]'],
   ['MariaDB', '[mariadb]'],
+  ['Chromium', '[chromium]'],
 ];
 for (const [name, tag] of databases) {
   const mine = tests.filter((t) => t.fullName.includes(tag) || t.ancestorTitles.some((a) => a.includes(tag)));
   const ran = mine.filter((t) => t.status === 'passed' || t.status === 'failed');
   if (mine.length === 0) console.log(`${name}: no tests use it yet`);
-  else if (ran.length === 0) console.log(`${name}: ${mine.length} tests SKIPPED (server not reachable)`);
-  else console.log(`${name}: ${ran.length} tests ran against the real server (${ran.filter((t) => t.status === 'passed').length} passed), ${mine.length - ran.length} skipped`);
+  else if (ran.length === 0) console.log(`${name}: ${mine.length} tests SKIPPED (not available on this machine)`);
+  else console.log(`${name}: ${ran.length} tests ran for real (${ran.filter((t) => t.status === 'passed').length} passed), ${mine.length - ran.length} skipped`);
 }
 
 const passed = report.numPassedTests;

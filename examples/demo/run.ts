@@ -13,8 +13,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const dataDir = path.join(here, '.data');
 
-rmSync(dataDir, { recursive: true, force: true });
+// A fresh ERP every time; the state store stays, so the HTML report's trend grows run by run.
 mkdirSync(dataDir, { recursive: true });
+rmSync(path.join(dataDir, 'erp.db'), { force: true });
 
 const erp = buildErp();
 await writeErp(path.join(dataDir, 'erp.db'), erp);

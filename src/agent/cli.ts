@@ -144,7 +144,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .command('report')
     .description('print a run\'s report: RUN_ID, or latest (the default)')
     .argument('[runId]', 'a run id from `parity runs`, or latest', 'latest')
-    .addOption(new Option('--format <format>', 'which file').choices(['md', 'json']).default('md'))
+    .addOption(new Option('--format <format>', 'which file').choices(['md', 'json', 'html']).default('md'))
     .action(async (runId: string, flags: { format: string }, cmd: Command) => {
       const { loaded } = await context(cmd);
       const dir = path.resolve(loaded.baseDir, loaded.config.reports.dir);

@@ -1,6 +1,8 @@
 // Writes report files (reports/<UTC timestamp>-<runId>.<ext>) and removes old ones.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { renderHtml, type ChartAssets, type TrendPoint } from '../reconcile/html.js';
 import { renderMarkdown, type RunReport } from '../reconcile/report.js';
 
 const REPORT_FILE = /^(\d{8}T\d{6}Z)-[\w-]+\.(json|md|html)$/;
@@ -10,7 +12,22 @@ export function fileStamp(iso: string): string {
   return iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-export function writeReportFiles(report: RunReport, dir: string, formats: readonly string[]): string[] {
+let chartAssets: ChartAssets | undefined;
+
+/** uPlot, read from its package once, to inline into every HTML report. */
+function chart(): ChartAssets {
+  if (!chartAssets) {
+    const require = createRequire(import.meta.url);
+    chartAssets = {
+      js: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
+      css: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
+    };
+  }
+  return chartAssets;
+}
+
+/** Writes the report in each format, and a latest.<format> copy. `trend` feeds the HTML chart. */
+export function writeReportFiles(report: RunReport, dir: string, formats: readonly string[], trend: readonly TrendPoint[] = []): string[] {
   mkdirSync(dir, { recursive: true });
   const stem = path.join(dir, `${fileStamp(report.startedAt)}-${report.runId}`);
   const written: string[] = [];
@@ -18,6 +35,7 @@ export function writeReportFiles(report: RunReport, dir: string, formats: readon
     const file = `${stem}.${format}`;
     if (format === 'json') writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     else if (format === 'md') writeFileSync(file, renderMarkdown(report));
+    else if (format === 'html') writeFileSync(file, renderHtml(report, trend, chart()));
     else continue;
     written.push(file);
     // A copy, not a symlink: it survives being synced to a share or opened from Windows.

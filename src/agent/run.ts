@@ -94,7 +94,12 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
     const status = failed.length ? 'failed' : 'completed';
 
     const reportsDir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
-    const files = writeReportFiles(report, reportsDir, loaded.config.reports.formats);
+    const history = loaded.config.reports.formats.includes('html') ? await store.listRuns(30) : [];
+    const trend = [
+      ...history.filter((r) => r.id !== runId && r.healthScore !== null).map((r) => ({ at: r.startedAt.toISOString(), score: r.healthScore! })),
+      { at: report.startedAt, score: report.health.score },
+    ].slice(-30);
+    const files = writeReportFiles(report, reportsDir, loaded.config.reports.formats, trend);
     const pruned = pruneReports(reportsDir, loaded.config.reports.retentionDays);
     if (pruned.length) log.info({ removed: pruned.length }, 'old reports removed');
 

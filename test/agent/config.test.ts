@@ -62,7 +62,7 @@ describe('config loading', () => {
     expect(shop.type === 'http' && shop.auth.type === 'bearer' && shop.auth.token).toBe('tok-123456');
     // stock's source has no fields: compare comes from the one mapped side
     expect(loaded.entities[1]!.compare).toEqual(['qty']);
-    expect(loaded.config.reports).toEqual({ dir: 'reports', retentionDays: 30, formats: ['json', 'md'] });
+    expect(loaded.config.reports).toEqual({ dir: 'reports', retentionDays: 30, formats: ['json', 'md', 'html'] });
   });
 
   it('puts dependencies first whatever the file order', async () => {

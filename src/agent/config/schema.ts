@@ -57,9 +57,9 @@ export const configSchema = z.strictObject({
     .strictObject({
       dir: z.string().min(1).default('reports'),
       retentionDays: z.number().int().min(0).default(30),
-      formats: z.array(z.enum(['json', 'md', 'html'])).min(1).default(['json', 'md']),
+      formats: z.array(z.enum(['json', 'md', 'html'])).min(1).default(['json', 'md', 'html']),
     })
-    .default({ dir: 'reports', retentionDays: 30, formats: ['json', 'md'] }),
+    .default({ dir: 'reports', retentionDays: 30, formats: ['json', 'md', 'html'] }),
   server: z
     .strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8787), token: z.string().optional() })
     .optional(),

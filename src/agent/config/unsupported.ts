@@ -13,9 +13,6 @@ export function unsupportedPaths(config: ParityConfig): Unsupported[] {
   const out: Unsupported[] = [];
   const top = ['server', 'schedule', 'alerts'] as const;
   for (const k of top) if (config[k] !== undefined) out.push({ path: [k] });
-  config.reports.formats.forEach((f, i) => {
-    if (f === 'html') out.push({ path: ['reports', 'formats', i], detail: 'html reports; use json and md' });
-  });
 
   for (const [name, system] of Object.entries(config.systems)) {
     const at = ['systems', name];
