@@ -8,7 +8,7 @@ import { fieldsOf, MetricAccumulator, type MetricValue } from '../collectors/met
 import { sortedFields } from '../core/canonical.js';
 import { describeError, ParityError } from '../core/errors.js';
 import { DiffBuilder, type Side } from '../reconcile/diff.js';
-import { compareEntityReport, compareMetrics, failedEntityReport, REPORT_SCHEMA_VERSION, type EntityReport, type RunReport } from '../reconcile/report.js';
+import { compareEntityReport, compareMetrics, failedEntityReport, sourceDropGuard, REPORT_SCHEMA_VERSION, type EntityReport, type RunReport } from '../reconcile/report.js';
 import { band, healthScore, percent } from '../reconcile/score.js';
 import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.js';
 import type { Logger } from './logger.js';
@@ -68,6 +68,14 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
         ? { report: failedEntityReport(sideNames(entity), 'skipped', `prerequisite ${blocked.name} ${blocked.outcome}`), watermarks: {} }
         : await reconcileEntity(loaded, entity, lastRunAt, log.child({ entity: entity.name }), options.signal, options.maxAhead ?? MAX_AHEAD);
       const report = outcome.report;
+      if (report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
+        const why = sourceDropGuard(report.source.count, await store.lastSourceCount(entity.name), entity.config.safety?.maxSourceDrop ?? 0.5);
+        if (why) {
+          report.outcome = 'blocked';
+          report.blocked = why;
+          log.warn({ entity: entity.name, reason: why }, 'entity blocked');
+        }
+      }
       for (const [side, value] of Object.entries(outcome.watermarks)) watermarks.push({ entity: entity.name, side: side as Side, value });
       reports.push(report);
       byName.set(entity.name, report);

@@ -37,6 +37,7 @@ function entityRow(e: EntityReport): string {
 function entityDetails(e: EntityReport): string {
   const parts: string[] = [];
   if (e.error) parts.push(`<p class="error">${esc(e.error)}</p>`);
+  if (e.blocked) parts.push(`<p class="error">blocked: ${esc(e.blocked)}</p>`);
   const keys = (label: string, list: string[], total: number) =>
     list.length ? `<p><b>${label}</b> (${total}): ${list.map((k) => `<code>${esc(k)}</code>`).join(', ')}${total > list.length ? ', …' : ''}</p>` : '';
   parts.push(keys(`missing in ${e.target.system}`, e.samples.missing, e.diff.missing));

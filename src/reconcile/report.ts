@@ -5,7 +5,7 @@ import { band, entityMatch, metricMatch, percent, trippedThresholds, type Band, 
 
 export const REPORT_SCHEMA_VERSION = 1;
 
-export type Outcome = 'synced' | 'in-sync' | 'report-only' | 'deferred' | 'failed' | 'skipped';
+export type Outcome = 'synced' | 'in-sync' | 'report-only' | 'deferred' | 'failed' | 'skipped' | 'blocked';
 
 export interface SyncCounts {
   created: number;
@@ -44,6 +44,8 @@ export interface EntityReport {
   tripped: string[];
   sync: SyncCounts;
   error: string | null;
+  /** Why nothing is synced for this entity although it drifted (a safety valve), with the figures. */
+  blocked?: string;
   /** How the two sides were joined (a compared entity only). */
   join?: JoinStats;
   /** With key fallback chains: how many records took their key from each chain. */
@@ -105,6 +107,18 @@ export function compareEntityReport(input: EntityInput, diff: DiffResult): Entit
   };
 }
 
+/**
+ * The guard against an upstream outage wiping a target: when the source count fell by more
+ * than `maxDrop` (a share) since the last completed run, nothing may be synced. Returns why,
+ * or null.
+ */
+export function sourceDropGuard(current: number, previous: number | null, maxDrop: number): string | null {
+  if (previous === null || previous === 0) return null;
+  const drop = (previous - current) / previous;
+  if (drop <= maxDrop) return null;
+  return `the source count fell from ${previous} to ${current} (-${Math.round(drop * 1000) / 10}%) since the last completed run, more than safety.maxSourceDrop ${Math.round(maxDrop * 1000) / 10}%: nothing is synced for this entity until the source is back or the run is forced`;
+}
+
 /** Metric values of both sides, side by side with their match %. Groups found on one side
  *  only count 0 on the other. */
 export function compareMetrics(
@@ -158,6 +172,7 @@ function syncText(e: EntityReport): string {
   const parts = (['created', 'updated', 'deleted', 'rejected', 'pending'] as const).filter((k) => s[k] > 0).map((k) => `${s[k]} ${k}`);
   if (parts.length) return parts.join(', ');
   if (e.outcome === 'report-only') return 'nothing (report only)';
+  if (e.outcome === 'blocked') return 'nothing (blocked)';
   return e.outcome === 'in-sync' ? '-' : e.outcome;
 }
 
@@ -191,6 +206,7 @@ export function renderMarkdown(report: RunReport): string {
     };
     const notes: string[] = [];
     if (e.error) notes.push(`- **${e.outcome}**: ${cell(e.error)}`);
+    if (e.blocked) notes.push(`- **blocked**: ${cell(e.blocked)}`);
     if (s.missing.length) notes.push(`- missing in ${e.target.system}: ${s.missing.map((k) => `\`${k}\``).join(', ')}${e.diff.missing > s.missing.length ? ', …' : ''}`);
     if (s.extra.length) notes.push(`- extra in ${e.target.system}: ${s.extra.map((k) => `\`${k}\``).join(', ')}${e.diff.extra > s.extra.length ? ', …' : ''}`);
     for (const c of s.changed) {

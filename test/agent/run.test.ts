@@ -76,3 +76,52 @@ describe('keeping the sides in step', () => {
     expect(e.join!.maxPending).toBeGreaterThan(1000);
   });
 });
+
+describe('safety: a source that suddenly shrinks', () => {
+  it('blocks the entity and says why, instead of treating the target as extra', async () => {
+    const db = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'drop.db'), logging: false });
+    await db.query('CREATE TABLE items (sku TEXT PRIMARY KEY, qty INTEGER)');
+    await db.query(`INSERT INTO items VALUES ${Array.from({ length: 100 }, (_, i) => `('S${i}', ${i})`).join(', ')}`);
+    writeFileSync(path.join(dir, 'copy.csv'), `sku,qty\n${Array.from({ length: 100 }, (_, i) => `S${i},${i}`).join('\n')}\n`);
+    writeFileSync(
+      path.join(dir, 'drop.yaml'),
+      `version: 1
+state: sqlite:drop-state.db
+reports: { dir: drop-reports }
+systems: { erp: { type: sql, url: "sqlite:drop.db" }, copy: { type: csv, path: copy.csv } }
+entities:
+  items:
+    key: [sku]
+    safety: { maxSourceDrop: 0.3 }
+    source: { system: erp, table: items, fields: { sku: sku, qty: { from: qty, transform: int } } }
+    target: { system: copy, fields: { sku: sku, qty: { from: qty, transform: int } } }
+`,
+    );
+    const once = async () => {
+      const loaded = await loadConfig(path.join(dir, 'drop.yaml'));
+      const store = await StateStore.open('sqlite:drop-state.db', dir);
+      try {
+        const { report } = await runOnce(loaded, store, { logger: silentLogger() });
+        expectValidReport(report);
+        return report.entities[0]!;
+      } finally {
+        await store.close();
+      }
+    };
+    expect((await once()).outcome).toBe('in-sync');
+    // An upstream outage: the ERP view returns 60 rows of 100.
+    await db.query('DELETE FROM items WHERE qty >= 60');
+    const [{ n }] = (await db.query('SELECT COUNT(*) AS n FROM items'))[0] as { n: number }[];
+    expect(n).toBe(60);
+    const blocked = await once();
+    expect(blocked.outcome).toBe('blocked');
+    expect(blocked.diff.extra).toBe(40);
+    expect(blocked.blocked).toBe('the source count fell from 100 to 60 (-40%) since the last completed run, more than safety.maxSourceDrop 30%: nothing is synced for this entity until the source is back or the run is forced');
+    // A drop within the limit is not blocked: 60 → 55 is -8.3%.
+    await db.query('DELETE FROM items WHERE qty >= 55');
+    await db.close();
+    const next = await once();
+    expect(next.source.count).toBe(55);
+    expect(next.outcome).toBe('report-only');
+  });
+});

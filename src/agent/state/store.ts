@@ -175,6 +175,20 @@ export class StateStore {
     });
   }
 
+  /** The source count of the entity in the last completed, non-dry run that read it, or null. */
+  async lastSourceCount(entity: string): Promise<number | null> {
+    const rows = await this.entityRuns.findAll({
+      where: { entity, outcome: ['synced', 'in-sync', 'report-only', 'deferred', 'blocked'] },
+      order: [['id', 'DESC']],
+      limit: 20,
+    });
+    for (const row of rows) {
+      const run = await this.runs.findByPk(row.get('run_id') as string);
+      if (run && run.get('status') === 'completed' && !run.get('dry_run')) return Number(row.get('source_count'));
+    }
+    return null;
+  }
+
   /** When the last completed, non-dry run started, or null. */
   async lastCompletedRunStart(): Promise<Date | null> {
     const row = await this.runs.findOne({ where: { status: 'completed', dry_run: false }, order: [['started_at', 'DESC']] });
