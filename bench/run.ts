@@ -113,6 +113,8 @@ async function reconcileAndRead() {
     }
     if (parts.has('reconcile')) {
       say('\nreconcile');
+      const core = await measure('diff-core', String(N));
+      record({ name: 'diff core alone (in memory, no I/O)', value: core.records / (core.ms / 1000), unit: 'rows/s', baseline: null, ratio: null, bar: 'none', pass: null });
       const floor = await measure('read-both', configFile);
       const run = await measure('run', configFile);
       if (run.error) throw new Error(`the run failed: ${run.error}`);
