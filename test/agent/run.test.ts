@@ -111,8 +111,8 @@ entities:
     expect((await once()).outcome).toBe('in-sync');
     // An upstream outage: the ERP view returns 60 rows of 100.
     await db.query('DELETE FROM items WHERE qty >= 60');
-    const [{ n }] = (await db.query('SELECT COUNT(*) AS n FROM items'))[0] as { n: number }[];
-    expect(n).toBe(60);
+    const [rows] = (await db.query('SELECT COUNT(*) AS n FROM items')) as [{ n: number }[], unknown];
+    expect(rows[0]!.n).toBe(60);
     const blocked = await once();
     expect(blocked.outcome).toBe('blocked');
     expect(blocked.diff.extra).toBe(40);
