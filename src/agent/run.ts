@@ -13,7 +13,7 @@ import { band, healthScore, percent } from '../reconcile/score.js';
 import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.js';
 import type { Logger } from './logger.js';
 import { pruneReports, writeReportFiles } from './reports.js';
-import type { StateStore } from './state/store.js';
+import type { IndexRow, StateStore } from './state/store.js';
 
 export const SAMPLE_LIMIT = 20;
 
@@ -50,12 +50,11 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
   const runId = randomUUID();
   const log = options.logger.child({ runId });
   const started = new Date();
-  // Incremental reads are not built yet: every run reads both sides in full.
-  const mode: RunReport['mode'] = 'full';
+  const requested: RunReport['mode'] = options.full ? 'full' : 'incremental';
   const dryRun = options.dryRun ?? false;
   const lastRunAt = await store.lastCompletedRunStart();
-  await store.startRun({ id: runId, mode, trigger: options.trigger ?? 'cli', dryRun, startedAt: started });
-  log.info({ mode, dryRun, entities: entities.map((e) => e.name), requested: options.full ? 'full' : 'incremental' }, 'run started');
+  await store.startRun({ id: runId, mode: requested, trigger: options.trigger ?? 'cli', dryRun, startedAt: started });
+  log.info({ mode: requested, dryRun, entities: entities.map((e) => e.name) }, 'run started');
 
   try {
     const reports: EntityReport[] = [];
@@ -66,7 +65,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       const blocked = entity.config.dependsOn.map((d) => byName.get(d)).find((r) => r && (r.outcome === 'failed' || r.outcome === 'skipped'));
       const outcome: EntityOutcome = blocked
         ? { report: failedEntityReport(sideNames(entity), 'skipped', `prerequisite ${blocked.name} ${blocked.outcome}`), watermarks: {} }
-        : await reconcileEntity(loaded, entity, lastRunAt, log.child({ entity: entity.name }), options.signal, options.maxAhead ?? MAX_AHEAD);
+        : await reconcileEntity(loaded, entity, { store, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, lastRunAt }, log.child({ entity: entity.name }), options.signal);
       const report = outcome.report;
       if (report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
         const why = sourceDropGuard(report.source.count, await store.lastSourceCount(entity.name), entity.config.safety?.maxSourceDrop ?? 0.5);
@@ -89,7 +88,8 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
     const report: RunReport = {
       schemaVersion: REPORT_SCHEMA_VERSION,
       runId,
-      mode,
+      // Incremental when at least one entity read only its changes; else every entity read in full.
+      mode: reports.some((r) => r.mode === 'incremental') ? 'incremental' : 'full',
       dryRun,
       trigger: options.trigger ?? 'cli',
       startedAt: started.toISOString(),
@@ -153,8 +153,25 @@ export interface EntityOutcome {
   watermarks: Partial<Record<Side, string>>;
 }
 
-async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, lastRunAt: Date | null, log: Logger, signal: AbortSignal | undefined, maxAhead: number): Promise<EntityOutcome> {
-  const context = { keyChains: entity.keyChains, baseDir: loaded.baseDir, lastRunAt };
+/** Whether a side can read only what changed since its watermark. */
+function canFilter(side: ResolvedSide): boolean {
+  const incremental = side.config.incremental;
+  if (!incremental) return false;
+  if (side.system.type === 'sql') return true;
+  return side.system.type === 'http' && Boolean(incremental.param);
+}
+
+interface EntityPlan {
+  store: StateStore;
+  /** --full: read everything and rebuild the key index. */
+  full: boolean;
+  maxAhead: number;
+  lastRunAt: Date | null;
+}
+
+async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, plan: EntityPlan, log: Logger, signal: AbortSignal | undefined): Promise<EntityOutcome> {
+  const { store, maxAhead } = plan;
+  const context = { keyChains: entity.keyChains, baseDir: loaded.baseDir, lastRunAt: plan.lastRunAt };
   const collectors: Record<Side, Collector> = {
     source: createCollector(entity.source, context),
     target: createCollector(entity.target, context),
@@ -164,8 +181,19 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, las
   signal?.addEventListener('abort', onAbort);
   try {
     const compareFields = await resolveCompareFields(entity, collectors.source, collectors.target);
+    // Entities with a side that can filter by watermark keep a key index. With one, a run
+    // reads only what changed and takes the whole entity's counts from the index.
+    const keepsIndex = canFilter(entity.source) || canFilter(entity.target);
+    const since: Record<Side, string | null> = { source: null, target: null };
+    if (keepsIndex && !plan.full && (await store.hasKeyIndex(entity.name))) {
+      for (const side of ['source', 'target'] as const) if (canFilter(entity[side])) since[side] = await store.getWatermark(entity.name, side);
+    }
+    const incremental = since.source !== null || since.target !== null;
+    if (keepsIndex && !incremental) log.info({ reason: plan.full ? '--full' : 'no key index or watermark yet' }, 'reading in full');
+    const indexRows: IndexRow[] | undefined = keepsIndex && !incremental ? [] : undefined;
+    const readKeys: Record<Side, Map<string, string>> = { source: new Map(), target: new Map() };
     const tolerant = Object.keys(entity.tolerances).length > 0;
-    const builder = new DiffBuilder(maxAhead * 2, tolerant ? { fields: compareFields, tolerances: entity.tolerances } : undefined);
+    const builder = new DiffBuilder(maxAhead * 2, tolerant ? { fields: compareFields, tolerances: entity.tolerances } : undefined, indexRows);
     const pace = new Pacer(builder, maxAhead);
     const mappers = { source: mapperFor(entity.source, entity, compareFields), target: mapperFor(entity.target, entity, compareFields) };
     const metricValues: Record<Side, Map<string, MetricValue>> = { source: new Map(), target: new Map() };
@@ -173,12 +201,15 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, las
       try {
         // Metrics the system computes itself come first; the rest are counted while streaming.
         const pushedDown = await collectors[side].metrics(entity.metrics);
-        const streamed = entity.metrics.filter((m) => !pushedDown.has(m.name));
+        // An incremental read sees only the changes: metrics it would stream are left out.
+        const streamed = incremental ? [] : entity.metrics.filter((m) => !pushedDown.has(m.name));
         const accumulator = streamed.length ? new MetricAccumulator(streamed) : null;
-        for await (const page of collectors[side].read({ mapper: mappers[side], signal: abort.signal })) {
+        const seen = readKeys[side];
+        for await (const page of collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side] })) {
           for (const record of page.records) {
             builder.add(side, record);
             accumulator?.add(record.fields);
+            if (incremental && !seen.has(record.key)) seen.set(record.key, record.hash);
           }
           for (const invalid of page.invalid) builder.addInvalid(side, invalid);
           await pace.after(side);
@@ -195,7 +226,26 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, las
     const results = await Promise.allSettled([drain('source'), drain('target')]);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(isParityAbort(r.reason) && !signal?.aborted));
     if (failure) throw failure.reason;
-    const diff = builder.finish();
+    let diff = builder.finish();
+    const readThisRun = { ...diff.read };
+    if (incremental) {
+      // A side read since its watermark updates its keys; a side read in full replaces them.
+      await store.updateKeyIndex(entity.name, 'source', [...readKeys.source], since.source === null);
+      await store.updateKeyIndex(entity.name, 'target', [...readKeys.target], since.target === null);
+      const c = await store.keyIndexCounts(entity.name);
+      const keysOf = async (kind: 'missing' | 'extra') => (await store.keyIndexSample(entity.name, kind, SAMPLE_LIMIT)).map((key) => ({ key, hash: '', fields: {} }));
+      diff = {
+        ...diff,
+        counts: { ...diff.counts, matched: c.matched, missing: c.missing, extra: c.extra, changed: c.changed },
+        read: { source: c.source, target: c.target },
+        missing: await keysOf('missing'),
+        extra: await keysOf('extra'),
+        // Field samples only for changed records this run read on both sides.
+        changed: diff.changed.filter((change) => readKeys.source.has(change.key) && readKeys.target.has(change.key)),
+      };
+    } else if (indexRows) {
+      await store.replaceKeyIndex(entity.name, indexRows);
+    }
     const report = compareEntityReport(
       {
         ...sideNames(entity),
@@ -209,6 +259,8 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, las
     );
     report.metrics = compareMetrics(entity.metrics, metricValues.source, metricValues.target);
     report.join = diff.join;
+    report.mode = incremental ? 'incremental' : 'full';
+    report.read = readThisRun;
     if (entity.keyChains.length > 1) {
       report.keyChains = entity.keyChains.map((fields, i) => ({ fields, source: mappers.source.chainCounts[i]!, target: mappers.target.chainCounts[i]! }));
     }

@@ -81,6 +81,8 @@ export class DiffBuilder {
   constructor(
     private readonly mergeLimit = Number.POSITIVE_INFINITY,
     private readonly tolerance?: { fields: readonly string[]; tolerances: Tolerances },
+    /** When given, every key's [key, source hash, target hash] is appended (for the key index). */
+    private readonly index?: [string, string | null, string | null][],
   ) {}
 
   /** Records matched only thanks to a tolerance. */
@@ -111,14 +113,18 @@ export class DiffBuilder {
     this.pending[other].delete(record.key);
     if (counterpart.hash === record.hash) {
       this.matched++;
+      this.index?.push([record.key, record.hash, record.hash]);
       return;
     }
     const [source, target] = side === 'source' ? [record, counterpart] : [counterpart, record];
     if (this.tolerance && Object.keys(changedFields({ key: record.key, source, target }, this.tolerance.fields, this.tolerance.tolerances).fields).length === 0) {
       this.matched++;
       this.tolerated++;
+      // Equal within tolerance: the index records them as equal, so later runs agree.
+      this.index?.push([record.key, source.hash, source.hash]);
       return;
     }
+    this.index?.push([record.key, source.hash, target.hash]);
     this.changed.push({ key: record.key, source, target });
   }
 
@@ -137,6 +143,10 @@ export class DiffBuilder {
     const missing = [...this.pending.source.values()].sort(byKey);
     const extra = [...this.pending.target.values()].sort(byKey);
     const changed = this.changed.sort(byKey);
+    if (this.index) {
+      for (const r of missing) this.index.push([r.key, r.hash, null]);
+      for (const r of extra) this.index.push([r.key, null, r.hash]);
+    }
     const duplicateKeys: DuplicateKey[] = [];
     for (const side of ['source', 'target'] as const) {
       for (const [key, occurrences] of this.repeated[side]) duplicateKeys.push({ key, side, occurrences });

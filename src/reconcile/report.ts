@@ -46,6 +46,10 @@ export interface EntityReport {
   error: string | null;
   /** Why nothing is synced for this entity although it drifted (a safety valve), with the figures. */
   blocked?: string;
+  /** incremental: only what changed since the watermarks was read, the counts come from the key index. */
+  mode?: 'incremental' | 'full';
+  /** Records this run read per side (in an incremental run, only the changed ones). */
+  read?: { source: number; target: number };
   /** How the two sides were joined (a compared entity only). */
   join?: JoinStats;
   /** With key fallback chains: how many records took their key from each chain. */

@@ -64,4 +64,19 @@ export const migrations: Migration[] = [
       await qi.dropTable('parity_watermarks');
     },
   },
+  {
+    name: '0003-key-index',
+    async up({ context: qi }) {
+      // Per entity, each key's last seen content hash on each side (null: absent there).
+      await qi.createTable('parity_key_index', {
+        entity: { type: DataTypes.STRING(128), primaryKey: true },
+        key: { type: DataTypes.STRING(512), primaryKey: true },
+        source_hash: { type: DataTypes.STRING(64), allowNull: true },
+        target_hash: { type: DataTypes.STRING(64), allowNull: true },
+      });
+    },
+    async down({ context: qi }) {
+      await qi.dropTable('parity_key_index');
+    },
+  },
 ];

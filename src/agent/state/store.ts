@@ -1,6 +1,6 @@
 // The state store: run history today; watermarks, the key index, the outbox and leases as
 // they land. Sequelize on SQLite by default (WAL, busy timeout), PostgreSQL or MySQL by URL.
-import { DataTypes, type Model, type ModelStatic, type Sequelize } from 'sequelize';
+import { DataTypes, QueryTypes, type Model, type ModelStatic, type Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import { describeError, ParityError } from '../../core/errors.js';
 import { openSequelize, parseDatabaseUrl, type SqlTarget } from '../../core/sql.js';
@@ -8,6 +8,12 @@ import type { EntityReport, RunReport } from '../../reconcile/report.js';
 import { migrations } from './migrations.js';
 
 export const DEFAULT_STATE_URL = 'sqlite:.parity/state.db';
+
+/** [key, source hash, target hash]; null where the key is absent on that side. */
+export type IndexRow = [string, string | null, string | null];
+
+/** Rows per INSERT: 4 columns each, well below SQLite's variable limit. */
+const INDEX_CHUNK = 2000;
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -49,6 +55,7 @@ export class StateStore {
     private readonly runs: ModelStatic<Row>,
     private readonly entityRuns: ModelStatic<Row>,
     private readonly watermarks: ModelStatic<Row>,
+    private readonly keyIndex: ModelStatic<Row>,
   ) {}
 
   /** Opens (and creates, for SQLite) the store and applies pending migrations. */
@@ -117,7 +124,17 @@ export class StateStore {
       },
       { tableName: 'parity_watermarks', timestamps: false },
     );
-    return new StateStore(sequelize, target.display, runs, entityRuns, watermarks);
+    const keyIndex = sequelize.define<Row>(
+      'KeyIndex',
+      {
+        entity: { type: DataTypes.STRING(128), primaryKey: true },
+        key: { type: DataTypes.STRING(512), primaryKey: true },
+        source_hash: DataTypes.STRING(64),
+        target_hash: DataTypes.STRING(64),
+      },
+      { tableName: 'parity_key_index', timestamps: false },
+    );
+    return new StateStore(sequelize, target.display, runs, entityRuns, watermarks, keyIndex);
   }
 
   async startRun(run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date }): Promise<void> {
@@ -173,6 +190,72 @@ export class StateStore {
         { updateOnDuplicate: ['value', 'run_id', 'updated_at'], transaction },
       );
     });
+  }
+
+  // ---- The key index: each key's last seen hash per side, for incremental runs ----
+
+  async hasKeyIndex(entity: string): Promise<boolean> {
+    return (await this.keyIndex.findOne({ where: { entity }, attributes: ['key'] })) !== null;
+  }
+
+  /** Replaces an entity's index (after a full run), in chunks inside one transaction. */
+  async replaceKeyIndex(entity: string, rows: readonly IndexRow[]): Promise<void> {
+    await this.sequelize.transaction(async (transaction) => {
+      await this.keyIndex.destroy({ where: { entity }, transaction });
+      for (let i = 0; i < rows.length; i += INDEX_CHUNK) {
+        const chunk = rows.slice(i, i + INDEX_CHUNK).map(([key, s, t]) => ({ entity, key, source_hash: s, target_hash: t }));
+        await this.keyIndex.bulkCreate(chunk, { transaction });
+      }
+    });
+  }
+
+  /**
+   * Records what an incremental run read on one side. `complete`: the side was read in full,
+   * so a key it no longer shows is gone from it. Rows absent from both sides are dropped.
+   */
+  async updateKeyIndex(entity: string, side: 'source' | 'target', entries: readonly [string, string][], complete: boolean): Promise<void> {
+    const column = side === 'source' ? 'source_hash' : 'target_hash';
+    const other = side === 'source' ? 'target_hash' : 'source_hash';
+    await this.sequelize.transaction(async (transaction) => {
+      if (complete) await this.keyIndex.update({ [column]: null }, { where: { entity }, transaction });
+      for (let i = 0; i < entries.length; i += INDEX_CHUNK) {
+        const chunk = entries.slice(i, i + INDEX_CHUNK).map(([key, hash]) => ({ entity, key, [column]: hash }));
+        await this.keyIndex.bulkCreate(chunk, { updateOnDuplicate: [column], transaction });
+      }
+      await this.keyIndex.destroy({ where: { entity, [column]: null, [other]: null }, transaction });
+    });
+  }
+
+  /** The entity's counts from the index: what a full comparison would find now. */
+  async keyIndexCounts(entity: string): Promise<{ matched: number; missing: number; extra: number; changed: number; source: number; target: number }> {
+    const [row] = (await this.sequelize.query(
+      `SELECT
+         SUM(CASE WHEN source_hash IS NOT NULL AND target_hash IS NOT NULL AND source_hash = target_hash THEN 1 ELSE 0 END) AS matched,
+         SUM(CASE WHEN source_hash IS NOT NULL AND target_hash IS NULL THEN 1 ELSE 0 END) AS missing,
+         SUM(CASE WHEN source_hash IS NULL AND target_hash IS NOT NULL THEN 1 ELSE 0 END) AS extra,
+         SUM(CASE WHEN source_hash IS NOT NULL AND target_hash IS NOT NULL AND source_hash <> target_hash THEN 1 ELSE 0 END) AS changed,
+         SUM(CASE WHEN source_hash IS NOT NULL THEN 1 ELSE 0 END) AS source,
+         SUM(CASE WHEN target_hash IS NOT NULL THEN 1 ELSE 0 END) AS target
+       FROM parity_key_index WHERE entity = ?`,
+      { replacements: [entity], type: QueryTypes.SELECT },
+    )) as Record<string, unknown>[];
+    const n = (k: string) => Number(row?.[k] ?? 0);
+    return { matched: n('matched'), missing: n('missing'), extra: n('extra'), changed: n('changed'), source: n('source'), target: n('target') };
+  }
+
+  /** The first keys, in key order, of one kind of difference. */
+  async keyIndexSample(entity: string, kind: 'missing' | 'extra' | 'changed', limit: number): Promise<string[]> {
+    const condition = {
+      missing: 'source_hash IS NOT NULL AND target_hash IS NULL',
+      extra: 'source_hash IS NULL AND target_hash IS NOT NULL',
+      changed: 'source_hash IS NOT NULL AND target_hash IS NOT NULL AND source_hash <> target_hash',
+    }[kind];
+    const qi = this.sequelize.getQueryInterface();
+    const rows = (await this.sequelize.query(`SELECT ${qi.quoteIdentifier('key')} AS k FROM parity_key_index WHERE entity = ? AND ${condition} ORDER BY ${qi.quoteIdentifier('key')} LIMIT ${Math.floor(limit)}`, {
+      replacements: [entity],
+      type: QueryTypes.SELECT,
+    })) as { k: string }[];
+    return rows.map((r) => r.k);
   }
 
   /** The source count of the entity in the last completed, non-dry run that read it, or null. */
