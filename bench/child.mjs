@@ -42,7 +42,7 @@ if (phase === 'run') {
   const result = await runOnce(loaded, store, { logger: silentLogger() });
   await store.close();
   const e = result.report.entities[0];
-  extra = { records: e.source.count + e.target.count, diff: e.diff, match: e.match, error: e.error };
+  extra = { records: e.source.count + e.target.count, diff: e.diff, match: e.match, error: e.error, mode: e.mode, read: e.read };
 } else {
   const sides = phase === 'read-source' ? [entity.source] : phase === 'read-target' ? [entity.target] : [entity.source, entity.target];
   let records = 0;

@@ -3,6 +3,8 @@
 // phase's own.
 //   reconcile  a BENCH_RECORDS entity (default 1,000,000), SQLite source ↔ receiver over
 //              HTTP with 1% drift: the full run against the floor of merely reading both sides
+//   incremental  a run after 0.1% of the source changed, against the full run that built the
+//              key index, and checked against a fresh full run
 //   read       rows/s of the SQLite and HTTP reads of that entity, and of a BENCH_XLSX_ROWS
 //              (default 100,000) xlsx read with the streaming reader
 // Figures also go to bench/results/latest.json. `npm run bench -- read` runs one part.
@@ -19,7 +21,7 @@ import { writeParts } from '../test/helpers/xlsx.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const XLSX_ROWS = Number(process.env.BENCH_XLSX_ROWS ?? 100_000);
-const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['reconcile', 'read']);
+const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['incremental', 'reconcile', 'read']);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'parity-bench-'));
 
@@ -50,7 +52,10 @@ interface Measured {
   maxRssMb: number;
   records: number;
   diff?: Record<string, number>;
+  match?: number;
   error?: string | null;
+  mode?: string;
+  read?: { source: number; target: number };
 }
 
 // Asynchronous on purpose: the receiver answers from this process while the child runs.
@@ -149,7 +154,59 @@ async function readXlsx() {
   record({ name: 'xlsx read peak RSS', value: r.maxRssMb, unit: 'MB', baseline: 300, ratio: r.maxRssMb / 300, bar: '< 300 MB', pass: r.maxRssMb < 300 });
 }
 
+async function incrementalRun() {
+  say(`\nincremental: ${N.toLocaleString('en')} records per side, SQLite to SQLite, both read by updated_at; 1,000 source records change`);
+  const rnd = prng(2);
+  const erp = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'inc-erp.db'), logging: false });
+  const shop = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'inc-shop.db'), logging: false });
+  for (const db of [erp, shop]) await db.query('CREATE TABLE items (sku TEXT PRIMARY KEY, price REAL, updated_at TEXT NOT NULL)');
+  const CHUNK = 5000;
+  for (let i = 0; i < N; i += CHUNK) {
+    const rows = Array.from({ length: Math.min(CHUNK, N - i) }, (_, j) => [`SKU-${String(i + j).padStart(8, '0')}`, Math.round(rnd() * 100000) / 100, '2026-01-01 00:00:00']);
+    await erp.query(`INSERT INTO items VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`, { replacements: rows.flat() });
+    const drifted = rows.filter(() => rnd() >= 0.005).map((r) => (rnd() < 0.005 ? [r[0], Number(r[1]) + 1, r[2]] : r));
+    await shop.query(`INSERT INTO items VALUES ${drifted.map(() => '(?, ?, ?)').join(', ')}`, { replacements: drifted.flat() });
+  }
+  const config = (state: string) => {
+    const fields = { sku: 'sku', price: { from: 'price', transform: 'decimal(2)' } };
+    const file = path.join(dir, `inc-${state}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: 1,
+        state: `sqlite:${state}.db`,
+        reports: { dir: 'reports', formats: ['json'] },
+        systems: { erp: { type: 'sql', url: 'sqlite:inc-erp.db', pageSize: 5000 }, shop: { type: 'sql', url: 'sqlite:inc-shop.db', pageSize: 5000 } },
+        entities: {
+          items: {
+            key: ['sku'],
+            source: { system: 'erp', table: 'items', incremental: { field: 'updated_at' }, fields },
+            target: { system: 'shop', table: 'items', incremental: { field: 'updated_at' }, fields },
+          },
+        },
+      }),
+    );
+    return file;
+  };
+  const full = await measure('run', config('inc-state'));
+  if (full.error) throw new Error(`the full run failed: ${full.error}`);
+  await erp.query(`UPDATE items SET price = price + 0.5, updated_at = '2026-02-01 00:00:00' WHERE rowid % ${Math.max(1, Math.floor(N / 1000))} = 0`);
+  await erp.close();
+  await shop.close();
+  const inc = await measure('run', config('inc-state'));
+  const check = await measure('run', config('inc-fresh'));
+  say(`  full run (builds the key index): ${JSON.stringify(full.diff)}`);
+  say(`  incremental run (${inc.mode}, read ${JSON.stringify(inc.read)}): ${JSON.stringify(inc.diff)}`);
+  say(`  a full run now:                   ${JSON.stringify(check.diff)}`);
+  const same = JSON.stringify(inc.diff) === JSON.stringify(check.diff) && inc.match === check.match;
+  record({ name: 'incremental run gives the full run\'s figures', value: same ? 1 : 0, unit: 'bool', baseline: null, ratio: null, bar: 'same counts and match %', pass: same });
+  record({ name: 'full run with the key index', value: full.ms / 1000, unit: 's', baseline: null, ratio: null, bar: 'none', pass: null });
+  const ratio = inc.ms / full.ms;
+  record({ name: 'incremental run, 0.1% changed', value: inc.ms / 1000, unit: 's', baseline: full.ms / 1000, ratio, bar: '< 5% of the full run', pass: ratio < 0.05 });
+}
+
 try {
+  if (parts.has('incremental')) await incrementalRun();
   if (parts.has('reconcile') || parts.has('read')) await reconcileAndRead();
   if (parts.has('read')) await readXlsx();
   mkdirSync(path.join(here, 'results'), { recursive: true });
