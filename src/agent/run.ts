@@ -230,8 +230,7 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, pla
     const readThisRun = { ...diff.read };
     if (incremental) {
       // A side read since its watermark updates its keys; a side read in full replaces them.
-      await store.updateKeyIndex(entity.name, 'source', [...readKeys.source], since.source === null);
-      await store.updateKeyIndex(entity.name, 'target', [...readKeys.target], since.target === null);
+      await store.applyToKeyIndex(entity.name, readKeys, { source: since.source === null, target: since.target === null });
       const c = await store.keyIndexCounts(entity.name);
       const keysOf = async (kind: 'missing' | 'extra') => (await store.keyIndexSample(entity.name, kind, SAMPLE_LIMIT)).map((key) => ({ key, hash: '', fields: {} }));
       diff = {

@@ -74,7 +74,7 @@ describe.skipIf(!pgAvailable)('[postgres] state store on PostgreSQL', () => {
       await lifecycle(store);
       await store.close();
       const tables = (await pg.db.query(`SELECT t.table_name AS name FROM information_schema.tables t WHERE t.table_schema = '${pg.schema}' ORDER BY 1`, { type: QueryTypes.SELECT })) as { name: string }[];
-      expect(tables.map((t) => t.name)).toEqual(['parity_entity_runs', 'parity_key_index', 'parity_migrations', 'parity_runs', 'parity_watermarks']);
+      expect(tables.map((t) => t.name)).toEqual(['parity_entity_runs', 'parity_key_counts', 'parity_key_index', 'parity_migrations', 'parity_runs', 'parity_watermarks']);
     } finally {
       await pg.drop();
     }

@@ -67,15 +67,27 @@ export const migrations: Migration[] = [
   {
     name: '0003-key-index',
     async up({ context: qi }) {
-      // Per entity, each key's last seen content hash on each side (null: absent there).
+      // Per entity, each key's last seen content hash on each side (null: absent there), and
+      // its state (0 matched, 1 missing in the target, 2 extra in the target, 3 changed).
       await qi.createTable('parity_key_index', {
         entity: { type: DataTypes.STRING(128), primaryKey: true },
         key: { type: DataTypes.STRING(512), primaryKey: true },
         source_hash: { type: DataTypes.STRING(64), allowNull: true },
         target_hash: { type: DataTypes.STRING(64), allowNull: true },
+        state: { type: DataTypes.SMALLINT, allowNull: false },
+      });
+      await qi.addIndex('parity_key_index', ['entity', 'state', 'key'], { name: 'parity_key_index_state' });
+      // The counts per state, kept with the index so an incremental run need not count it.
+      await qi.createTable('parity_key_counts', {
+        entity: { type: DataTypes.STRING(128), primaryKey: true },
+        matched: { type: DataTypes.INTEGER, allowNull: false },
+        missing: { type: DataTypes.INTEGER, allowNull: false },
+        extra: { type: DataTypes.INTEGER, allowNull: false },
+        changed: { type: DataTypes.INTEGER, allowNull: false },
       });
     },
     async down({ context: qi }) {
+      await qi.dropTable('parity_key_counts');
       await qi.dropTable('parity_key_index');
     },
   },

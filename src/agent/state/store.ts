@@ -12,8 +12,24 @@ export const DEFAULT_STATE_URL = 'sqlite:.parity/state.db';
 /** [key, source hash, target hash]; null where the key is absent on that side. */
 export type IndexRow = [string, string | null, string | null];
 
-/** Rows per INSERT: 4 columns each, well below SQLite's variable limit. */
+/** Rows per INSERT: 5 columns each, well below SQLite's variable limit. */
 const INDEX_CHUNK = 2000;
+
+type State = 0 | 1 | 2 | 3;
+interface IndexCounts {
+  matched: number;
+  missing: number;
+  extra: number;
+  changed: number;
+}
+const STATE_NAMES = ['matched', 'missing', 'extra', 'changed'] as const;
+
+/** 0 matched, 1 missing in the target, 2 extra in the target, 3 changed. */
+function stateOf(source: string | null, target: string | null): State {
+  if (target === null) return 1;
+  if (source === null) return 2;
+  return source === target ? 0 : 3;
+}
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -56,6 +72,7 @@ export class StateStore {
     private readonly entityRuns: ModelStatic<Row>,
     private readonly watermarks: ModelStatic<Row>,
     private readonly keyIndex: ModelStatic<Row>,
+    private readonly keyCounts: ModelStatic<Row>,
   ) {}
 
   /** Opens (and creates, for SQLite) the store and applies pending migrations. */
@@ -131,10 +148,22 @@ export class StateStore {
         key: { type: DataTypes.STRING(512), primaryKey: true },
         source_hash: DataTypes.STRING(64),
         target_hash: DataTypes.STRING(64),
+        state: DataTypes.SMALLINT,
       },
       { tableName: 'parity_key_index', timestamps: false },
     );
-    return new StateStore(sequelize, target.display, runs, entityRuns, watermarks, keyIndex);
+    const keyCounts = sequelize.define<Row>(
+      'KeyCounts',
+      {
+        entity: { type: DataTypes.STRING(128), primaryKey: true },
+        matched: DataTypes.INTEGER,
+        missing: DataTypes.INTEGER,
+        extra: DataTypes.INTEGER,
+        changed: DataTypes.INTEGER,
+      },
+      { tableName: 'parity_key_counts', timestamps: false },
+    );
+    return new StateStore(sequelize, target.display, runs, entityRuns, watermarks, keyIndex, keyCounts);
   }
 
   async startRun(run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date }): Promise<void> {
@@ -195,67 +224,103 @@ export class StateStore {
   // ---- The key index: each key's last seen hash per side, for incremental runs ----
 
   async hasKeyIndex(entity: string): Promise<boolean> {
-    return (await this.keyIndex.findOne({ where: { entity }, attributes: ['key'] })) !== null;
+    return (await this.keyCounts.findByPk(entity)) !== null;
   }
 
   /** Replaces an entity's index (after a full run), in chunks inside one transaction. */
   async replaceKeyIndex(entity: string, rows: readonly IndexRow[]): Promise<void> {
+    const counts: IndexCounts = { matched: 0, missing: 0, extra: 0, changed: 0 };
     await this.sequelize.transaction(async (transaction) => {
       await this.keyIndex.destroy({ where: { entity }, transaction });
       for (let i = 0; i < rows.length; i += INDEX_CHUNK) {
-        const chunk = rows.slice(i, i + INDEX_CHUNK).map(([key, s, t]) => ({ entity, key, source_hash: s, target_hash: t }));
+        const chunk = rows.slice(i, i + INDEX_CHUNK).map(([key, s, t]) => {
+          const state = stateOf(s, t);
+          counts[STATE_NAMES[state]]++;
+          return { entity, key, source_hash: s, target_hash: t, state };
+        });
         await this.keyIndex.bulkCreate(chunk, { transaction });
       }
+      await this.keyCounts.upsert({ entity, ...counts }, { transaction });
     });
   }
 
   /**
-   * Records what an incremental run read on one side. `complete`: the side was read in full,
-   * so a key it no longer shows is gone from it. Rows absent from both sides are dropped.
+   * Records what an incremental run read: each side's keys and hashes. A side read since its
+   * watermark updates its keys, and the counts change by the difference (the work grows with
+   * the changes, not with the entity). A side read in full (`complete`) replaces its keys, so
+   * a key it no longer shows is gone from it; the counts are then taken anew.
    */
-  async updateKeyIndex(entity: string, side: 'source' | 'target', entries: readonly [string, string][], complete: boolean): Promise<void> {
-    const column = side === 'source' ? 'source_hash' : 'target_hash';
-    const other = side === 'source' ? 'target_hash' : 'source_hash';
+  async applyToKeyIndex(entity: string, read: Record<'source' | 'target', ReadonlyMap<string, string>>, complete: Record<'source' | 'target', boolean>): Promise<void> {
     await this.sequelize.transaction(async (transaction) => {
-      if (complete) await this.keyIndex.update({ [column]: null }, { where: { entity }, transaction });
-      for (let i = 0; i < entries.length; i += INDEX_CHUNK) {
-        const chunk = entries.slice(i, i + INDEX_CHUNK).map(([key, hash]) => ({ entity, key, [column]: hash }));
-        await this.keyIndex.bulkCreate(chunk, { updateOnDuplicate: [column], transaction });
+      if (complete.source || complete.target) {
+        for (const side of ['source', 'target'] as const) {
+          const column = side === 'source' ? 'source_hash' : 'target_hash';
+          if (complete[side]) await this.keyIndex.update({ [column]: null }, { where: { entity }, transaction });
+          const entries = [...read[side]];
+          for (let i = 0; i < entries.length; i += INDEX_CHUNK) {
+            const chunk = entries.slice(i, i + INDEX_CHUNK).map(([key, hash]) => ({ entity, key, [column]: hash, state: 0 }));
+            await this.keyIndex.bulkCreate(chunk, { updateOnDuplicate: [column], transaction });
+          }
+        }
+        await this.keyIndex.destroy({ where: { entity, source_hash: null, target_hash: null }, transaction });
+        await this.sequelize.query(
+          `UPDATE parity_key_index SET state = CASE
+             WHEN target_hash IS NULL THEN 1 WHEN source_hash IS NULL THEN 2 WHEN source_hash = target_hash THEN 0 ELSE 3 END
+           WHERE entity = ?`,
+          { replacements: [entity], transaction },
+        );
+        const rows = (await this.sequelize.query('SELECT state, COUNT(*) AS n FROM parity_key_index WHERE entity = ? GROUP BY state', {
+          replacements: [entity],
+          type: QueryTypes.SELECT,
+          transaction,
+        })) as { state: number | string; n: number | string }[];
+        const counts: IndexCounts = { matched: 0, missing: 0, extra: 0, changed: 0 };
+        for (const r of rows) counts[STATE_NAMES[Number(r.state) as State]] = Number(r.n);
+        await this.keyCounts.upsert({ entity, ...counts }, { transaction });
+        return;
       }
-      await this.keyIndex.destroy({ where: { entity, [column]: null, [other]: null }, transaction });
+      const touched = [...new Set([...read.source.keys(), ...read.target.keys()])];
+      const counts = (await this.keyCounts.findByPk(entity, { transaction }))?.get({ plain: true }) as IndexCounts | undefined;
+      const delta: IndexCounts = { matched: 0, missing: 0, extra: 0, changed: 0 };
+      for (let i = 0; i < touched.length; i += INDEX_CHUNK) {
+        const keys = touched.slice(i, i + INDEX_CHUNK);
+        const old = new Map(
+          (await this.keyIndex.findAll({ where: { entity, key: keys }, attributes: ['key', 'source_hash', 'target_hash', 'state'], transaction })).map((r) => [
+            r.get('key') as string,
+            { s: r.get('source_hash') as string | null, t: r.get('target_hash') as string | null, state: Number(r.get('state')) as State },
+          ]),
+        );
+        const rows = keys.map((key) => {
+          const before = old.get(key);
+          const s = read.source.get(key) ?? before?.s ?? null;
+          const t = read.target.get(key) ?? before?.t ?? null;
+          const state = stateOf(s, t);
+          if (before) delta[STATE_NAMES[before.state]]--;
+          delta[STATE_NAMES[state]]++;
+          return { entity, key, source_hash: s, target_hash: t, state };
+        });
+        await this.keyIndex.bulkCreate(rows, { updateOnDuplicate: ['source_hash', 'target_hash', 'state'], transaction });
+      }
+      const base = counts ?? { matched: 0, missing: 0, extra: 0, changed: 0 };
+      await this.keyCounts.upsert(
+        { entity, matched: base.matched + delta.matched, missing: base.missing + delta.missing, extra: base.extra + delta.extra, changed: base.changed + delta.changed },
+        { transaction },
+      );
     });
   }
 
   /** The entity's counts from the index: what a full comparison would find now. */
   async keyIndexCounts(entity: string): Promise<{ matched: number; missing: number; extra: number; changed: number; source: number; target: number }> {
-    const [row] = (await this.sequelize.query(
-      `SELECT
-         SUM(CASE WHEN source_hash IS NOT NULL AND target_hash IS NOT NULL AND source_hash = target_hash THEN 1 ELSE 0 END) AS matched,
-         SUM(CASE WHEN source_hash IS NOT NULL AND target_hash IS NULL THEN 1 ELSE 0 END) AS missing,
-         SUM(CASE WHEN source_hash IS NULL AND target_hash IS NOT NULL THEN 1 ELSE 0 END) AS extra,
-         SUM(CASE WHEN source_hash IS NOT NULL AND target_hash IS NOT NULL AND source_hash <> target_hash THEN 1 ELSE 0 END) AS changed,
-         SUM(CASE WHEN source_hash IS NOT NULL THEN 1 ELSE 0 END) AS source,
-         SUM(CASE WHEN target_hash IS NOT NULL THEN 1 ELSE 0 END) AS target
-       FROM parity_key_index WHERE entity = ?`,
-      { replacements: [entity], type: QueryTypes.SELECT },
-    )) as Record<string, unknown>[];
-    const n = (k: string) => Number(row?.[k] ?? 0);
-    return { matched: n('matched'), missing: n('missing'), extra: n('extra'), changed: n('changed'), source: n('source'), target: n('target') };
+    const row = (await this.keyCounts.findByPk(entity))?.get({ plain: true }) as IndexCounts | undefined;
+    const c = row ?? { matched: 0, missing: 0, extra: 0, changed: 0 };
+    return { ...c, source: c.matched + c.missing + c.changed, target: c.matched + c.extra + c.changed };
   }
 
   /** The first keys, in key order, of one kind of difference. */
   async keyIndexSample(entity: string, kind: 'missing' | 'extra' | 'changed', limit: number): Promise<string[]> {
-    const condition = {
-      missing: 'source_hash IS NOT NULL AND target_hash IS NULL',
-      extra: 'source_hash IS NULL AND target_hash IS NOT NULL',
-      changed: 'source_hash IS NOT NULL AND target_hash IS NOT NULL AND source_hash <> target_hash',
-    }[kind];
-    const qi = this.sequelize.getQueryInterface();
-    const rows = (await this.sequelize.query(`SELECT ${qi.quoteIdentifier('key')} AS k FROM parity_key_index WHERE entity = ? AND ${condition} ORDER BY ${qi.quoteIdentifier('key')} LIMIT ${Math.floor(limit)}`, {
-      replacements: [entity],
-      type: QueryTypes.SELECT,
-    })) as { k: string }[];
-    return rows.map((r) => r.k);
+    const state = kind === 'missing' ? 1 : kind === 'extra' ? 2 : 3;
+    const rows = await this.keyIndex.findAll({ where: { entity, state }, attributes: ['key'], order: [['key', 'ASC']], limit });
+    return rows.map((r) => r.get('key') as string);
   }
 
   /** The source count of the entity in the last completed, non-dry run that read it, or null. */
