@@ -76,7 +76,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 
   const addRunFlags = (cmd: Command) =>
     cmd
-      .option('--full', 'read both sides in full (incremental reads are not built yet, so every run is full)')
+      .option('--full', 'read everything, not only what changed since the watermarks, and rebuild the key index')
       .option('--entities <names>', 'only these entities, comma-separated (dependency order is kept)', parseList)
       .option('--json', 'print the report JSON on stdout instead of the summary')
       .option('--fail-under <score>', 'exit 3 when the health score is below this (0-100)', parseFailUnder);
@@ -177,7 +177,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 
 function summary(report: import('../reconcile/report.js').RunReport, files: string[]): string {
   const h = report.health;
-  const lines = [`health ${h.score.toFixed(2)} (${h.status}), overall match ${percent(h.overallMatch).toFixed(2)}%${report.dryRun ? ', dry run' : ''}`];
+  const lines = [`health ${h.score.toFixed(2)} (${h.status}), overall match ${percent(h.overallMatch).toFixed(2)}%, ${report.mode}${report.dryRun ? ', dry run' : ''}`];
   const width = Math.max(...report.entities.map((e) => e.name.length), 6);
   for (const e of report.entities) {
     const d = e.diff;

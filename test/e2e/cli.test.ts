@@ -72,7 +72,7 @@ describe('parity run', () => {
     expect(result.stderr).not.toMatch(/"level":50/);
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^health \d+\.\d\d \((perfect|good|warning|critical)\), overall match \d+\.\d\d%$/);
+    expect(lines[0]).toMatch(/^health \d+\.\d\d \((perfect|good|warning|critical)\), overall match \d+\.\d\d%, full$/);
     expect(lines.slice(1, 4).map((l) => l.trim().split(/\s+/)[0])).toEqual(['items', 'customers', 'stock']);
     const files = lines.filter((l) => l.startsWith('report: ')).map((l) => l.slice(8));
     expect(files.map((f) => path.extname(f))).toEqual(['.json', '.md', '.html']);
