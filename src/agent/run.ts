@@ -8,7 +8,7 @@ import { fieldsOf, MetricAccumulator, type MetricValue } from '../collectors/met
 import { sortedFields } from '../core/canonical.js';
 import { describeError, ParityError } from '../core/errors.js';
 import { DiffBuilder, type Side } from '../reconcile/diff.js';
-import { compareEntityReport, compareMetrics, failedEntityReport, sourceDropGuard, REPORT_SCHEMA_VERSION, type EntityReport, type RunReport } from '../reconcile/report.js';
+import { compareEntityReport, compareMetrics, decideConflicts, failedEntityReport, sourceDropGuard, REPORT_SCHEMA_VERSION, type EntityReport, type RunReport } from '../reconcile/report.js';
 import { band, healthScore, percent } from '../reconcile/score.js';
 import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.js';
 import type { Logger } from './logger.js';
@@ -142,7 +142,7 @@ function mapperFor(side: ResolvedSide, entity: ResolvedEntity, compareFields: st
     compareFields,
     mappings: side.mappings,
     getter: side.system.type === 'http' ? dottedGetter : plainGetter,
-    extraFields: entity.metrics.flatMap(fieldsOf),
+    extraFields: [...entity.metrics.flatMap(fieldsOf), ...(/^newest-wins\(\s*([\w.]+)\s*\)$/.exec(entity.config.conflict)?.slice(1) ?? [])],
     rules: entity.rules,
   });
 }
@@ -259,6 +259,8 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, pla
     report.metrics = compareMetrics(entity.metrics, metricValues.source, metricValues.target);
     report.join = diff.join;
     report.mode = incremental ? 'incremental' : 'full';
+    const conflicts = decideConflicts(entity.config.conflict, diff.changed);
+    if (conflicts) report.conflicts = conflicts;
     report.read = readThisRun;
     if (entity.keyChains.length > 1) {
       report.keyChains = entity.keyChains.map((fields, i) => ({ fields, source: mappers.source.chainCounts[i]!, target: mappers.target.chainCounts[i]! }));

@@ -1,6 +1,6 @@
 // The run report (DESIGN, "Report", schema v1): building an entity's part from its diff,
 // and rendering the Markdown summary a person reads first. Pure: writing files is the agent's.
-import { changedFields, type ChangedSample, type DiffCounts, type DiffResult, type JoinStats, type Side, type Tolerances } from './diff.js';
+import { changedFields, type ChangedRecord, type ChangedSample, type DiffCounts, type DiffResult, type JoinStats, type Side, type Tolerances } from './diff.js';
 import { band, entityMatch, metricMatch, percent, trippedThresholds, type Band, type Bands, type Thresholds } from './score.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -44,6 +44,9 @@ export interface EntityReport {
   tripped: string[];
   sync: SyncCounts;
   error: string | null;
+  /** How the changed records are decided by the entity's conflict strategy: which side's
+   *  version is to be kept. */
+  conflicts?: { strategy: string; sourceWins: number; targetWins: number };
   /** Why nothing is synced for this entity although it drifted (a safety valve), with the figures. */
   blocked?: string;
   /** incremental: only what changed since the watermarks was read, the counts come from the key index. */
@@ -109,6 +112,32 @@ export function compareEntityReport(input: EntityInput, diff: DiffResult): Entit
     sync: { ...EMPTY_SYNC },
     error: null,
   };
+}
+
+/**
+ * Decides each changed record by the conflict strategy: `source-wins` keeps the source's
+ * version; `newest-wins(field)` keeps the side whose field is later (the source on a tie or
+ * when either is missing); `report-only` decides nothing.
+ */
+export function decideConflicts(strategy: string, changed: readonly ChangedRecord[]): EntityReport['conflicts'] {
+  if (strategy === 'report-only' || changed.length === 0) return undefined;
+  const field = /^newest-wins\(\s*([\w.]+)\s*\)$/.exec(strategy)?.[1];
+  if (!field) return { strategy, sourceWins: changed.length, targetWins: 0 };
+  const time = (v: unknown): number | null => {
+    if (v === null || v === undefined || v === '') return null;
+    if (v instanceof Date) return v.getTime();
+    if (typeof v === 'number') return v;
+    const text = String(v).trim();
+    const t = Date.parse(/^\d{4}-\d{2}-\d{2} \d/.test(text) && !/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? `${text.replace(' ', 'T')}Z` : text);
+    return Number.isNaN(t) ? null : t;
+  };
+  let targetWins = 0;
+  for (const c of changed) {
+    const s = time(c.source.fields[field]);
+    const t = time(c.target.fields[field]);
+    if (s !== null && t !== null && t > s) targetWins++;
+  }
+  return { strategy, sourceWins: changed.length - targetWins, targetWins };
 }
 
 /**
@@ -211,6 +240,7 @@ export function renderMarkdown(report: RunReport): string {
     const notes: string[] = [];
     if (e.error) notes.push(`- **${e.outcome}**: ${cell(e.error)}`);
     if (e.blocked) notes.push(`- **blocked**: ${cell(e.blocked)}`);
+    if (e.conflicts) notes.push(`- ${e.conflicts.strategy}: ${e.conflicts.sourceWins} changed records keep ${e.source.system}'s version, ${e.conflicts.targetWins} keep ${e.target.system}'s`);
     if (s.missing.length) notes.push(`- missing in ${e.target.system}: ${s.missing.map((k) => `\`${k}\``).join(', ')}${e.diff.missing > s.missing.length ? ', …' : ''}`);
     if (s.extra.length) notes.push(`- extra in ${e.target.system}: ${s.extra.map((k) => `\`${k}\``).join(', ')}${e.diff.extra > s.extra.length ? ', …' : ''}`);
     for (const c of s.changed) {

@@ -272,6 +272,8 @@ function resolveEntities(config: ParityConfig, custom: Record<string, CustomTran
       return def!;
     });
     const mapped = (f: string) => sides.every((side) => !side.mappings || side.mappings.some((m) => m.name === f));
+    const newest = /^newest-wins\(\s*([\w.]+)\s*\)$/.exec(entity.conflict)?.[1];
+    if (newest && !mapped(newest)) fail([...at, 'conflict'], `"${newest}" is not a field of this entity (map it on both sides)`);
     const named: [string, string[]][] = [
       ['tolerance', Object.keys(entity.tolerance ?? {})],
       ['precision', Object.keys(entity.precision ?? {})],

@@ -22,7 +22,6 @@ export function unsupportedPaths(config: ParityConfig): Unsupported[] {
   for (const [name, entity] of Object.entries(config.entities)) {
     const at = ['entities', name];
     if (entity.safety?.maxDeleteRatio !== undefined) out.push({ path: [...at, 'safety', 'maxDeleteRatio'], detail: 'it limits deletes, and pushing to the target is not built yet' });
-    if (entity.conflict.startsWith('newest-wins')) out.push({ path: [...at, 'conflict'], detail: 'newest-wins' });
     for (const role of ['source', 'target'] as const) {
       const side = entity[role];
       if (side.write !== undefined) out.push({ path: [...at, role, 'write'], detail: 'pushing to the target' });
