@@ -1,9 +1,12 @@
-// What the Excel and CSV collectors share: resolving mapped columns against a header row
-// (by name, trimmed and case-folded, or by column letter), and the refresh command that
+// What the Excel and CSV collectors share: reading a table of rows under a header row
+// (columns by name, trimmed and case-folded, or by letter), and the refresh command that
 // updates an export before it is read.
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { ParityError } from '../core/errors.js';
+import type { InvalidRecord, NormalizedRecord, Page } from '../core/record.js';
+import type { RecordMapper } from './mapper.js';
+import type { WatermarkTracker } from './watermark.js';
 
 export function fileError(file: string, message: string, cause?: unknown): ParityError {
   return new ParityError('PARITY_FILE_INVALID', `file ${file}: ${message}`, cause === undefined ? undefined : { cause });
@@ -94,3 +97,109 @@ function statSafe(file: string): number | null {
     return null;
   }
 }
+
+/** One row of a sheet or file: its number (1-based) and its cells by column (1-based). */
+export interface TableRow {
+  number: number;
+  cells: readonly unknown[];
+}
+
+export interface ReadTableOptions {
+  /** As shown in messages and record references. */
+  file: string;
+  /** "row" (a spreadsheet row) or "line" (a file line). */
+  unit: 'row' | 'line';
+  /** The header's row number; 'first': the first row given is the header (CSV, where the
+   *  parser already starts at the configured line). */
+  headerRow: number | 'first';
+  rows: AsyncIterable<TableRow>;
+  /** A cell's value; throws CellError for a cell that cannot be read. */
+  valueOf: (cell: unknown, row: number, column: number) => unknown;
+  /** The mapped columns, or null to take every header. */
+  mappings: readonly { from: string }[] | null;
+  mapper: RecordMapper;
+  tracker: WatermarkTracker;
+  signal?: AbortSignal | undefined;
+}
+
+export class CellError extends Error {}
+
+/** The headers' names, trimmed; null for an empty header cell. */
+function headerNames(row: TableRow, valueOf: ReadTableOptions['valueOf']): (string | null)[] {
+  const out: (string | null)[] = [];
+  for (let c = 1; c < row.cells.length; c++) {
+    let v: unknown;
+    try {
+      v = valueOf(row.cells[c], row.number, c);
+    } catch {
+      v = null;
+    }
+    out.push(v === null || v === undefined ? null : String(v).trim());
+  }
+  return out;
+}
+
+export function wantedColumns(mappings: ReadTableOptions['mappings'], headers: (string | null)[]): string[] {
+  if (mappings) return [...new Set(mappings.map((m) => m.from))];
+  return headers.filter((h): h is string => h !== null && h !== '');
+}
+
+/** The header row's names, or null when the rows end before it. */
+export async function readHeader(rows: AsyncIterable<TableRow>, headerRow: number | 'first', valueOf: ReadTableOptions['valueOf']): Promise<string[] | null> {
+  for await (const row of rows) {
+    if (headerRow !== 'first' && row.number < headerRow) continue;
+    return headerRow === 'first' || row.number === headerRow ? headerNames(row, valueOf).filter((h): h is string => h !== null && h !== '') : null;
+  }
+  return null;
+}
+
+/**
+ * Turns the rows of a sheet or file into pages of records: the header row names the
+ * columns; blank rows are skipped; a row with an unreadable cell or one that fails a
+ * transform is invalid, with its row or line; the rest still reads.
+ */
+export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
+  let columns: Map<string, number> | null = null;
+  let records: NormalizedRecord[] = [];
+  let invalid: InvalidRecord[] = [];
+  for await (const row of o.rows) {
+    if (o.signal?.aborted) throw new ParityError('PARITY_ABORTED', 'read aborted');
+    if (!columns) {
+      if (o.headerRow !== 'first') {
+        if (row.number < o.headerRow) continue;
+        if (row.number !== o.headerRow) break;
+      }
+      const headers = headerNames(row, o.valueOf);
+      columns = resolveColumns(o.file, row.number, headers, wantedColumns(o.mappings, headers));
+      continue;
+    }
+    const ref = `${o.file} ${o.unit} ${row.number}`;
+    const fields: Record<string, unknown> = {};
+    let blank = true;
+    try {
+      for (const [name, column] of columns) {
+        const v = o.valueOf(row.cells[column], row.number, column);
+        if (v !== null && v !== undefined && !(typeof v === 'string' && v.trim() === '')) blank = false;
+        fields[name] = v;
+      }
+    } catch (err) {
+      if (!(err instanceof CellError)) throw err;
+      invalid.push({ ref, reason: err.message });
+      continue;
+    }
+    if (blank) continue;
+    o.tracker.see(fields);
+    const result = o.mapper.map(fields, ref);
+    if (result.record) records.push(result.record);
+    else invalid.push(result.invalid);
+    if (records.length + invalid.length >= TABLE_PAGE) {
+      yield { records, invalid };
+      records = [];
+      invalid = [];
+    }
+  }
+  if (!columns) throw fileError(o.file, o.headerRow === 'first' ? 'has no header row' : `has no header row at ${o.unit} ${o.headerRow}`);
+  if (records.length || invalid.length) yield { records, invalid };
+}
+
+const TABLE_PAGE = 1000;

@@ -5,14 +5,15 @@ import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse, CsvError } from 'csv-parse';
 import { describeError } from '../../core/errors.js';
-import type { InvalidRecord, NormalizedRecord, Page } from '../../core/record.js';
-import { fileError, resolveColumns } from '../file.js';
+import type { Page } from '../../core/record.js';
+import { fileError, readHeader, readTable, resolveColumns, wantedColumns, type TableRow } from '../file.js';
 import type { MetricValue } from '../metrics.js';
 import type { SideSpec } from '../schema.js';
 import type { Collector, ProbeResult, ReadOptions } from '../types.js';
 import { WatermarkTracker } from '../watermark.js';
 
-const PAGE = 1000;
+/** An empty cell is null. */
+const csvValue = (cell: unknown) => (cell === undefined || cell === '' ? null : cell);
 
 export class CsvCollector implements Collector {
   private readonly file: string;
@@ -53,21 +54,27 @@ export class CsvCollector implements Collector {
     return err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('PARITY_') ? err : fileError(this.shown, describeError(err), err);
   }
 
-  private wanted(headers: (string | null)[]): string[] {
-    if (this.side.mappings) return [...new Set(this.side.mappings.map((m) => m.from))];
-    return headers.filter((h): h is string => h !== null && h.trim() !== '').map((h) => h.trim());
-  }
-
-  async columns(): Promise<string[] | null> {
+  /** The file's lines as table rows; empty cells are null. */
+  private async *rows(): AsyncGenerator<TableRow> {
     const parser = this.open();
     try {
-      for await (const { record } of parser as AsyncIterable<{ record: string[] }>) return record.map((h) => h.trim()).filter(Boolean);
+      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+        yield { number: info.lines, cells: [undefined, ...record] };
+      }
     } catch (err) {
       throw this.wrap(err);
     } finally {
       parser.destroy();
     }
-    return null;
+  }
+
+  private get headerRow(): number {
+    return this.side.config.headerRow ?? 1;
+  }
+
+  /** csv-parse starts at the configured header line: its first record is the header. */
+  async columns(): Promise<string[] | null> {
+    return readHeader(this.rows(), 'first', csvValue);
   }
 
   async metrics(): Promise<Map<string, MetricValue>> {
@@ -80,51 +87,24 @@ export class CsvCollector implements Collector {
 
   async *read({ mapper, signal }: ReadOptions): AsyncIterable<Page> {
     this.tracker = new WatermarkTracker(this.side.config.incremental?.field, (row, f) => row[f]);
-    const parser = this.open();
-    const headerLine = this.side.config.headerRow ?? 1;
-    let columns: Map<string, number> | null = null;
-    let records: NormalizedRecord[] = [];
-    let invalid: InvalidRecord[] = [];
-    try {
-      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-        if (signal?.aborted) throw new Error('read aborted');
-        if (!columns) {
-          columns = resolveColumns(this.shown, headerLine, record, this.wanted(record));
-          continue;
-        }
-        const row: Record<string, unknown> = {};
-        let blank = true;
-        for (const [name, index] of columns) {
-          const cell = record[index - 1];
-          const value = cell === undefined || cell === '' ? null : cell;
-          if (value !== null && value.trim() !== '') blank = false;
-          row[name] = value;
-        }
-        if (blank) continue;
-        this.tracker.see(row);
-        const result = mapper.map(row, `${this.shown} line ${info.lines}`);
-        if (result.record) records.push(result.record);
-        else invalid.push(result.invalid);
-        if (records.length + invalid.length >= PAGE) {
-          yield { records, invalid };
-          records = [];
-          invalid = [];
-        }
-      }
-    } catch (err) {
-      throw this.wrap(err);
-    } finally {
-      parser.destroy();
-    }
-    if (!columns) throw fileError(this.shown, `has no header row at line ${headerLine}`);
-    if (records.length || invalid.length) yield { records, invalid };
+    yield* readTable({
+      file: this.shown,
+      unit: 'line',
+      headerRow: 'first',
+      rows: this.rows(),
+      valueOf: csvValue,
+      mappings: this.side.mappings,
+      mapper,
+      tracker: this.tracker,
+      signal,
+    });
   }
 
   async probe(): Promise<ProbeResult[]> {
     try {
       const headers = await this.columns();
       if (!headers) return [{ ok: false, check: `file ${this.shown}`, detail: 'is empty' }];
-      resolveColumns(this.shown, this.side.config.headerRow ?? 1, headers, this.wanted(headers));
+      resolveColumns(this.shown, this.headerRow, headers, wantedColumns(this.side.mappings, headers));
       return [{ ok: true, check: `file ${this.shown}`, detail: `found (${headers.length} columns)` }];
     } catch (err) {
       return [{ ok: false, check: `file ${this.shown}`, detail: describeError(err) }];

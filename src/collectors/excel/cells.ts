@@ -1,7 +1,7 @@
 // One function from every cell shape exceljs yields to a plain value.
-import { columnLetters } from '../file.js';
+import { CellError, columnLetters } from '../file.js';
 
-export class CellError extends Error {}
+export { CellError } from '../file.js';
 
 /**
  * string, number, boolean → as they are (text keeps its leading zeros); Date → the Date
