@@ -4,7 +4,7 @@ import { QueryTypes, Sequelize } from 'sequelize';
 import { describe, expect, it } from 'vitest';
 import { StateStore } from '../../src/agent/state/store.js';
 import { failedEntityReport, type RunReport } from '../../src/reconcile/report.js';
-import { pgAvailable, pgSchema, PG_URL } from '../helpers/databases.js';
+import { mariadbAvailable, mariadbDatabase, pgAvailable, pgSchema, PG_URL } from '../helpers/databases.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function report(runId: string, startedAt: Date): RunReport {
@@ -64,6 +64,46 @@ describe('state store on SQLite', () => {
   });
 });
 
+async function keyIndex(store: StateStore) {
+  await store.replaceKeyIndex('items', [
+    ['A', 'h1', 'h1'],
+    ['B', 'h2', null],
+    ['C', null, 'h3'],
+    ['D', 'h4', 'h5'],
+  ]);
+  expect(await store.keyIndexCounts('items')).toEqual({ matched: 1, missing: 1, extra: 1, changed: 1, source: 3, target: 3 });
+  // B arrives in the target, D is fixed, E is new in the source.
+  await store.applyToKeyIndex('items', { source: new Map([['D', 'h5'], ['E', 'h6']]), target: new Map([['B', 'h2']]) }, { source: false, target: false });
+  expect(await store.keyIndexCounts('items')).toEqual({ matched: 3, missing: 1, extra: 1, changed: 0, source: 4, target: 4 });
+  expect(await store.keyIndexSample('items', 'missing', 5)).toEqual(['E']);
+  // The target read in full shows only A and B: C and D are gone from it.
+  await store.applyToKeyIndex('items', { source: new Map(), target: new Map([['A', 'h1'], ['B', 'h2']]) }, { source: false, target: true });
+  expect(await store.keyIndexCounts('items')).toEqual({ matched: 2, missing: 2, extra: 0, changed: 0, source: 4, target: 2 });
+  expect(await store.keyIndexSample('items', 'missing', 5)).toEqual(['D', 'E']);
+}
+
+describe('the key index', () => {
+  it('keeps counts by the difference, and replaces a side read in full (SQLite)', async () => {
+    const store = await StateStore.open('sqlite:ki.db', tempDir());
+    await keyIndex(store);
+    await store.close();
+  });
+});
+
+describe.skipIf(!mariadbAvailable)('[mariadb] state store on MariaDB', () => {
+  it('keeps run history and the key index', async () => {
+    const m = await mariadbDatabase();
+    try {
+      const store = await StateStore.open(m.url, '.');
+      await lifecycle(store);
+      await keyIndex(store);
+      await store.close();
+    } finally {
+      await m.drop();
+    }
+  });
+});
+
 describe.skipIf(!pgAvailable)('[postgres] state store on PostgreSQL', () => {
   it('keeps run history in a shared database', async () => {
     const pg = await pgSchema();
@@ -72,6 +112,7 @@ describe.skipIf(!pgAvailable)('[postgres] state store on PostgreSQL', () => {
     try {
       const store = await StateStore.open(url, '.');
       await lifecycle(store);
+      await keyIndex(store);
       await store.close();
       const tables = (await pg.db.query(`SELECT t.table_name AS name FROM information_schema.tables t WHERE t.table_schema = '${pg.schema}' ORDER BY 1`, { type: QueryTypes.SELECT })) as { name: string }[];
       expect(tables.map((t) => t.name)).toEqual(['parity_entity_runs', 'parity_key_counts', 'parity_key_index', 'parity_migrations', 'parity_runs', 'parity_watermarks']);

@@ -303,7 +303,7 @@ export class StateStore {
         });
         await this.keyIndex.bulkCreate(rows, { updateOnDuplicate: ['source_hash', 'target_hash', 'state'], transaction });
       }
-      const base = counts ?? { matched: 0, missing: 0, extra: 0, changed: 0 };
+      const base = { matched: Number(counts?.matched ?? 0), missing: Number(counts?.missing ?? 0), extra: Number(counts?.extra ?? 0), changed: Number(counts?.changed ?? 0) };
       await this.keyCounts.upsert(
         { entity, matched: base.matched + delta.matched, missing: base.missing + delta.missing, extra: base.extra + delta.extra, changed: base.changed + delta.changed },
         { transaction },
@@ -314,7 +314,7 @@ export class StateStore {
   /** The entity's counts from the index: what a full comparison would find now. */
   async keyIndexCounts(entity: string): Promise<{ matched: number; missing: number; extra: number; changed: number; source: number; target: number }> {
     const row = (await this.keyCounts.findByPk(entity))?.get({ plain: true }) as IndexCounts | undefined;
-    const c = row ?? { matched: 0, missing: 0, extra: 0, changed: 0 };
+    const c = { matched: Number(row?.matched ?? 0), missing: Number(row?.missing ?? 0), extra: Number(row?.extra ?? 0), changed: Number(row?.changed ?? 0) };
     return { ...c, source: c.matched + c.missing + c.changed, target: c.matched + c.extra + c.changed };
   }
 
