@@ -207,7 +207,10 @@ function listText(loaded: LoadedConfig): string {
     lines.push(`  ${name.padEnd(sw)}  ${s.type.padEnd(5)}  ${redactUrl(where)}`);
   }
   lines.push('entities (in run order):');
-  const side = (s: LoadedConfig['entities'][number]['source']) => `${s.systemName}:${s.config.table ?? s.config.path ?? s.config.sheet ?? ''}`;
+  const side = (s: LoadedConfig['entities'][number]['source']) => {
+    const where = s.config.table ?? s.config.path ?? (s.config.query ? 'query' : s.config.sheet);
+    return where === undefined ? s.systemName : `${s.systemName}:${where}`;
+  };
   loaded.entities.forEach((e, i) => {
     const deps = e.config.dependsOn.length ? `, after ${e.config.dependsOn.join(', ')}` : '';
     lines.push(`  ${i + 1}. ${e.name}: ${side(e.source)} -> ${side(e.target)}, key ${e.keyFields.join('+')}${deps}`);

@@ -32,7 +32,7 @@ const fold = (s: string) => s.trim().toLowerCase();
  * after trimming and case-folding; failing that, a name of one to three capital letters is
  * a column letter. A wanted column found nowhere is an error listing the headers found.
  */
-export function resolveColumns(file: string, headerLine: number, headers: (string | null)[], wanted: readonly string[]): Map<string, number> {
+export function resolveColumns(file: string, headerLine: number, headers: (string | null)[], wanted: readonly string[], unit: 'row' | 'line' = 'line'): Map<string, number> {
   const byName = new Map<string, number>();
   headers.forEach((h, i) => {
     if (h !== null && h.trim() !== '' && !byName.has(fold(h))) byName.set(fold(h), i + 1);
@@ -46,7 +46,7 @@ export function resolveColumns(file: string, headerLine: number, headers: (strin
   }
   if (missing.length) {
     const present = headers.filter((h): h is string => h !== null && h.trim() !== '').map((h) => `"${h.trim()}"`);
-    throw fileError(file, `column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} not found in the header (line ${headerLine}); found ${present.length ? present.join(', ') : 'no headers'}`);
+    throw fileError(file, `column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} not found in the header (${unit} ${headerLine}); found ${present.length ? present.join(', ') : 'no headers'}`);
   }
   return out;
 }
@@ -170,7 +170,7 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
         if (row.number !== o.headerRow) break;
       }
       const headers = headerNames(row, o.valueOf);
-      columns = resolveColumns(o.file, row.number, headers, wantedColumns(o.mappings, headers));
+      columns = resolveColumns(o.file, row.number, headers, wantedColumns(o.mappings, headers), o.unit);
       continue;
     }
     const ref = `${o.file} ${o.unit} ${row.number}`;

@@ -93,7 +93,7 @@ describe('Excel collector', () => {
   it('a required column missing is an error listing the columns found', async () => {
     const wrong = [m('sku', 'SKU'), m('colour', 'Colour')];
     await expect(readAll(new ExcelCollector({ side: excelSide('parts.xlsx', { sheet: 'Parts', headerRow: 3 }, wrong), baseDir: dir }), wrong, ['colour'])).rejects.toThrow(
-      'file parts.xlsx: column "Colour" not found in the header (line 3); found "SKU", "Name", "Price", "Active", "Updated", "Link", "Total", "Category"',
+      'file parts.xlsx: column "Colour" not found in the header (row 3); found "SKU", "Name", "Price", "Active", "Updated", "Link", "Total", "Category"',
     );
   });
 

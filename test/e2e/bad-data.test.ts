@@ -83,7 +83,7 @@ describe('a run over bad data', () => {
     expect(e.fine).toMatchObject({ outcome: 'report-only', error: null });
     expect(e.fine.diff).toMatchObject({ matched: 2, missing: 1 });
     expect(e.missing_column).toMatchObject({ outcome: 'failed' });
-    expect(e.missing_column.error).toBe('file parts.xlsx: column "Colour" not found in the header (line 1); found "SKU", "Name", "Price", "Active", "Updated", "Link", "Total", "Category"');
+    expect(e.missing_column.error).toBe('file parts.xlsx: column "Colour" not found in the header (row 1); found "SKU", "Name", "Price", "Active", "Updated", "Link", "Total", "Category"');
     expect(e.corrupt_zip.outcome).toBe('failed');
     expect(e.corrupt_zip.error).toMatch(/^file corrupt\.xlsx: is not a readable xlsx workbook \(.+\)$/);
     expect(e.unclosed_quote.outcome).toBe('failed');

@@ -107,7 +107,7 @@ export class CsvCollector implements Collector {
       resolveColumns(this.shown, this.headerRow, headers, wantedColumns(this.side.mappings, headers));
       return [{ ok: true, check: `file ${this.shown}`, detail: `found (${headers.length} columns)` }];
     } catch (err) {
-      return [{ ok: false, check: `file ${this.shown}`, detail: describeError(err) }];
+      return [{ ok: false, check: `file ${this.shown}`, detail: describeError(err).replace(/^file [^:]*: /, '') }];
     }
   }
 

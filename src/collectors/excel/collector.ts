@@ -105,10 +105,10 @@ export class ExcelCollector implements Collector {
     try {
       const headers = await this.columns(false);
       if (!headers) return [{ ok: false, check, detail: `has no header row at row ${this.headerRow}` }];
-      resolveColumns(this.shown, this.headerRow, headers, wantedColumns(this.options.side.mappings, headers));
+      resolveColumns(this.shown, this.headerRow, headers, wantedColumns(this.options.side.mappings, headers), 'row');
       return [{ ok: true, check, detail: `sheet ${JSON.stringify(this.options.side.config.sheet ?? 1)} found (${headers.length} columns)` }];
     } catch (err) {
-      return [{ ok: false, check, detail: describeError(err) }];
+      return [{ ok: false, check, detail: describeError(err).replace(/^file [^:]*: /, '') }];
     }
   }
 
