@@ -1,10 +1,15 @@
 // The reference receiver: a small target system (Hono + SQLite through Sequelize) that holds
-// records per entity by local ID and serves them as a paginated list, so parity can read it.
-// The demo and the tests talk to it over real HTTP on a loopback port.
+// records per entity by local ID, serves them as a paginated list so parity can read it, and
+// takes pushes in parity's wire format (POST /sync/:entity with an Idempotency-Key): a
+// replayed key gets the stored answer, a key still in flight 409, a key with another
+// payload 422, a record whose hash it already holds `unchanged`. It counts how often it
+// applied each (localId, hash), so tests can prove nothing was applied twice. The demo and
+// the tests talk to it over real HTTP on a loopback port.
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { DataTypes, Op, Sequelize, type Model, type ModelStatic } from 'sequelize';
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
 export interface ReceiverOptions {
@@ -14,6 +19,9 @@ export interface ReceiverOptions {
   token?: string;
   /** Largest page a client may ask for. */
   maxPageSize?: number;
+  /** Called after a push's key is claimed and before it is applied: tests hold a batch in
+   *  flight with it, or make the receiver fail at that point. */
+  beforeApply?: (entity: string, key: string) => Promise<void>;
 }
 
 export interface SeedRecord {
@@ -21,8 +29,26 @@ export interface SeedRecord {
   data: Record<string, unknown>;
 }
 
+export interface PushRecord {
+  localId?: unknown;
+  op?: unknown;
+  hash?: unknown;
+  data?: unknown;
+}
+
+export interface PushResult {
+  localId: string;
+  status: 'created' | 'updated' | 'unchanged' | 'deleted' | 'rejected';
+  remoteId?: string;
+  error?: string;
+}
+
 export interface Receiver {
   app: Hono;
+  /** How many times each (localId, hash) of an entity was applied: 1 each, when all is well. */
+  applications(entity: string): Promise<Map<string, number>>;
+  /** The records the receiver holds for an entity, by local ID. */
+  records(entity: string): Promise<Map<string, Record<string, unknown>>>;
   /** Stores records as they are (replacing any with the same local ID). */
   seed(entity: string, records: SeedRecord[]): Promise<void>;
   count(entity: string): Promise<number>;
@@ -31,7 +57,9 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-type StoredRecord = Model<{ entity: string; local_id: string; data: string; updated_at: Date }>;
+type StoredRecord = Model<{ entity: string; local_id: string; data: string; hash: string | null; remote_id: string | null; updated_at: Date }>;
+type StoredKey = Model<{ key: string; request_hash: string; state: string; response: string | null; created_at: Date }>;
+type Application = Model<{ entity: string; local_id: string; hash: string; count: number }>;
 
 const CHUNK = 500;
 
@@ -44,11 +72,35 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
       entity: { type: DataTypes.STRING, primaryKey: true },
       local_id: { type: DataTypes.STRING, primaryKey: true },
       data: { type: DataTypes.TEXT, allowNull: false },
+      hash: { type: DataTypes.STRING, allowNull: true },
+      remote_id: { type: DataTypes.STRING, allowNull: true },
       updated_at: { type: DataTypes.DATE, allowNull: false },
     },
     { tableName: 'records', timestamps: false },
   );
-  await Records.sync();
+  const Keys: ModelStatic<StoredKey> = sequelize.define<StoredKey>(
+    'IdempotencyKey',
+    {
+      key: { type: DataTypes.STRING, primaryKey: true },
+      request_hash: { type: DataTypes.STRING, allowNull: false },
+      state: { type: DataTypes.STRING, allowNull: false },
+      response: { type: DataTypes.TEXT, allowNull: true },
+      created_at: { type: DataTypes.DATE, allowNull: false },
+    },
+    { tableName: 'idempotency_keys', timestamps: false },
+  );
+  const Applications: ModelStatic<Application> = sequelize.define<Application>(
+    'Application',
+    {
+      entity: { type: DataTypes.STRING, primaryKey: true },
+      local_id: { type: DataTypes.STRING, primaryKey: true },
+      hash: { type: DataTypes.STRING, primaryKey: true },
+      count: { type: DataTypes.INTEGER, allowNull: false },
+    },
+    { tableName: 'applications', timestamps: false },
+  );
+  await sequelize.sync();
+  let nextRemoteId = (await Records.count()) + 1;
   const maxPageSize = options.maxPageSize ?? 1000;
 
   const app = new Hono();
@@ -90,6 +142,71 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
     return c.json({ items, page, per_page: perPage, has_more: rows.length > perPage });
   });
 
+  app.post('/sync/:entity', async (c) => {
+    const entity = c.req.param('entity');
+    const key = c.req.header('idempotency-key');
+    if (!key) return c.json({ error: 'an Idempotency-Key header is required' }, 400);
+    const text = await c.req.text();
+    let body: { entity?: unknown; records?: unknown };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      return c.json({ error: 'the body is not JSON' }, 400);
+    }
+    if (!Array.isArray(body.records)) return c.json({ error: 'records must be an array' }, 400);
+    const requestHash = createHash('sha256').update(text).digest('hex');
+
+    // Claim the key; a key seen before is answered from what is stored.
+    const [row, created] = await Keys.findOrCreate({ where: { key }, defaults: { key, request_hash: requestHash, state: 'in-flight', response: null, created_at: new Date() } });
+    if (!created) {
+      if (row.get('request_hash') !== requestHash) return c.json({ error: 'this Idempotency-Key was used with another payload' }, 422);
+      if (row.get('state') !== 'done') return c.json({ error: 'a request with this Idempotency-Key is still in flight' }, 409);
+      return c.json(JSON.parse(row.get('response') as string), 200);
+    }
+
+    let answer: { results: PushResult[] };
+    try {
+      await options.beforeApply?.(entity, key);
+      answer = await sequelize.transaction(async (transaction) => {
+        const results: PushResult[] = [];
+        for (const r of body.records as PushRecord[]) {
+          const localId = typeof r?.localId === 'string' || typeof r?.localId === 'number' ? String(r.localId) : '';
+          if (!localId) {
+            results.push({ localId: '', status: 'rejected', error: 'a record needs a localId' });
+            continue;
+          }
+          const existing = await Records.findOne({ where: { entity, local_id: localId }, transaction });
+          if (r.op === 'delete') {
+            if (existing) await existing.destroy({ transaction });
+            results.push({ localId, status: 'deleted', ...(existing ? { remoteId: existing.get('remote_id') ?? undefined } : {}) } as PushResult);
+            continue;
+          }
+          if (r.op !== 'upsert' || typeof r.hash !== 'string' || r.data === null || typeof r.data !== 'object') {
+            results.push({ localId, status: 'rejected', error: 'a record needs op upsert or delete, a hash and an object of data' });
+            continue;
+          }
+          if (existing && existing.get('hash') === r.hash) {
+            results.push({ localId, status: 'unchanged', remoteId: existing.get('remote_id') ?? undefined } as PushResult);
+            continue;
+          }
+          const remoteId = (existing?.get('remote_id') as string | null) ?? `R-${nextRemoteId++}`;
+          await Records.upsert({ entity, local_id: localId, data: JSON.stringify(r.data), hash: r.hash, remote_id: remoteId, updated_at: new Date() }, { transaction });
+          const [applied] = await Applications.findOrCreate({ where: { entity, local_id: localId, hash: r.hash }, defaults: { entity, local_id: localId, hash: r.hash, count: 0 }, transaction });
+          await applied.increment('count', { transaction });
+          results.push({ localId, status: existing ? 'updated' : 'created', remoteId });
+        }
+        const response = { results };
+        await Keys.update({ state: 'done', response: JSON.stringify(response) }, { where: { key }, transaction });
+        return response;
+      });
+    } catch (err) {
+      // Nothing was applied: free the key so the same batch can be sent again.
+      await Keys.destroy({ where: { key } });
+      throw err;
+    }
+    return c.json(answer, 200);
+  });
+
   let server: ServerType | undefined;
 
   return {
@@ -100,6 +217,14 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
         const rows = records.slice(i, i + CHUNK).map((r) => ({ entity, local_id: r.localId, data: JSON.stringify(r.data), updated_at: now }));
         await Records.bulkCreate(rows, { updateOnDuplicate: ['data', 'updated_at'] });
       }
+    },
+    async applications(entity) {
+      const rows = await Applications.findAll({ where: { entity }, raw: true });
+      return new Map((rows as unknown as { local_id: string; hash: string; count: number }[]).map((r) => [`${r.local_id}|${r.hash}`, r.count]));
+    },
+    async records(entity) {
+      const rows = (await Records.findAll({ where: { entity }, raw: true })) as unknown as { local_id: string; data: string }[];
+      return new Map(rows.map((r) => [r.local_id, JSON.parse(r.data) as Record<string, unknown>]));
     },
     async count(entity) {
       return Records.count({ where: { entity: { [Op.eq]: entity } } });
