@@ -7,7 +7,7 @@ import pThrottle from 'p-throttle';
 import { describeError, ParityError } from '../../core/errors.js';
 import { redactUrl } from '../../core/redact.js';
 import { backoffMs, classifyHttpError, MAX_RETRY_AFTER_MS, retryAfterMs, type RetryPolicy } from '../../core/retry.js';
-import { authFor, type AuthProvider } from './auth.js';
+import { authFor, type AuthProvider } from '../../core/http-auth.js';
 import type { HttpSystemConfig } from './schema.js';
 
 export const DEFAULT_READ_RETRY: RetryPolicy = { retries: 3, baseMs: 300, maxMs: 10_000 };

@@ -10,10 +10,10 @@ import type { Collector, ProbeResult, ReadOptions } from '../types.js';
 import { WatermarkTracker } from '../watermark.js';
 import { HttpClient } from './client.js';
 import { createPager, DEFAULT_PAGINATION, type PageRequest } from './pagination.js';
-import { readPath } from './paths.js';
+import { readPath } from '../../core/paths.js';
 import type { HttpSystemConfig } from './schema.js';
 
-export { readPath } from './paths.js';
+export { readPath } from '../../core/paths.js';
 
 export class HttpCollector implements Collector {
   private readonly client: HttpClient;

@@ -1,7 +1,7 @@
 // The four ways a REST list pages: page numbers, offsets, a cursor in the body, or a
 // Link: rel="next" header (RFC 8288). Each pager says what to ask for next, or stops.
 import { ParityError } from '../../core/errors.js';
-import { readPath } from './paths.js';
+import { readPath } from '../../core/paths.js';
 import type { PaginationConfig } from './schema.js';
 
 export interface PageRequest {

@@ -1,11 +1,12 @@
 // Authentication for HTTP systems. Static headers (none, bearer, header) or a token fetched
 // from a token endpoint (password or client credentials) or by the OAuth2 refresh-token
-// grant, cached until it expires and fetched again once after a 401.
+// grant, cached until it expires and fetched again once after a 401. Shared by the HTTP
+// collector (reads) and the HTTP pusher (writes).
 import axios from 'axios';
-import { describeError, ParityError } from '../../core/errors.js';
-import { registerSecret } from '../../core/redact.js';
+import { z } from 'zod';
+import { describeError, ParityError } from './errors.js';
 import { readPath } from './paths.js';
-import type { HttpSystemConfig } from './schema.js';
+import { registerSecret } from './redact.js';
 
 export interface AuthProvider {
   /** Headers to send with a request; may fetch a token first. */
@@ -14,7 +15,39 @@ export interface AuthProvider {
   invalidate(): boolean;
 }
 
-type Auth = HttpSystemConfig['auth'];
+const secret = z.string();
+
+export const httpAuthSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('none') }),
+  z.strictObject({ type: z.literal('bearer'), token: secret }),
+  z.strictObject({ type: z.literal('header'), name: z.string().min(1), value: secret }),
+  z.strictObject({
+    type: z.literal('token-endpoint'),
+    url: z.string().url(),
+    username: z.string().optional(),
+    password: secret.optional(),
+    clientId: z.string().optional(),
+    clientSecret: secret.optional(),
+    tokenPath: z.string().default('access_token'),
+    scheme: z.string().default('Bearer'),
+  }),
+  z.strictObject({
+    type: z.literal('oauth2-refresh'),
+    tokenUrl: z.string().url(),
+    clientId: z.string(),
+    clientSecret: secret,
+    refreshToken: secret,
+    scheme: z.string().default('Bearer'),
+  }),
+]);
+
+type Auth = z.infer<typeof httpAuthSchema>;
+
+/** What auth needs of a system: its auth settings and its timeout. */
+export interface AuthSystem {
+  auth: Auth;
+  timeoutMs: number;
+}
 
 /** Seconds of slack before a token's stated expiry, so a request never leaves with a token that dies in flight. */
 const EXPIRY_SKEW_MS = 30_000;
@@ -96,9 +129,9 @@ class TokenAuth implements AuthProvider {
 }
 
 // One provider per system config object: the token is fetched once per run, not per entity.
-const providers = new WeakMap<HttpSystemConfig, AuthProvider>();
+const providers = new WeakMap<AuthSystem, AuthProvider>();
 
-export function authFor(system: HttpSystemConfig, systemName: string): AuthProvider {
+export function authFor(system: AuthSystem, systemName: string): AuthProvider {
   let provider = providers.get(system);
   if (!provider) {
     const a = system.auth;
