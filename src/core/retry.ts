@@ -16,12 +16,21 @@ export interface RetryPolicy {
   maxMs: number;
 }
 
-export function classifyHttpError(error: AxiosError): RetryDecision {
-  if (error.code === 'ERR_CANCELED') return 'fail';
+/** `write`: a push, where 409 (the same batch still in flight at the target) is worth
+ *  another attempt too. An open circuit breaker is never retried. */
+export function classifyHttpError(error: AxiosError, kind: 'read' | 'write' = 'read'): RetryDecision {
+  if (error.code === 'ERR_CANCELED' || error.code === 'EOPENBREAKER') return 'fail';
   const status = error.response?.status;
   if (status === undefined) return error.code && !RETRYABLE_CODES.has(error.code) && error.code !== 'ERR_NETWORK' ? 'fail' : 'retry';
-  if (status >= 500 || RETRYABLE_STATUS.has(status)) return retryAfterMs(error) > MAX_RETRY_AFTER_MS ? 'fail' : 'retry';
+  if (status >= 500 || RETRYABLE_STATUS.has(status) || (kind === 'write' && status === 409)) return retryAfterMs(error) > MAX_RETRY_AFTER_MS ? 'fail' : 'retry';
   return 'fail';
+}
+
+/** Whether a failure says the target is unwell (it counts towards opening the breaker):
+ *  network errors, timeouts, 408, 409, 425, 429 and 5xx. Other 4xx are the request's fault. */
+export function countsAgainstTarget(error: AxiosError): boolean {
+  const status = error.response?.status;
+  return status === undefined || status >= 500 || RETRYABLE_STATUS.has(status) || status === 409;
 }
 
 /** Retry-After in seconds or as an HTTP date, in ms; 0 when absent. */

@@ -91,4 +91,40 @@ export const migrations: Migration[] = [
       await qi.dropTable('parity_key_index');
     },
   },
+  {
+    name: '0004-outbox-ledger',
+    async up({ context: qi }) {
+      // Batches written before they are sent; done only once the answer is recorded.
+      await qi.createTable('parity_outbox', {
+        batch_id: { type: DataTypes.STRING(64), primaryKey: true },
+        entity: { type: DataTypes.STRING(128), allowNull: false },
+        system: { type: DataTypes.STRING(128), allowNull: false },
+        idempotency_key: { type: DataTypes.STRING(64), allowNull: false },
+        payload: { type: DataTypes.TEXT('long'), allowNull: false },
+        records: { type: DataTypes.INTEGER, allowNull: false },
+        status: { type: DataTypes.STRING(16), allowNull: false },
+        attempts: { type: DataTypes.INTEGER, allowNull: false },
+        not_before: { type: DataTypes.DATE(3), allowNull: true },
+        last_error: { type: DataTypes.TEXT, allowNull: true },
+        created_at: { type: DataTypes.DATE(3), allowNull: false },
+        updated_at: { type: DataTypes.DATE(3), allowNull: false },
+      });
+      await qi.addIndex('parity_outbox', ['entity', 'status', 'created_at'], { name: 'parity_outbox_pending' });
+      // What the target last answered for each record.
+      await qi.createTable('parity_ledger', {
+        entity: { type: DataTypes.STRING(128), primaryKey: true },
+        local_id: { type: DataTypes.STRING(512), primaryKey: true },
+        hash: { type: DataTypes.STRING(64), allowNull: true },
+        status: { type: DataTypes.STRING(16), allowNull: false },
+        remote_id: { type: DataTypes.STRING(255), allowNull: true },
+        error: { type: DataTypes.TEXT, allowNull: true },
+        run_id: { type: DataTypes.STRING(64), allowNull: false },
+        pushed_at: { type: DataTypes.DATE(3), allowNull: false },
+      });
+    },
+    async down({ context: qi }) {
+      await qi.dropTable('parity_ledger');
+      await qi.dropTable('parity_outbox');
+    },
+  },
 ];

@@ -6,6 +6,7 @@ import { describeError, ParityError } from '../../core/errors.js';
 import { openSequelize, parseDatabaseUrl, type SqlTarget } from '../../core/sql.js';
 import type { EntityReport, RunReport } from '../../reconcile/report.js';
 import { migrations } from './migrations.js';
+import type { Outbox, OutboxBatch, RecordOutcome } from '../../push/types.js';
 
 export const DEFAULT_STATE_URL = 'sqlite:.parity/state.db';
 
@@ -64,7 +65,7 @@ export interface EntityRunRow {
 
 type Row = Model<Record<string, unknown>>;
 
-export class StateStore {
+export class StateStore implements Outbox {
   private constructor(
     private readonly sequelize: Sequelize,
     readonly display: string,
@@ -73,6 +74,8 @@ export class StateStore {
     private readonly watermarks: ModelStatic<Row>,
     private readonly keyIndex: ModelStatic<Row>,
     private readonly keyCounts: ModelStatic<Row>,
+    private readonly outbox: ModelStatic<Row>,
+    private readonly ledger: ModelStatic<Row>,
   ) {}
 
   /** Opens (and creates, for SQLite) the store and applies pending migrations. */
@@ -163,7 +166,39 @@ export class StateStore {
       },
       { tableName: 'parity_key_counts', timestamps: false },
     );
-    return new StateStore(sequelize, target.display, runs, entityRuns, watermarks, keyIndex, keyCounts);
+    const outbox = sequelize.define<Row>(
+      'Outbox',
+      {
+        batch_id: { type: DataTypes.STRING(64), primaryKey: true },
+        entity: DataTypes.STRING(128),
+        system: DataTypes.STRING(128),
+        idempotency_key: DataTypes.STRING(64),
+        payload: DataTypes.TEXT('long'),
+        records: DataTypes.INTEGER,
+        status: DataTypes.STRING(16),
+        attempts: DataTypes.INTEGER,
+        not_before: DataTypes.DATE(3),
+        last_error: DataTypes.TEXT,
+        created_at: DataTypes.DATE(3),
+        updated_at: DataTypes.DATE(3),
+      },
+      { tableName: 'parity_outbox', timestamps: false },
+    );
+    const ledger = sequelize.define<Row>(
+      'Ledger',
+      {
+        entity: { type: DataTypes.STRING(128), primaryKey: true },
+        local_id: { type: DataTypes.STRING(512), primaryKey: true },
+        hash: DataTypes.STRING(64),
+        status: DataTypes.STRING(16),
+        remote_id: DataTypes.STRING(255),
+        error: DataTypes.TEXT,
+        run_id: DataTypes.STRING(64),
+        pushed_at: DataTypes.DATE(3),
+      },
+      { tableName: 'parity_ledger', timestamps: false },
+    );
+    return new StateStore(sequelize, target.display, runs, entityRuns, watermarks, keyIndex, keyCounts, outbox, ledger);
   }
 
   async startRun(run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date }): Promise<void> {
@@ -323,6 +358,70 @@ export class StateStore {
     const state = kind === 'missing' ? 1 : kind === 'extra' ? 2 : 3;
     const rows = await this.keyIndex.findAll({ where: { entity, state }, attributes: ['key'], order: [['key', 'ASC']], limit });
     return rows.map((r) => r.get('key') as string);
+  }
+
+  // ---- The outbox and the sync ledger (the push stage's Outbox) ----
+
+  async pending(entity: string): Promise<OutboxBatch[]> {
+    const rows = await this.outbox.findAll({ where: { entity, status: 'pending' }, order: [['created_at', 'ASC'], ['batch_id', 'ASC']] });
+    return rows.map((r) => ({
+      batchId: r.get('batch_id') as string,
+      entity: r.get('entity') as string,
+      system: r.get('system') as string,
+      idempotencyKey: r.get('idempotency_key') as string,
+      payload: r.get('payload') as string,
+      records: Number(r.get('records')),
+      attempts: Number(r.get('attempts')),
+      notBefore: r.get('not_before') ? new Date(r.get('not_before') as Date) : null,
+    }));
+  }
+
+  async pendingCount(): Promise<number> {
+    return this.outbox.count({ where: { status: 'pending' } });
+  }
+
+  async add(batch: OutboxBatch): Promise<void> {
+    const now = new Date();
+    await this.outbox.create({
+      batch_id: batch.batchId,
+      entity: batch.entity,
+      system: batch.system,
+      idempotency_key: batch.idempotencyKey,
+      payload: batch.payload,
+      records: batch.records,
+      status: 'pending',
+      attempts: batch.attempts,
+      not_before: batch.notBefore,
+      last_error: null,
+      created_at: now,
+      updated_at: now,
+    });
+  }
+
+  async complete(batch: OutboxBatch, outcomes: readonly RecordOutcome[], runId: string): Promise<void> {
+    const now = new Date();
+    await this.sequelize.transaction(async (transaction) => {
+      const rows = outcomes
+        .filter((o) => o.localId !== '')
+        .map((o) => ({ entity: batch.entity, local_id: o.localId, hash: o.hash, status: o.status, remote_id: o.remoteId ?? null, error: o.error ?? null, run_id: runId, pushed_at: now }));
+      for (let i = 0; i < rows.length; i += INDEX_CHUNK) {
+        await this.ledger.bulkCreate(rows.slice(i, i + INDEX_CHUNK), { updateOnDuplicate: ['hash', 'status', 'remote_id', 'error', 'run_id', 'pushed_at'], transaction });
+      }
+      await this.outbox.update({ status: 'done', attempts: batch.attempts + 1, last_error: null, updated_at: now }, { where: { batch_id: batch.batchId }, transaction });
+    });
+  }
+
+  async retryLater(batch: OutboxBatch, error: string, notBefore: Date | null): Promise<void> {
+    await this.outbox.update({ attempts: batch.attempts + 1, last_error: error, not_before: notBefore, updated_at: new Date() }, { where: { batch_id: batch.batchId } });
+  }
+
+  async quarantine(batch: OutboxBatch, reason: string): Promise<void> {
+    await this.outbox.update({ status: 'quarantined', attempts: batch.attempts + 1, last_error: reason, updated_at: new Date() }, { where: { batch_id: batch.batchId } });
+  }
+
+  async rejected(entity: string): Promise<Map<string, string>> {
+    const rows = await this.ledger.findAll({ where: { entity, status: 'rejected' }, attributes: ['local_id', 'hash'] });
+    return new Map(rows.map((r) => [r.get('local_id') as string, (r.get('hash') as string | null) ?? '']));
   }
 
   /** The source count of the entity in the last completed, non-dry run that read it, or null. */

@@ -1,0 +1,129 @@
+// Sends one outbox batch to an HTTP target. Composition, outermost first: retries
+// (axios-retry, POST included: every push is idempotent) → the system's circuit breaker
+// (opossum, no fallback) → the attempt's timeout (axios timeout plus the run's AbortSignal)
+// → HTTP.
+import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
+import axiosRetry from 'axios-retry';
+import CircuitBreaker from 'opossum';
+import { describeError } from '../../core/errors.js';
+import { authFor, type AuthSystem } from '../../core/http-auth.js';
+import { backoffMs, classifyHttpError, countsAgainstTarget, MAX_RETRY_AFTER_MS, retryAfterMs, type RetryPolicy } from '../../core/retry.js';
+import type { OutboxBatch, RecordOutcome } from '../types.js';
+
+export interface PushSystem extends AuthSystem {
+  baseUrl: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  retry?: RetryPolicy | undefined;
+  breaker?: { errorThresholdPercentage: number; resetTimeoutMs: number; volumeThreshold: number } | undefined;
+}
+
+export const DEFAULT_WRITE_RETRY: RetryPolicy = { retries: 5, baseMs: 500, maxMs: 30_000 };
+const DEFAULT_BREAKER = { errorThresholdPercentage: 50, resetTimeoutMs: 30_000, volumeThreshold: 10 };
+
+export type SendResult =
+  | { kind: 'done'; outcomes: RecordOutcome[] }
+  /** Not answered: keep the batch pending (until `notBefore`, when the target asked to wait). */
+  | { kind: 'later'; error: string; notBefore: Date | null }
+  /** The target refused the whole batch (400, 422): quarantined with the reason. */
+  | { kind: 'refused'; reason: string }
+  /** The breaker is open: stop sending to this system in this run. */
+  | { kind: 'breaker-open'; error: string };
+
+// One breaker per system config object: every entity pushing to a system shares it.
+const breakers = new WeakMap<PushSystem, CircuitBreaker<[InternalAxiosRequestConfig], unknown>>();
+
+export function breakerFor(system: PushSystem, name: string): CircuitBreaker<[InternalAxiosRequestConfig], unknown> {
+  let breaker = breakers.get(system);
+  if (!breaker) {
+    const o = system.breaker ?? DEFAULT_BREAKER;
+    const http = axios.getAdapter(['http']) as AxiosAdapter;
+    breaker = new CircuitBreaker((config: InternalAxiosRequestConfig) => http(config), {
+      name,
+      timeout: false,
+      errorThresholdPercentage: o.errorThresholdPercentage,
+      resetTimeout: o.resetTimeoutMs,
+      volumeThreshold: Math.max(5, o.volumeThreshold),
+      // A 4xx other than 408/409/425/429 is the request's fault, not the target's health.
+      errorFilter: (err: AxiosError) => !countsAgainstTarget(err),
+    });
+    breakers.set(system, breaker);
+  }
+  return breaker;
+}
+
+/** The answer's per-record results, matched to what was sent. */
+function outcomesOf(batch: OutboxBatch, body: unknown): RecordOutcome[] | string {
+  const sent = (JSON.parse(batch.payload) as { records: { localId: string; hash?: string }[] }).records;
+  const results = (body as { results?: unknown } | null)?.results;
+  if (!Array.isArray(results)) return 'the answer has no results array';
+  const byId = new Map<string, { status?: unknown; remoteId?: unknown; error?: unknown }>();
+  for (const r of results as { localId?: unknown }[]) if (r && (typeof r.localId === 'string' || typeof r.localId === 'number')) byId.set(String(r.localId), r as never);
+  const statuses = new Set(['created', 'updated', 'unchanged', 'deleted', 'rejected']);
+  const out: RecordOutcome[] = [];
+  for (const record of sent) {
+    const r = byId.get(record.localId);
+    if (!r || typeof r.status !== 'string' || !statuses.has(r.status)) return `no valid result for localId ${record.localId}`;
+    out.push({
+      localId: record.localId,
+      status: r.status as RecordOutcome['status'],
+      hash: record.hash ?? null,
+      remoteId: typeof r.remoteId === 'string' || typeof r.remoteId === 'number' ? String(r.remoteId) : undefined,
+      error: typeof r.error === 'string' ? r.error : undefined,
+    });
+  }
+  return out;
+}
+
+export class HttpPushClient {
+  private readonly axios: AxiosInstance;
+  private readonly breaker: CircuitBreaker<[InternalAxiosRequestConfig], unknown>;
+
+  constructor(
+    private readonly system: PushSystem,
+    private readonly systemName: string,
+    private readonly path: string,
+  ) {
+    const retry = system.retry ?? DEFAULT_WRITE_RETRY;
+    this.breaker = breakerFor(system, systemName);
+    this.axios = axios.create({
+      baseURL: system.baseUrl,
+      timeout: system.timeoutMs,
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...system.headers },
+      adapter: (config) => this.breaker.fire(config) as ReturnType<AxiosAdapter>,
+      transformRequest: [(data: unknown) => data],
+    });
+    axiosRetry(this.axios, {
+      retries: retry.retries,
+      shouldResetTimeout: true,
+      retryCondition: (error) => classifyHttpError(error, 'write') === 'retry',
+      retryDelay: (attempt, error) => backoffMs(attempt, retry, error),
+    });
+  }
+
+  get breakerState(): 'closed' | 'open' | 'half-open' {
+    return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'half-open' : 'closed';
+  }
+
+  async send(batch: OutboxBatch, signal?: AbortSignal): Promise<SendResult> {
+    const where = `system "${this.systemName}": POST ${this.path}`;
+    try {
+      const auth = await authFor(this.system, this.systemName).headers(signal);
+      const response = await this.axios.post(this.path, batch.payload, { headers: { ...auth, 'Idempotency-Key': batch.idempotencyKey }, signal });
+      const outcomes = outcomesOf(batch, response.data);
+      if (typeof outcomes === 'string') return { kind: 'refused', reason: `${where}: ${outcomes}` };
+      return { kind: 'done', outcomes };
+    } catch (err) {
+      const error = err as AxiosError & { code?: string };
+      if (error.code === 'EOPENBREAKER' || this.breaker.opened) return { kind: 'breaker-open', error: `${where}: the circuit breaker is open (the target failed repeatedly)` };
+      const status = error.response?.status;
+      if (status === 400 || status === 422) {
+        const body = typeof error.response?.data === 'string' ? error.response.data : JSON.stringify(error.response?.data ?? '');
+        return { kind: 'refused', reason: `${where}: HTTP ${status}: ${body.slice(0, 300)}` };
+      }
+      const wait = retryAfterMs(error);
+      const notBefore = wait > MAX_RETRY_AFTER_MS ? new Date(Date.now() + wait) : null;
+      return { kind: 'later', error: `${where}: ${status ? `HTTP ${status}` : describeError(error)}`, notBefore };
+    }
+  }
+}

@@ -1,0 +1,103 @@
+// Pushes an entity's difference to an HTTP target through the durable outbox: pending
+// batches first (with their original keys), then the new ones; each batch written to the
+// outbox before it is sent and marked done with its answer. An open breaker defers the rest.
+import type { Logger } from 'pino';
+import { makeBatches } from '../batches.js';
+import type { Outbox, OutboxBatch, PushRecord } from '../types.js';
+import type { HttpPushClient } from './client.js';
+
+export interface PushSummary {
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  rejected: number;
+  /** Records in batches still waiting in the outbox. */
+  pending: number;
+  /** The breaker opened: the rest waits for the next run. */
+  deferred: boolean;
+  /** Batches the target refused whole, with the reason. */
+  quarantined: string[];
+  /** Rejected records: local ID and the target's reason. */
+  rejections: { localId: string; error: string }[];
+}
+
+export interface PushOptions {
+  entity: string;
+  system: string;
+  records: readonly PushRecord[];
+  batchSize: number;
+  outbox: Outbox;
+  client: HttpPushClient;
+  runId: string;
+  log: Logger;
+  signal?: AbortSignal | undefined;
+}
+
+export async function pushEntity(o: PushOptions): Promise<PushSummary> {
+  const summary: PushSummary = { created: 0, updated: 0, deleted: 0, unchanged: 0, rejected: 0, pending: 0, deferred: false, quarantined: [], rejections: [] };
+  const delivered = new Set<string>();
+
+  const sendOne = async (batch: OutboxBatch): Promise<'ok' | 'stop'> => {
+    if (summary.deferred) {
+      summary.pending += batch.records;
+      return 'stop';
+    }
+    if (batch.notBefore && batch.notBefore.getTime() > Date.now()) {
+      summary.pending += batch.records;
+      return 'ok';
+    }
+    const result = await o.client.send(batch, o.signal);
+    const log = o.log.child({ batchId: batch.batchId });
+    switch (result.kind) {
+      case 'done':
+        await o.outbox.complete(batch, result.outcomes, o.runId);
+        for (const r of result.outcomes) {
+          summary[r.status]++;
+          delivered.add(`${r.localId}|${r.hash ?? ''}`);
+          if (r.status === 'rejected') summary.rejections.push({ localId: r.localId, error: r.error ?? 'rejected' });
+        }
+        log.info({ records: batch.records }, 'batch sent');
+        return 'ok';
+      case 'later':
+        await o.outbox.retryLater(batch, result.error, result.notBefore);
+        summary.pending += batch.records;
+        log.warn({ err: result.error, notBefore: result.notBefore }, 'batch kept for later');
+        return 'ok';
+      case 'refused':
+        await o.outbox.quarantine(batch, result.reason);
+        summary.quarantined.push(result.reason);
+        log.error({ err: result.reason }, 'batch quarantined');
+        return 'ok';
+      case 'breaker-open':
+        summary.deferred = true;
+        summary.pending += batch.records;
+        log.warn({ err: result.error }, 'deferred: the circuit breaker is open');
+        return 'stop';
+    }
+  };
+
+  // 1. What an earlier run left pending goes first, with its original key.
+  const waiting = await o.outbox.pending(o.entity);
+  for (const batch of waiting) await sendOne(batch);
+
+  // 2. The new difference, less what step 1 just delivered and what is still pending.
+  const stillPending = new Set<string>();
+  for (const batch of await o.outbox.pending(o.entity)) {
+    for (const r of (JSON.parse(batch.payload) as { records: PushRecord[] }).records) stillPending.add(r.localId);
+  }
+  const rejected = await o.outbox.rejected(o.entity);
+  const fresh = o.records.filter(
+    (r) =>
+      !delivered.has(`${r.localId}|${r.hash ?? ''}`) &&
+      !stillPending.has(r.localId) &&
+      // A rejected record is not sent again until its content changes.
+      !(r.op === 'upsert' && rejected.get(r.localId) === r.hash),
+  );
+  for (const batch of makeBatches(o.entity, o.system, fresh, o.batchSize)) {
+    // Written before it is sent: a crash from here on re-sends it, with the same key.
+    await o.outbox.add(batch);
+    await sendOne(batch);
+  }
+  return summary;
+}

@@ -1,0 +1,149 @@
+// The HTTP pusher against the real receiver behind a fault layer on loopback: whatever the
+// faults, after the run(s) the receiver holds exactly the source's records, each applied
+// once, and every re-sent batch carried its original Idempotency-Key.
+import type { HttpBindings } from '@hono/node-server';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StateStore } from '../../src/agent/state/store.js';
+import { silentLogger } from '../../src/agent/logger.js';
+import { HttpPushClient, type PushSystem } from '../../src/push/http/client.js';
+import { pushEntity } from '../../src/push/http/push.js';
+import type { PushRecord } from '../../src/push/types.js';
+import { createReceiver, type Receiver } from '../../examples/receiver/server.js';
+import { serveApp } from '../helpers/servers.js';
+import { tempDir } from '../helpers/tmp.js';
+
+type Fault = (call: number) => 'fail503' | 'retry-after' | 'drop' | 'apply-then-drop' | 'slow' | 'long-wait' | null;
+
+const N = 230;
+const source: PushRecord[] = Array.from({ length: N }, (_, i) => ({ localId: `L${String(i).padStart(4, '0')}`, op: 'upsert', hash: `h${i}`, data: { n: i } }));
+
+let receivers: Receiver[] = [];
+afterEach(async () => {
+  await Promise.all(receivers.map((r) => r.close()));
+  receivers = [];
+});
+
+async function setup(fault: Fault, system: Partial<PushSystem> = {}) {
+  const receiver = await createReceiver();
+  receivers.push(receiver);
+  const keys = new Map<string, Set<string>>();
+  let calls = 0;
+  const layer: MiddlewareHandler<{ Bindings: HttpBindings }> = async (c, next) => {
+    if (c.req.method !== 'POST') return next();
+    calls++;
+    const body = (await c.req.raw.clone().json()) as { batchId: string };
+    const set = keys.get(body.batchId) ?? new Set();
+    set.add(c.req.header('idempotency-key') ?? '');
+    keys.set(body.batchId, set);
+    switch (fault(calls)) {
+      case 'fail503':
+        return c.json({ error: 'busy' }, 503);
+      case 'retry-after':
+        return c.json({ error: 'slow down' }, 429, { 'Retry-After': '1' });
+      case 'long-wait':
+        return c.json({ error: 'quota' }, 429, { 'Retry-After': '3600' });
+      case 'drop':
+        c.env.incoming.socket.destroy();
+        return new Promise<Response>(() => undefined);
+      case 'apply-then-drop':
+        await next();
+        c.env.incoming.socket.destroy();
+        return new Promise<Response>(() => undefined);
+      case 'slow':
+        await new Promise((r) => setTimeout(r, 400));
+        return next();
+      default:
+        return next();
+    }
+  };
+  const app = new Hono<{ Bindings: HttpBindings }>();
+  app.use('*', layer);
+  app.route('/', receiver.app);
+  const url = await serveApp(app);
+  const pushSystem: PushSystem = { auth: { type: 'none' }, baseUrl: url, headers: {}, timeoutMs: 250, retry: { retries: 4, baseMs: 10, maxMs: 100 }, ...system };
+  const store = await StateStore.open('sqlite:state.db', tempDir());
+  const client = new HttpPushClient(pushSystem, 'shop', '/sync/items');
+  const run = (runId: string) => pushEntity({ entity: 'items', system: 'shop', records: source, batchSize: 50, outbox: store, client, runId, log: silentLogger() });
+  return { receiver, keys, run, store, calls: () => calls };
+}
+
+async function expectExactlyOnce(receiver: Receiver, keys: Map<string, Set<string>>) {
+  const held = await receiver.records('items');
+  expect(held.size).toBe(N);
+  for (const r of source) expect(held.get(r.localId)).toEqual(r.data);
+  const applied = await receiver.applications('items');
+  expect([...applied.values()].every((n) => n === 1)).toBe(true);
+  expect(applied.size).toBe(N);
+  for (const [batchId, set] of keys) expect(set.size, `batch ${batchId} was sent with ${set.size} keys`).toBe(1);
+}
+
+describe('push faults', () => {
+  it('the first calls fail with 503: retried, every record once', async () => {
+    const t = await setup((n) => (n <= 3 ? 'fail503' : null));
+    const s = await t.run('r1');
+    expect(s).toMatchObject({ created: N, pending: 0, deferred: false });
+    expect(t.calls()).toBe(5 + 3);
+    await expectExactlyOnce(t.receiver, t.keys);
+    await t.store.close();
+  });
+
+  it('429 with Retry-After: 1 is honoured', async () => {
+    const t = await setup((n) => (n === 2 ? 'retry-after' : null));
+    const started = Date.now();
+    expect((await t.run('r1')).created).toBe(N);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    await expectExactlyOnce(t.receiver, t.keys);
+    await t.store.close();
+  });
+
+  it('a dropped socket, and a batch applied whose answer is lost: re-sent with the same key, applied once', async () => {
+    const t = await setup((n) => (n === 1 ? 'drop' : n === 3 ? 'apply-then-drop' : null));
+    const s = await t.run('r1');
+    // The lost answer's batch comes back from the receiver's stored answer: created, not twice.
+    expect(s.created).toBe(N);
+    await expectExactlyOnce(t.receiver, t.keys);
+    await t.store.close();
+  });
+
+  it('an answer slower than the timeout: the retry meets 409 or the stored answer, never a second application', async () => {
+    const t = await setup((n) => (n === 2 ? 'slow' : null));
+    const s = await t.run('r1');
+    expect(s.pending + s.created + s.unchanged).toBeGreaterThanOrEqual(N);
+    if (s.pending) expect((await t.run('r2')).pending).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    await expectExactlyOnce(t.receiver, t.keys);
+    await t.store.close();
+  });
+
+  it('a Retry-After over a minute keeps the batch pending for a later run, with its key', async () => {
+    const t = await setup((n) => (n === 1 ? 'long-wait' : null));
+    const first = await t.run('r1');
+    expect(first.pending).toBe(50);
+    expect(first.created).toBe(N - 50);
+    const [waiting] = await t.store.pending('items');
+    expect(waiting!.notBefore!.getTime()).toBeGreaterThan(Date.now() + 3_000_000);
+    await t.store.close();
+  });
+});
+
+describe('the circuit breaker', () => {
+  it('opens after repeated 5xx, defers the rest to the outbox, and the next run sends them first', async () => {
+    let down = true;
+    const t = await setup(() => (down ? 'fail503' : null), { retry: { retries: 1, baseMs: 5, maxMs: 10 }, breaker: { errorThresholdPercentage: 50, resetTimeoutMs: 200, volumeThreshold: 5 } });
+    const first = await t.run('r1');
+    expect(first.deferred).toBe(true);
+    expect(first.pending).toBe(N);
+    const pending = await t.store.pending('items');
+    expect(pending.map((b) => b.records)).toEqual([50, 50, 50, 50, 30]);
+    const callsWhileOpen = t.calls();
+    expect(callsWhileOpen).toBeLessThan(10);
+    down = false;
+    await new Promise((r) => setTimeout(r, 250));
+    const second = await t.run('r2');
+    expect(second).toMatchObject({ created: N, pending: 0, deferred: false });
+    expect(await t.store.pending('items')).toEqual([]);
+    await expectExactlyOnce(t.receiver, t.keys);
+    await t.store.close();
+  });
+});
