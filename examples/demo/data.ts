@@ -112,7 +112,8 @@ export function driftedShop(erp: ErpData, seed = 11): ShopData {
     const r = rnd();
     if (r < 0.002) continue;
     const quantity = r < 0.03 ? s.qty + 1 + Math.floor(rnd() * 5) : s.qty;
-    stock.push({ localId: `${s.sku}@${s.warehouse}`, data: { sku: s.sku, warehouse: s.warehouse, quantity } });
+    // The shop keys stock by the same composite key parity uses: [sku, warehouse].
+    stock.push({ localId: JSON.stringify([s.sku, s.warehouse]), data: { sku: s.sku, warehouse: s.warehouse, quantity } });
   }
   return { items, customers, stock };
 }

@@ -31,18 +31,28 @@ process.stdout.write(
     `demo: webshop (reference receiver) on ${url} with a drifted copy\n\n`,
 );
 
-const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/agent/main.ts'), 'run', '--config', path.join(here, 'parity.yaml')], {
-  cwd: root,
-  env: { ...process.env, DEMO_SHOP_PORT: String(port), DEMO_SHOP_TOKEN: token },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-let out = '';
-child.stdout.on('data', (chunk: Buffer) => {
-  out += chunk.toString();
-  process.stdout.write(chunk);
-});
-const code: number = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+/** Runs the real CLI on the demo config, echoing its summary. */
+async function parity(title: string): Promise<{ code: number; out: string }> {
+  process.stdout.write(`==== ${title}\n`);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/agent/main.ts'), 'run', '--config', path.join(here, 'parity.yaml')], {
+    cwd: root,
+    env: { ...process.env, DEMO_SHOP_PORT: String(port), DEMO_SHOP_TOKEN: token, PARITY_LOG_LEVEL: process.env.PARITY_LOG_LEVEL ?? 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    process.stdout.write(chunk);
+  });
+  const code: number = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  process.stdout.write('\n');
+  return { code, out };
+}
+
+const first = await parity('run 1: compare the ERP with the shop, and push the difference');
+const second = first.code === 0 ? await parity('run 2: compare again') : first;
 await receiver.close();
+const { code, out } = second;
 
 const md = /^report: (.+\.md)$/m.exec(out)?.[1];
 if (md) {

@@ -10,10 +10,13 @@ import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { DataTypes, Op, Sequelize, type Model, type ModelStatic } from 'sequelize';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 
 export interface ReceiverOptions {
-  /** SQLite file; in memory when omitted. */
+  /** SQLite file; a temporary one (removed on close) when omitted. */
   dbPath?: string;
   /** When set, every route but /healthz needs `Authorization: Bearer <token>`. */
   token?: string;
@@ -64,8 +67,12 @@ type Application = Model<{ entity: string; local_id: string; hash: string; count
 const CHUNK = 500;
 
 export async function createReceiver(options: ReceiverOptions = {}): Promise<Receiver> {
-  const sequelize = new Sequelize({ dialect: 'sqlite', storage: options.dbPath ?? ':memory:', logging: false });
-  if (options.dbPath) await sequelize.query('PRAGMA journal_mode = WAL');
+  // A file, never ':memory:': Sequelize gives each transaction its own connection to a file,
+  // while an in-memory database has one connection that concurrent requests would share.
+  const tempDir = options.dbPath ? null : mkdtempSync(path.join(tmpdir(), 'parity-receiver-'));
+  const storage = options.dbPath ?? path.join(tempDir!, 'receiver.db');
+  const sequelize = new Sequelize({ dialect: 'sqlite', storage, logging: false });
+  await sequelize.query('PRAGMA journal_mode = WAL');
   const Records: ModelStatic<StoredRecord> = sequelize.define<StoredRecord>(
     'Record',
     {
@@ -101,6 +108,14 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
   );
   await sequelize.sync();
   let nextRemoteId = (await Records.count()) + 1;
+  // One batch is applied at a time: SQLite has one writer, and concurrent transactions on
+  // one connection would interleave.
+  let applying: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = applying.then(fn, fn);
+    applying = next.catch(() => undefined);
+    return next;
+  };
   const maxPageSize = options.maxPageSize ?? 1000;
 
   const app = new Hono();
@@ -167,7 +182,7 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
     let answer: { results: PushResult[] };
     try {
       await options.beforeApply?.(entity, key);
-      answer = await sequelize.transaction(async (transaction) => {
+      answer = await oneAtATime(() => sequelize.transaction(async (transaction) => {
         const results: PushResult[] = [];
         for (const r of body.records as PushRecord[]) {
           const localId = typeof r?.localId === 'string' || typeof r?.localId === 'number' ? String(r.localId) : '';
@@ -198,7 +213,7 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
         const response = { results };
         await Keys.update({ state: 'done', response: JSON.stringify(response) }, { where: { key }, transaction });
         return response;
-      });
+      }));
     } catch (err) {
       // Nothing was applied: free the key so the same batch can be sent again.
       await Keys.destroy({ where: { key } });
@@ -248,6 +263,7 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
         });
       }
       await sequelize.close();
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     },
   };
 }

@@ -181,7 +181,10 @@ function summary(report: import('../reconcile/report.js').RunReport, files: stri
   const width = Math.max(...report.entities.map((e) => e.name.length), 6);
   for (const e of report.entities) {
     const d = e.diff;
-    const detail = e.error ? e.error : `missing ${d.missing}, extra ${d.extra}, changed ${d.changed}${d.duplicates ? `, duplicates ${d.duplicates}` : ''}${d.invalid ? `, invalid ${d.invalid}` : ''}`;
+    const sync = (['created', 'updated', 'deleted', 'rejected', 'pending'] as const).filter((k) => e.sync[k] > 0).map((k) => `${e.sync[k]} ${k}`);
+    const detail = e.error
+      ? e.error
+      : `missing ${d.missing}, extra ${d.extra}, changed ${d.changed}${d.duplicates ? `, duplicates ${d.duplicates}` : ''}${d.invalid ? `, invalid ${d.invalid}` : ''}${sync.length ? `; ${report.dryRun ? 'would sync' : 'synced'} ${sync.join(', ')}` : ''}${e.blocked ? `; blocked: ${e.blocked}` : ''}`;
     lines.push(`  ${e.name.padEnd(width)}  ${e.match.toFixed(2).padStart(6)}%  ${e.status.padEnd(8)}  ${e.outcome.padEnd(11)}  ${detail}`);
   }
   for (const f of files) lines.push(`report: ${displayPath(f)}`);

@@ -47,6 +47,10 @@ export interface EntityReport {
   /** How the changed records are decided by the entity's conflict strategy: which side's
    *  version is to be kept. */
   conflicts?: { strategy: string; sourceWins: number; targetWins: number };
+  /** Records the target rejected, with its reason (the first ones). */
+  rejections?: { localId: string; error: string }[];
+  /** Batches the target refused whole (400, 422), with the reason: set aside, not re-sent. */
+  quarantined?: string[];
   /** Why nothing is synced for this entity although it drifted (a safety valve), with the figures. */
   blocked?: string;
   /** incremental: only what changed since the watermarks was read, the counts come from the key index. */
@@ -119,10 +123,12 @@ export function compareEntityReport(input: EntityInput, diff: DiffResult): Entit
  * version; `newest-wins(field)` keeps the side whose field is later (the source on a tie or
  * when either is missing); `report-only` decides nothing.
  */
-export function decideConflicts(strategy: string, changed: readonly ChangedRecord[]): EntityReport['conflicts'] {
+export function decideConflicts(strategy: string, changed: readonly ChangedRecord[]): EntityReport['conflicts'];
+export function decideConflicts(strategy: string, changed: readonly ChangedRecord[], keys: true): (NonNullable<EntityReport['conflicts']> & { targetKeys: string[] }) | undefined;
+export function decideConflicts(strategy: string, changed: readonly ChangedRecord[], keys = false): (EntityReport['conflicts'] & { targetKeys?: string[] }) | undefined {
   if (strategy === 'report-only' || changed.length === 0) return undefined;
   const field = /^newest-wins\(\s*([\w.]+)\s*\)$/.exec(strategy)?.[1];
-  if (!field) return { strategy, sourceWins: changed.length, targetWins: 0 };
+  if (!field) return { strategy, sourceWins: changed.length, targetWins: 0, ...(keys ? { targetKeys: [] } : {}) };
   const time = (v: unknown): number | null => {
     if (v === null || v === undefined || v === '') return null;
     if (v instanceof Date) return v.getTime();
@@ -131,13 +137,13 @@ export function decideConflicts(strategy: string, changed: readonly ChangedRecor
     const t = Date.parse(/^\d{4}-\d{2}-\d{2} \d/.test(text) && !/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? `${text.replace(' ', 'T')}Z` : text);
     return Number.isNaN(t) ? null : t;
   };
-  let targetWins = 0;
+  const targetKeys: string[] = [];
   for (const c of changed) {
     const s = time(c.source.fields[field]);
     const t = time(c.target.fields[field]);
-    if (s !== null && t !== null && t > s) targetWins++;
+    if (s !== null && t !== null && t > s) targetKeys.push(c.key);
   }
-  return { strategy, sourceWins: changed.length - targetWins, targetWins };
+  return { strategy, sourceWins: changed.length - targetKeys.length, targetWins: targetKeys.length, ...(keys ? { targetKeys } : {}) };
 }
 
 /**

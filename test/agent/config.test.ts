@@ -119,7 +119,7 @@ describe('config loading', () => {
 
   it('a part not built yet is refused, never ignored', async () => {
     expect(await loadError(GOOD.replace('version: 1', 'version: 1\nschedule: { incremental: every 30m }'))).toContain('schedule: not supported yet: schedule');
-    expect(await loadError(GOOD.replace('    dependsOn: [items]', '    dependsOn: [items]\n    safety: { maxDeleteRatio: 0.2 }'))).toContain('not supported yet: entities.stock.safety');
+    expect(await loadError(GOOD.replace('    source: { system: erp, table: stock }', '    source: { system: erp, table: stock, write: { table: x } }'))).toContain('not supported yet: entities.stock.source.write (a source is only read)');
   });
 
   it('a dependency cycle is named', async () => {

@@ -14,17 +14,15 @@ export function unsupportedPaths(config: ParityConfig): Unsupported[] {
   const top = ['server', 'schedule', 'alerts'] as const;
   for (const k of top) if (config[k] !== undefined) out.push({ path: [k] });
 
-  for (const [name, system] of Object.entries(config.systems)) {
-    const at = ['systems', name];
-    if (system.type === 'http' && system.breaker !== undefined) out.push({ path: [...at, 'breaker'], detail: 'the circuit breaker guards pushes, which are not built yet' });
-  }
-
   for (const [name, entity] of Object.entries(config.entities)) {
     const at = ['entities', name];
-    if (entity.safety?.maxDeleteRatio !== undefined) out.push({ path: [...at, 'safety', 'maxDeleteRatio'], detail: 'it limits deletes, and pushing to the target is not built yet' });
     for (const role of ['source', 'target'] as const) {
       const side = entity[role];
-      if (side.write !== undefined) out.push({ path: [...at, role, 'write'], detail: 'pushing to the target' });
+      if (side.write === undefined) continue;
+      const system = config.systems[side.system];
+      if (role === 'source') out.push({ path: [...at, role, 'write'], detail: 'a source is only read' });
+      else if (system?.type !== 'http') out.push({ path: [...at, role, 'write'], detail: `pushing to a ${system?.type ?? 'unknown'} target; HTTP targets are supported` });
+      else if (side.write.request !== undefined) out.push({ path: [...at, role, 'write', 'request'], detail: 'custom request shapes' });
     }
   }
   return out;

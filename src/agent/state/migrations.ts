@@ -100,7 +100,8 @@ export const migrations: Migration[] = [
         entity: { type: DataTypes.STRING(128), allowNull: false },
         system: { type: DataTypes.STRING(128), allowNull: false },
         idempotency_key: { type: DataTypes.STRING(64), allowNull: false },
-        payload: { type: DataTypes.TEXT('long'), allowNull: false },
+        // LONGTEXT on MySQL/MariaDB (TEXT stops at 64 KB); plain TEXT elsewhere.
+        payload: { type: qi.sequelize.getDialect() === 'mysql' ? DataTypes.TEXT('long') : DataTypes.TEXT, allowNull: false },
         records: { type: DataTypes.INTEGER, allowNull: false },
         status: { type: DataTypes.STRING(16), allowNull: false },
         attempts: { type: DataTypes.INTEGER, allowNull: false },

@@ -173,7 +173,7 @@ export class StateStore implements Outbox {
         entity: DataTypes.STRING(128),
         system: DataTypes.STRING(128),
         idempotency_key: DataTypes.STRING(64),
-        payload: DataTypes.TEXT('long'),
+        payload: DataTypes.TEXT,
         records: DataTypes.INTEGER,
         status: DataTypes.STRING(16),
         attempts: DataTypes.INTEGER,
