@@ -32,6 +32,8 @@ export interface RunOptions {
   logger: Logger;
   /** How many records one side may hold waiting for the other before it pauses. */
   maxAhead?: number;
+  /** Past this many waiting records (sides in different orders), keep only keys and hashes. */
+  compactAbove?: number;
 }
 
 export interface RunResult {
@@ -70,7 +72,13 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       const blocked = entity.config.dependsOn.map((d) => byName.get(d)).find((r) => r && (r.outcome === 'failed' || r.outcome === 'skipped'));
       const outcome: EntityOutcome = blocked
         ? { report: failedEntityReport(sideNames(entity), 'skipped', `prerequisite ${blocked.name} ${blocked.outcome}`), watermarks: {} }
-        : await reconcileEntity(loaded, entity, { store, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, lastRunAt }, log.child({ entity: entity.name }), options.signal);
+        : await reconcileEntity(
+            loaded,
+            entity,
+            { store, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt },
+            log.child({ entity: entity.name }),
+            options.signal,
+          );
       const report = outcome.report;
       if (report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
         const why = sourceDropGuard(report.source.count, await store.lastSourceCount(entity.name), entity.config.safety?.maxSourceDrop ?? 0.5);
@@ -173,6 +181,7 @@ function canFilter(side: ResolvedSide): boolean {
 
 interface EntityPlan {
   store: StateStore;
+  compactAbove: number;
   /** --full: read everything and rebuild the key index. */
   full: boolean;
   maxAhead: number;
@@ -204,6 +213,8 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, pla
     const readKeys: Record<Side, Map<string, string>> = { source: new Map(), target: new Map() };
     const tolerant = Object.keys(entity.tolerances).length > 0;
     const builder = new DiffBuilder(maxAhead * 2, tolerant ? { fields: compareFields, tolerances: entity.tolerances } : undefined, indexRows);
+    // Tolerances compare field values as records meet, so they keep whole records.
+    if (!tolerant) builder.compactWhenPendingExceeds(plan.compactAbove);
     const pace = new Pacer(builder, maxAhead);
     const mappers = { source: mapperFor(entity.source, entity, compareFields), target: mapperFor(entity.target, entity, compareFields) };
     const metricValues: Record<Side, Map<string, MetricValue>> = { source: new Map(), target: new Map() };
@@ -238,6 +249,20 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, pla
     if (failure) throw failure.reason;
     let diff = builder.finish();
     const readThisRun = { ...diff.read };
+    // Records that waited as (key, hash) only: read their side again for their fields.
+    const stripped = builder.stripped(diff);
+    for (const side of ['source', 'target'] as const) {
+      if (stripped[side].size === 0) continue;
+      const again = createCollector(entity[side], context);
+      try {
+        for await (const page of again.read({ mapper: mapperFor(entity[side], entity, compareFields), signal: abort.signal, since: since[side] })) {
+          for (const record of page.records) if (stripped[side].has(record.key)) DiffBuilder.fill(diff, side, record);
+        }
+      } finally {
+        await again.close();
+      }
+      log.info({ side, records: stripped[side].size }, 'read again for the fields of the records to report and push');
+    }
     // What a push would send, from the records this run read. A record the conflict strategy
     // gives to the target stays out. Deletes come from full runs only: an incremental run
     // does not see every target key.
@@ -346,6 +371,9 @@ async function syncEntity(
 
 /** How many records one side may hold waiting for the other before it pauses. */
 const MAX_AHEAD = 20_000;
+
+/** Past this many waiting records, the join keeps only keys and hashes. */
+const COMPACT_ABOVE = 100_000;
 
 /**
  * Keeps the two sides in step. A side whose records wait for the other (it read ahead)

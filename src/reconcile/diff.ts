@@ -87,6 +87,20 @@ export class DiffBuilder {
 
   /** Records matched only thanks to a tolerance. */
   private tolerated = 0;
+  /** Past this many waiting records, waiting records keep only their key and hash. */
+  private compactAbove = Number.POSITIVE_INFINITY;
+  private compact = false;
+
+  /**
+   * Bounds memory when the sides do not arrive in the same order: once more than `limit`
+   * records wait for their counterpart, waiting records keep only key and hash (a hash join
+   * over (key, hash) pairs). The fields of the few records a report or a push needs are then
+   * read again afterwards: see `stripped()` and `fill()`.
+   */
+  compactWhenPendingExceeds(limit: number): this {
+    this.compactAbove = limit;
+    return this;
+  }
   private readonly pending: Record<Side, Map<string, NormalizedRecord>> = { source: new Map(), target: new Map() };
   private readonly changed: ChangedRecord[] = [];
   private readonly invalid: InvalidEntry[] = [];
@@ -105,8 +119,12 @@ export class DiffBuilder {
     const other: Side = side === 'source' ? 'target' : 'source';
     const counterpart = this.pending[other].get(record.key);
     if (!counterpart) {
-      this.pending[side].set(record.key, record);
-      const waiting = this.pending.source.size + this.pending.target.size;
+      const waiting = this.pending.source.size + this.pending.target.size + 1;
+      if (!this.compact && waiting > this.compactAbove) {
+        this.compact = true;
+        for (const map of [this.pending.source, this.pending.target]) for (const [key, r] of map) map.set(key, strip(r));
+      }
+      this.pending[side].set(record.key, this.compact ? strip(record) : record);
       if (waiting > this.maxPending) this.maxPending = waiting;
       return;
     }
@@ -136,6 +154,32 @@ export class DiffBuilder {
   addInvalid(side: Side, entry: InvalidRecord): void {
     this.read[side]++;
     this.invalid.push({ side, ...entry });
+  }
+
+  /** Keys per side whose records kept only key and hash, among those the result lists. */
+  stripped(result: DiffResult): Record<Side, Set<string>> {
+    const out: Record<Side, Set<string>> = { source: new Set(), target: new Set() };
+    for (const r of result.missing) if (r.fields === STRIPPED) out.source.add(r.key);
+    for (const r of result.extra) if (r.fields === STRIPPED) out.target.add(r.key);
+    for (const c of result.changed) {
+      if (c.source.fields === STRIPPED) out.source.add(c.key);
+      if (c.target.fields === STRIPPED) out.target.add(c.key);
+    }
+    return out;
+  }
+
+  /** Puts back the fields of a stripped record, read again from its side. */
+  static fill(result: DiffResult, side: Side, record: NormalizedRecord): void {
+    const restore = (r: NormalizedRecord) => {
+      if (r.key === record.key && r.fields === STRIPPED) r.fields = record.fields;
+    };
+    if (side === 'source') {
+      result.missing.forEach(restore);
+      result.changed.forEach((c) => restore(c.source));
+    } else {
+      result.extra.forEach(restore);
+      result.changed.forEach((c) => restore(c.target));
+    }
   }
 
   finish(): DiffResult {
@@ -171,6 +215,13 @@ export class DiffBuilder {
       invalid: this.invalid,
     };
   }
+}
+
+/** The fields of a record that waited in compact mode: read again when needed. */
+const STRIPPED: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+function strip(r: NormalizedRecord): NormalizedRecord {
+  return r.fields === STRIPPED ? r : { key: r.key, hash: r.hash, fields: STRIPPED };
 }
 
 /** Per-field numeric tolerances: values within this distance are equal. */

@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 afterAll(() => receiver.close());
 
-async function runWith(target: string) {
+async function runWith(target: string, compactAbove?: number) {
   writeFileSync(
     path.join(dir, 'parity.yaml'),
     `version: 1
@@ -52,7 +52,7 @@ entities:
   const loaded = await loadConfig(path.join(dir, 'parity.yaml'));
   const store = await StateStore.open('sqlite:state.db', dir);
   try {
-    const { report } = await runOnce(loaded, store, { logger: silentLogger(), maxAhead: 150 });
+    const { report } = await runOnce(loaded, store, { logger: silentLogger(), maxAhead: 150, compactAbove });
     expectValidReport(report);
     return report.entities[0]!;
   } finally {
@@ -67,6 +67,26 @@ describe('keeping the sides in step', () => {
     expect(e.join).toEqual({ strategy: 'merge', maxPending: expect.any(Number) });
     // One page of the faster side beyond the allowance, plus a page of the other.
     expect(e.join!.maxPending).toBeLessThanOrEqual(150 + 100 + 40);
+  });
+
+  it('past the compact limit, a hash join keeps keys and hashes only and reads again the records it reports', async () => {
+    const db = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'erp.db'), logging: false });
+    await db.query("UPDATE items SET qty = qty + 1 WHERE sku IN ('S00005', 'S02500')");
+    await db.query("INSERT INTO items VALUES ('S99999', 1)");
+    const target = '{ system: file, fields: { sku: sku, qty: { from: qty, transform: int } } }';
+    const whole = await runWith(target);
+    const compact = await runWith(target, 50);
+    await db.query("UPDATE items SET qty = qty - 1 WHERE sku IN ('S00005', 'S02500')");
+    await db.query("DELETE FROM items WHERE sku = 'S99999'");
+    await db.close();
+    expect(whole.join!.maxPending).toBeGreaterThan(50);
+    expect(compact.diff).toEqual(whole.diff);
+    expect(compact.diff).toMatchObject({ changed: 2, missing: 1 });
+    expect(compact.samples).toEqual(whole.samples);
+    expect(compact.samples.changed).toEqual([
+      { key: 'S00005', fields: { qty: ['6', '5'] } },
+      { key: 'S02500', fields: { qty: ['2501', '2500'] } },
+    ]);
   });
 
   it('falls back to a hash join, still exact, when one side is in no order', async () => {
