@@ -61,7 +61,7 @@ async function setup(fault: Fault, system: Partial<PushSystem> = {}) {
   app.use('*', layer);
   app.route('/', receiver.app);
   const url = await serveApp(app);
-  const pushSystem: PushSystem = { auth: { type: 'none' }, baseUrl: url, headers: {}, timeoutMs: 250, retry: { retries: 4, baseMs: 10, maxMs: 100 }, ...system };
+  const pushSystem: PushSystem = { auth: { type: 'none' }, baseUrl: url, headers: {}, timeoutMs: 3000, retry: { retries: 4, baseMs: 10, maxMs: 100 }, ...system };
   const store = await StateStore.open('sqlite:state.db', tempDir());
   const client = new HttpPushClient(pushSystem, 'shop', '/sync/items');
   const run = (runId: string) => pushEntity({ entity: 'items', system: 'shop', records: source, batchSize: 50, outbox: store, client, runId, log: silentLogger() });
@@ -107,7 +107,7 @@ describe('push faults', () => {
   });
 
   it('an answer slower than the timeout: the retry meets 409 or the stored answer, never a second application', async () => {
-    const t = await setup((n) => (n === 2 ? 'slow' : null));
+    const t = await setup((n) => (n === 2 ? 'slow' : null), { timeoutMs: 250 });
     const s = await t.run('r1');
     expect(s.pending + s.created + s.unchanged).toBeGreaterThanOrEqual(N);
     if (s.pending) expect((await t.run('r2')).pending).toBe(0);
