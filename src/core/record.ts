@@ -21,3 +21,14 @@ export interface Page {
   records: NormalizedRecord[];
   invalid: InvalidRecord[];
 }
+
+/** What a push did (or, in a dry run, would do) to an entity's target, by record. */
+export interface SyncCounts {
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  rejected: number;
+  /** Records in batches still waiting in the outbox. */
+  pending: number;
+}

@@ -1,5 +1,6 @@
 // The run report (DESIGN, "Report", schema v1): building an entity's part from its diff,
 // and rendering the Markdown summary a person reads first. Pure: writing files is the agent's.
+import type { SyncCounts } from '../core/record.js';
 import { changedFields, type ChangedRecord, type ChangedSample, type DiffCounts, type DiffResult, type JoinStats, type Side, type Tolerances } from './diff.js';
 import { band, entityMatch, metricMatch, percent, trippedThresholds, type Band, type Bands, type Thresholds } from './score.js';
 
@@ -7,14 +8,7 @@ export const REPORT_SCHEMA_VERSION = 1;
 
 export type Outcome = 'synced' | 'in-sync' | 'report-only' | 'deferred' | 'failed' | 'skipped' | 'blocked';
 
-export interface SyncCounts {
-  created: number;
-  updated: number;
-  deleted: number;
-  unchanged: number;
-  rejected: number;
-  pending: number;
-}
+export type { SyncCounts } from '../core/record.js';
 
 export interface MetricReport {
   name: string;

@@ -2,18 +2,12 @@
 // batches first (with their original keys), then the new ones; each batch written to the
 // outbox before it is sent and marked done with its answer. An open breaker defers the rest.
 import type { Logger } from 'pino';
+import type { SyncCounts } from '../../core/record.js';
 import { makeBatches } from '../batches.js';
 import type { Outbox, OutboxBatch, PushRecord } from '../types.js';
 import type { HttpPushClient } from './client.js';
 
-export interface PushSummary {
-  created: number;
-  updated: number;
-  deleted: number;
-  unchanged: number;
-  rejected: number;
-  /** Records in batches still waiting in the outbox. */
-  pending: number;
+export interface PushSummary extends SyncCounts {
   /** The breaker opened: the rest waits for the next run. */
   deferred: boolean;
   /** Batches the target refused whole, with the reason. */
