@@ -32,6 +32,74 @@ if (phase === 'diff-core') {
   process.exit(0);
 }
 
+if (phase === 'push-http') {
+  // Pushes N upserts to the receiver at `url`: `parity` batches them through the outbox; the
+  // baseline is what the old scripts did, one POST per record.
+  const [, , url, n, mode] = process.argv.slice(2);
+  const count = Number(n);
+  const records = Array.from({ length: count }, (_, i) => ({ localId: `P-${mode}-${String(i).padStart(7, '0')}`, op: 'upsert', hash: `h${i}`, data: { sku: `P-${i}`, name: `product ${i}`, price: (i % 1000) / 10 } }));
+  const t0 = performance.now();
+  if (mode === 'per-record') {
+    const { default: axios } = await import('axios');
+    const http = await import('node:http');
+    const client = axios.create({ baseURL: url, httpAgent: new http.Agent({ keepAlive: true }) });
+    for (const r of records) {
+      await client.post('/sync/items', { entity: 'items', batchId: r.localId, records: [r] }, { headers: { 'Idempotency-Key': `k-${r.localId}` } });
+    }
+  } else {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { HttpPushClient } = await import(dist('push/http/client.js'));
+    const { pushEntity } = await import(dist('push/http/push.js'));
+    const store = await StateStore.open('sqlite:state.db', mkdtempSync(path.join(tmpdir(), 'parity-bench-push-')));
+    const client = new HttpPushClient({ auth: { type: 'none' }, baseUrl: url, headers: {}, timeoutMs: 60000 }, 'shop', '/sync/items');
+    const summary = await pushEntity({ entity: 'items', system: 'shop', records, batchSize: 250, concurrency: 4, outbox: store, client, runId: 'bench', log: silentLogger() });
+    await store.close();
+    if (summary.created !== count) throw new Error(`pushed ${summary.created} of ${count}`);
+  }
+  const ms = performance.now() - t0;
+  process.stdout.write(`${JSON.stringify({ ms, maxRssMb: process.resourceUsage().maxRSS / 1024, records: count })}\n`);
+  process.exit(0);
+}
+
+if (phase === 'push-sql') {
+  // Upserts N rows into a SQLite table: `parity`'s bulk loader, against the baseline of a
+  // per-record find-then-save loop (what an ORM script does).
+  const [, file, n, mode] = process.argv.slice(2);
+  const count = Number(n);
+  const { Sequelize, DataTypes } = await import('sequelize');
+  const db = new Sequelize({ dialect: 'sqlite', storage: file, logging: false });
+  const table = `items_${mode.replaceAll('-', '_')}`;
+  await db.query(`CREATE TABLE ${table} (sku TEXT NOT NULL UNIQUE, name TEXT, price NUMERIC, qty INTEGER)`);
+  // Half the rows exist already, with another price: the load updates them and inserts the rest.
+  const rows = Array.from({ length: count }, (_, i) => ({ sku: `SKU-${String(i).padStart(8, '0')}`, name: `product ${i}`, price: ((i % 1000) / 10 + 1).toFixed(2), qty: i % 50 }));
+  for (let i = 0; i < count / 2; i += 2000) {
+    const chunk = rows.slice(i, Math.min(i + 2000, count / 2));
+    await db.query(`INSERT INTO ${table} VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`, { replacements: chunk.flatMap((r) => [r.sku, r.name, '0', r.qty]) });
+  }
+  const t0 = performance.now();
+  if (mode === 'find-then-save') {
+    const Item = db.define('Item', { sku: { type: DataTypes.STRING, primaryKey: true }, name: DataTypes.STRING, price: DataTypes.DECIMAL, qty: DataTypes.INTEGER }, { tableName: table, timestamps: false });
+    for (const r of rows) {
+      const found = await Item.findOne({ where: { sku: r.sku } });
+      if (found) await found.update({ name: r.name, price: r.price, qty: r.qty });
+      else await Item.create(r);
+    }
+  } else {
+    const { SqlLoader } = await import(dist('push/sql/loader.js'));
+    const loader = new SqlLoader({ sequelize: db, table, keyColumns: ['sku'], columns: ['sku', 'name', 'price', 'qty'], chunkSize: 1000, delete: 'none', where: 'bench' });
+    const summary = await loader.load(rows.map((r, i) => ({ localId: r.sku, values: r, exists: i < count / 2 })), []);
+    if (summary.rejected) throw new Error(summary.rejections[0].error);
+  }
+  const ms = performance.now() - t0;
+  const [{ n: held }] = await db.query(`SELECT COUNT(*) AS n FROM ${table} WHERE price <> '0'`, { type: 'SELECT' });
+  await db.close();
+  if (Number(held) !== count) throw new Error(`${mode}: ${held} of ${count} rows hold the new values`);
+  process.stdout.write(`${JSON.stringify({ ms, maxRssMb: process.resourceUsage().maxRSS / 1024, records: count })}\n`);
+  process.exit(0);
+}
+
 const loaded = await loadConfig(configFile);
 const entity = loaded.entities[0];
 const t0 = performance.now();

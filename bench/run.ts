@@ -5,6 +5,9 @@
 //              HTTP with 1% drift: the full run against the floor of merely reading both sides
 //   incremental  a run after 0.1% of the source changed, against the full run that built the
 //              key index, and checked against a fresh full run
+//   push       100,000 upserts pushed to the receiver (records/s) against one request per
+//              record, and 100,000 rows bulk-upserted into SQLite against a per-record
+//              find-then-save loop (BENCH_PUSH_RECORDS changes the count)
 //   read       rows/s of the SQLite and HTTP reads of that entity, and of a BENCH_XLSX_ROWS
 //              (default 100,000) xlsx read with the streaming reader
 // Figures also go to bench/results/latest.json. `npm run bench -- read` runs one part.
@@ -21,7 +24,8 @@ import { writeParts } from '../test/helpers/xlsx.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const XLSX_ROWS = Number(process.env.BENCH_XLSX_ROWS ?? 100_000);
-const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['incremental', 'reconcile', 'read']);
+const PUSH_RECORDS = Number(process.env.BENCH_PUSH_RECORDS ?? 100_000);
+const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['incremental', 'reconcile', 'read', 'push']);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'parity-bench-'));
 
@@ -59,8 +63,8 @@ interface Measured {
 }
 
 // Asynchronous on purpose: the receiver answers from this process while the child runs.
-async function measure(phase: string, configFile: string): Promise<Measured> {
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(here, 'child.mjs'), phase, configFile], { encoding: 'utf8', maxBuffer: 1 << 20 });
+async function measure(phase: string, configFile: string, ...args: string[]): Promise<Measured> {
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(here, 'child.mjs'), phase, configFile, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Measured;
 }
 
@@ -205,7 +209,30 @@ async function incrementalRun() {
   record({ name: 'incremental run, 0.1% changed', value: inc.ms / 1000, unit: 's', baseline: full.ms / 1000, ratio, bar: '< 5% of the full run', pass: ratio < 0.05 });
 }
 
+async function push() {
+  // The baselines are measured on a sample (they are slow); their rate is what is compared.
+  const sample = Math.min(PUSH_RECORDS, 3000);
+  say(`\npush: ${PUSH_RECORDS.toLocaleString('en')} upserts; baselines measured on ${sample.toLocaleString('en')} records in the same run`);
+  const receiver = await createReceiver({ dbPath: path.join(dir, 'push-receiver.db') });
+  const { url } = await receiver.listen(0);
+  try {
+    const batched = await measure('push-http', '-', url, String(PUSH_RECORDS), 'batched');
+    const single = await measure('push-http', '-', url, String(sample), 'per-record');
+    const rate = batched.records / (batched.ms / 1000);
+    const base = single.records / (single.ms / 1000);
+    record({ name: 'HTTP push, batches of 250 via the outbox', value: rate, unit: 'rows/s', baseline: base, ratio: rate / base, bar: '>= 50 x one request per record', pass: rate / base >= 50 });
+  } finally {
+    await receiver.close();
+  }
+  const bulk = await measure('push-sql', path.join(dir, 'push-sql.db'), String(PUSH_RECORDS), 'bulk');
+  const loop = await measure('push-sql', path.join(dir, 'push-sql.db'), String(sample), 'find-then-save');
+  const rate = bulk.records / (bulk.ms / 1000);
+  const base = loop.records / (loop.ms / 1000);
+  record({ name: 'SQL loader, SQLite, chunks of 1,000', value: rate, unit: 'rows/s', baseline: base, ratio: rate / base, bar: '>= 20 x find-then-save per record', pass: rate / base >= 20 });
+}
+
 try {
+  if (parts.has('push')) await push();
   if (parts.has('incremental')) await incrementalRun();
   if (parts.has('reconcile') || parts.has('read')) await reconcileAndRead();
   if (parts.has('read')) await readXlsx();

@@ -172,7 +172,7 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
     const requestHash = createHash('sha256').update(text).digest('hex');
 
     // Claim the key; a key seen before is answered from what is stored.
-    const [row, created] = await Keys.findOrCreate({ where: { key }, defaults: { key, request_hash: requestHash, state: 'in-flight', response: null, created_at: new Date() } });
+    const [row, created] = await oneAtATime(() => Keys.findOrCreate({ where: { key }, defaults: { key, request_hash: requestHash, state: 'in-flight', response: null, created_at: new Date() } }));
     if (!created) {
       if (row.get('request_hash') !== requestHash) return c.json({ error: 'this Idempotency-Key was used with another payload' }, 422);
       if (row.get('state') !== 'done') return c.json({ error: 'a request with this Idempotency-Key is still in flight' }, 409);
@@ -183,32 +183,60 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
     try {
       await options.beforeApply?.(entity, key);
       answer = await oneAtATime(() => sequelize.transaction(async (transaction) => {
+        // A batch is applied in bulk: one read of what is held, then one write per kind.
+        const records = body.records as PushRecord[];
+        const idOf = (r: PushRecord) => (typeof r?.localId === 'string' || typeof r?.localId === 'number' ? String(r.localId) : '');
+        const ids = [...new Set(records.map(idOf).filter(Boolean))];
+        const held = new Map<string, { hash: string | null; remoteId: string | null } | null>();
+        for (let i = 0; i < ids.length; i += CHUNK) {
+          const rows = (await Records.findAll({ where: { entity, local_id: ids.slice(i, i + CHUNK) }, attributes: ['local_id', 'hash', 'remote_id'], raw: true, transaction })) as unknown as { local_id: string; hash: string | null; remote_id: string | null }[];
+          for (const row of rows) held.set(row.local_id, { hash: row.hash, remoteId: row.remote_id });
+        }
         const results: PushResult[] = [];
-        for (const r of body.records as PushRecord[]) {
-          const localId = typeof r?.localId === 'string' || typeof r?.localId === 'number' ? String(r.localId) : '';
+        const writes = new Map<string, { data: string; hash: string; remoteId: string } | null>();
+        const applied = new Map<string, { localId: string; hash: string }>();
+        const now = new Date();
+        for (const r of records) {
+          const localId = idOf(r);
           if (!localId) {
             results.push({ localId: '', status: 'rejected', error: 'a record needs a localId' });
             continue;
           }
-          const existing = await Records.findOne({ where: { entity, local_id: localId }, transaction });
+          const existing = held.get(localId) ?? null;
           if (r.op === 'delete') {
-            if (existing) await existing.destroy({ transaction });
-            results.push({ localId, status: 'deleted', ...(existing ? { remoteId: existing.get('remote_id') ?? undefined } : {}) } as PushResult);
+            held.set(localId, null);
+            writes.set(localId, null);
+            results.push({ localId, status: 'deleted', ...(existing?.remoteId ? { remoteId: existing.remoteId } : {}) });
             continue;
           }
           if (r.op !== 'upsert' || typeof r.hash !== 'string' || r.data === null || typeof r.data !== 'object') {
             results.push({ localId, status: 'rejected', error: 'a record needs op upsert or delete, a hash and an object of data' });
             continue;
           }
-          if (existing && existing.get('hash') === r.hash) {
-            results.push({ localId, status: 'unchanged', remoteId: existing.get('remote_id') ?? undefined } as PushResult);
+          if (existing && existing.hash === r.hash) {
+            results.push({ localId, status: 'unchanged', ...(existing.remoteId ? { remoteId: existing.remoteId } : {}) });
             continue;
           }
-          const remoteId = (existing?.get('remote_id') as string | null) ?? `R-${nextRemoteId++}`;
-          await Records.upsert({ entity, local_id: localId, data: JSON.stringify(r.data), hash: r.hash, remote_id: remoteId, updated_at: new Date() }, { transaction });
-          const [applied] = await Applications.findOrCreate({ where: { entity, local_id: localId, hash: r.hash }, defaults: { entity, local_id: localId, hash: r.hash, count: 0 }, transaction });
-          await applied.increment('count', { transaction });
+          const remoteId = existing?.remoteId ?? `R-${nextRemoteId++}`;
+          held.set(localId, { hash: r.hash, remoteId });
+          writes.set(localId, { data: JSON.stringify(r.data), hash: r.hash, remoteId });
+          applied.set(`${localId}|${r.hash}`, { localId, hash: r.hash });
           results.push({ localId, status: existing ? 'updated' : 'created', remoteId });
+        }
+        const gone = [...writes].filter(([, w]) => w === null).map(([id]) => id);
+        const kept = [...writes].filter((e): e is [string, { data: string; hash: string; remoteId: string }] => e[1] !== null);
+        for (let i = 0; i < gone.length; i += CHUNK) await Records.destroy({ where: { entity, local_id: gone.slice(i, i + CHUNK) }, transaction });
+        for (let i = 0; i < kept.length; i += CHUNK) {
+          const rows = kept.slice(i, i + CHUNK).map(([id, w]) => ({ entity, local_id: id, data: w.data, hash: w.hash, remote_id: w.remoteId, updated_at: now }));
+          await Records.bulkCreate(rows, { updateOnDuplicate: ['data', 'hash', 'remote_id', 'updated_at'], transaction });
+        }
+        const pairs = [...applied.values()];
+        for (let i = 0; i < pairs.length; i += CHUNK) {
+          const chunk = pairs.slice(i, i + CHUNK);
+          const counted = (await Applications.findAll({ where: { entity, local_id: chunk.map((p) => p.localId) }, raw: true, transaction })) as unknown as { local_id: string; hash: string; count: number }[];
+          const before = new Map(counted.map((c) => [`${c.local_id}|${c.hash}`, c.count]));
+          const rows = chunk.map((p) => ({ entity, local_id: p.localId, hash: p.hash, count: (before.get(`${p.localId}|${p.hash}`) ?? 0) + 1 }));
+          await Applications.bulkCreate(rows, { updateOnDuplicate: ['count'], transaction });
         }
         const response = { results };
         await Keys.update({ state: 'done', response: JSON.stringify(response) }, { where: { key }, transaction });
@@ -216,7 +244,7 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
       }));
     } catch (err) {
       // Nothing was applied: free the key so the same batch can be sent again.
-      await Keys.destroy({ where: { key } });
+      await oneAtATime(() => Keys.destroy({ where: { key } }));
       throw err;
     }
     return c.json(answer, 200);

@@ -2,9 +2,8 @@
 // order, recorded in the state store and written as report files.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { createCollector, RecordMapper, type Collector } from '../collectors/index.js';
-import { dottedGetter, plainGetter } from '../collectors/mapper.js';
-import { fieldsOf, MetricAccumulator, type MetricValue } from '../collectors/metrics.js';
+import { createCollector, type Collector } from '../collectors/index.js';
+import { MetricAccumulator, type MetricValue } from '../collectors/metrics.js';
 import { sortedFields } from '../core/canonical.js';
 import { describeError, ParityError } from '../core/errors.js';
 import { DiffBuilder, type Side } from '../reconcile/diff.js';
@@ -14,11 +13,8 @@ import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.j
 import type { Logger } from './logger.js';
 import { pruneReports, writeReportFiles } from './reports.js';
 import type { IndexRow, StateStore } from './state/store.js';
-import type { NormalizedRecord } from '../core/record.js';
-import { targetData } from '../push/batches.js';
-import { HttpPushClient } from '../push/http/client.js';
-import { pushEntity } from '../push/http/push.js';
-import type { PushRecord } from '../push/types.js';
+import { syncEntity, type Candidates } from './sync.js';
+import { mapperFor } from './mappers.js';
 
 export const SAMPLE_LIMIT = 20;
 
@@ -89,7 +85,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
         }
       }
       if (entity.target.config.write && outcome.candidates) {
-        await syncEntity(entity, report, outcome.candidates, { store, runId, dryRun, log: log.child({ entity: entity.name }), signal: options.signal });
+        await syncEntity(entity, report, outcome.candidates, { store, runId, dryRun, baseDir: loaded.baseDir, log: log.child({ entity: entity.name }), signal: options.signal });
       }
       for (const [side, value] of Object.entries(outcome.watermarks)) watermarks.push({ entity: entity.name, side: side as Side, value });
       reports.push(report);
@@ -152,23 +148,13 @@ async function resolveCompareFields(entity: ResolvedEntity, source: Collector, t
   return sortedFields(columns.filter((c) => !entity.keyFields.includes(c)));
 }
 
-function mapperFor(side: ResolvedSide, entity: ResolvedEntity, compareFields: string[]): RecordMapper {
-  return new RecordMapper({
-    keyChains: entity.keyChains,
-    compareFields,
-    mappings: side.mappings,
-    getter: side.system.type === 'http' ? dottedGetter : plainGetter,
-    extraFields: [...entity.metrics.flatMap(fieldsOf), ...(/^newest-wins\(\s*([\w.]+)\s*\)$/.exec(entity.config.conflict)?.slice(1) ?? [])],
-    rules: entity.rules,
-  });
-}
 
 export interface EntityOutcome {
   report: EntityReport;
   /** The largest incremental value each side showed, to store when the run completes. */
   watermarks: Partial<Record<Side, string>>;
   /** What a push would send: source records to upsert, target keys to delete. */
-  candidates?: { upserts: NormalizedRecord[]; deletes: string[] };
+  candidates?: Candidates;
 }
 
 /** Whether a side can read only what changed since its watermark. */
@@ -267,9 +253,11 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, pla
     // gives to the target stays out. Deletes come from full runs only: an incremental run
     // does not see every target key.
     const targetWins = new Set(decideConflicts(entity.config.conflict, diff.changed, true)?.targetKeys ?? []);
-    const candidates = {
-      upserts: [...diff.missing, ...diff.changed.filter((c) => !targetWins.has(c.key)).map((c) => c.source)],
-      deletes: incremental ? [] : diff.extra.map((r) => r.key),
+    const candidates: Candidates = {
+      missing: diff.missing,
+      changed: diff.changed.filter((c) => !targetWins.has(c.key)).map((c) => c.source),
+      deletes: incremental ? [] : diff.extra,
+      compareFields,
     };
     if (incremental) {
       // A side read since its watermark updates its keys; a side read in full replaces them.
@@ -323,50 +311,6 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, pla
     signal?.removeEventListener('abort', onAbort);
     await Promise.all([collectors.source.close(), collectors.target.close()]).catch(() => undefined);
   }
-}
-
-/**
- * Syncs an entity's difference into its target when a threshold tripped: through the
- * outbox, pending batches first. A dry run only reports what would be sent. An entity
- * that is blocked, in sync, report-only or failed sends nothing new.
- */
-async function syncEntity(
-  entity: ResolvedEntity,
-  report: EntityReport,
-  candidates: { upserts: NormalizedRecord[]; deletes: string[] },
-  o: { store: StateStore; runId: string; dryRun: boolean; log: Logger; signal?: AbortSignal | undefined },
-): Promise<void> {
-  const write = entity.target.config.write!;
-  const system = entity.target.system;
-  if (system.type !== 'http' || !write.path || report.outcome === 'blocked' || report.outcome === 'failed' || report.outcome === 'skipped') return;
-  const tripped = report.tripped.length > 0 && report.outcome === 'report-only' && entity.config.conflict !== 'report-only';
-  const deletes = tripped && write.delete !== 'none' ? candidates.deletes : [];
-  const upserts = tripped ? candidates.upserts : [];
-
-  const ratio = entity.config.safety?.maxDeleteRatio;
-  if (ratio !== undefined && deletes.length > 0 && deletes.length / Math.max(1, report.target.count) > ratio) {
-    report.outcome = 'blocked';
-    report.blocked = `the run would delete ${deletes.length} of ${report.target.count} target records (${Math.round((1000 * deletes.length) / Math.max(1, report.target.count)) / 10}%), more than safety.maxDeleteRatio ${Math.round(ratio * 1000) / 10}%: nothing is synced for this entity`;
-    o.log.warn({ reason: report.blocked }, 'entity blocked');
-    return;
-  }
-  const records: PushRecord[] = [
-    ...upserts.map((r) => ({ localId: r.key, op: 'upsert' as const, hash: r.hash, data: targetData(r.fields, entity.target.mappings) })),
-    ...deletes.map((key) => ({ localId: key, op: 'delete' as const })),
-  ];
-  if (o.dryRun) {
-    // What it would do: the target answers created or updated, so count missing and changed.
-    report.sync = { ...report.sync, created: report.diff.missing && tripped ? Math.min(report.diff.missing, upserts.length) : 0, updated: tripped ? Math.max(0, upserts.length - report.diff.missing) : 0, deleted: deletes.length };
-    return;
-  }
-  const client = new HttpPushClient(system, entity.target.systemName, write.path);
-  const summary = await pushEntity({ entity: entity.name, system: entity.target.systemName, records, batchSize: write.batchSize, outbox: o.store, client, runId: o.runId, log: o.log, signal: o.signal });
-  report.sync = { created: summary.created, updated: summary.updated, deleted: summary.deleted, unchanged: summary.unchanged, rejected: summary.rejected, pending: summary.pending };
-  if (summary.rejections.length) report.rejections = summary.rejections.slice(0, SAMPLE_LIMIT);
-  if (summary.quarantined.length) report.quarantined = summary.quarantined;
-  const sent = summary.created + summary.updated + summary.deleted + summary.unchanged + summary.rejected;
-  if (summary.deferred || summary.pending > 0) report.outcome = 'deferred';
-  else if (tripped || sent > 0) report.outcome = 'synced';
 }
 
 /** How many records one side may hold waiting for the other before it pauses. */

@@ -75,6 +75,13 @@ export function sortedFields(names: Iterable<string>): string[] {
 /** The key string of a record, or null when a key part is missing or empty.
  *  A single part is its canonical value; several parts are a JSON array, so
  *  ("a|b", "c") and ("a", "b|c") can never collide. */
+/** The parts of a key made by encodeKey (canonical text). */
+export function decodeKeyParts(key: string, parts: number): string[] {
+  if (parts === 1) return [key];
+  const decoded = JSON.parse(key) as unknown;
+  return Array.isArray(decoded) ? decoded.map(String) : [key];
+}
+
 export function encodeKey(parts: readonly unknown[]): string | null {
   const canonical: string[] = [];
   for (const part of parts) {

@@ -45,6 +45,9 @@ export function describeError(err: unknown): string {
   if (err instanceof ParityError) return err.message;
   if (err instanceof AggregateError && err.errors.length > 0) return describeError(err.errors[0]);
   if (err instanceof Error) {
+    // Sequelize wraps the driver's error ("Validation error"); the driver's says what broke.
+    const parent = (err as { parent?: unknown }).parent;
+    if (parent instanceof Error && parent.message) return describeError(parent);
     const code = (err as NodeJS.ErrnoException).code;
     const message = err.message || code || err.name;
     return redact(code && !message.includes(code) ? `${code}: ${message}` : message);

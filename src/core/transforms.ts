@@ -2,7 +2,7 @@
 // once at config load, applied per value in the collectors. No eval, no user code here.
 import Big from 'big.js';
 import { parse as parseYaml } from 'yaml';
-import { pathToFileURL } from 'node:url';
+import { importUserModule } from './modules.js';
 import { canonicalValue } from './canonical.js';
 
 export type TransformFn = (value: unknown) => unknown;
@@ -184,15 +184,7 @@ export function parseTransforms(spec: string, custom: Readonly<Record<string, Cu
 
 /** Loads a module of custom transforms: its exported functions, by name. */
 export async function loadCustomTransforms(file: string): Promise<Record<string, CustomTransform>> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  } catch (err) {
-    // A TypeScript module under the compiled CLI: load it through tsx.
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-    const { tsImport } = await import('tsx/esm/api');
-    mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
-  }
+  const mod = await importUserModule(file);
   const out: Record<string, CustomTransform> = {};
   const exported = { ...(typeof mod.default === 'object' && mod.default !== null ? (mod.default as Record<string, unknown>) : {}), ...mod };
   for (const [name, value] of Object.entries(exported)) {

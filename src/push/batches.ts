@@ -3,10 +3,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { OutboxBatch, PushRecord } from './types.js';
 
-/** hex SHA-256 of the entity and the batch's (localId, op, hash) list. */
-export function idempotencyKey(entity: string, records: readonly PushRecord[]): string {
+/**
+ * hex SHA-256 of the entity, the batch's ID and its (localId, op, hash) list. The key is frozen
+ * with the batch in the outbox, so every re-send of the batch carries it. The batch ID is part
+ * of it so that the same content pushed again by a later run (the target was edited back in
+ * between) is a new request the receiver applies, not a replay it answers from memory.
+ */
+export function idempotencyKey(entity: string, batchId: string, records: readonly PushRecord[]): string {
   const parts = records.map((r) => [r.localId, r.op, r.hash ?? null]);
-  return createHash('sha256').update(JSON.stringify([entity, parts])).digest('hex');
+  return createHash('sha256').update(JSON.stringify([entity, batchId, parts])).digest('hex');
 }
 
 export function makeBatches(entity: string, system: string, records: readonly PushRecord[], batchSize: number): OutboxBatch[] {
@@ -19,7 +24,7 @@ export function makeBatches(entity: string, system: string, records: readonly Pu
       batchId,
       entity,
       system,
-      idempotencyKey: idempotencyKey(entity, chunk),
+      idempotencyKey: idempotencyKey(entity, batchId, chunk),
       payload: JSON.stringify({ entity, batchId, records: chunk }),
       records: chunk.length,
       attempts: 0,

@@ -46,6 +46,8 @@ export interface Outbox {
   /** Batches of the entity not yet answered, oldest first. */
   pending(entity: string): Promise<OutboxBatch[]>;
   add(batch: OutboxBatch): Promise<void>;
+  /** Adds many batches in one transaction: all or none. */
+  addAll(batches: readonly OutboxBatch[]): Promise<void>;
   complete(batch: OutboxBatch, outcomes: readonly RecordOutcome[], runId: string): Promise<void>;
   retryLater(batch: OutboxBatch, error: string, notBefore: Date | null): Promise<void>;
   quarantine(batch: OutboxBatch, reason: string): Promise<void>;

@@ -36,7 +36,12 @@ export interface EntityReport {
   };
   metrics: MetricReport[];
   tripped: string[];
-  sync: SyncCounts;
+  sync: SyncCounts & {
+    /** Pushed keys read back from the target that now show what was pushed (closed loop). */
+    verified?: number;
+    /** Pushed keys the target still shows differently after the push (up to the sample limit). */
+    stillDiffer?: string[];
+  };
   error: string | null;
   /** How the changed records are decided by the entity's conflict strategy: which side's
    *  version is to be kept. */
@@ -203,6 +208,8 @@ const pct = (v: number) => `${v.toFixed(2)}%`;
 function syncText(e: EntityReport): string {
   const s = e.sync;
   const parts = (['created', 'updated', 'deleted', 'rejected', 'pending'] as const).filter((k) => s[k] > 0).map((k) => `${s[k]} ${k}`);
+  if (s.verified !== undefined) parts.push(`${s.verified} verified`);
+  if (s.stillDiffer?.length) parts.push(`still differ: ${s.stillDiffer.slice(0, MD_SAMPLES).join(', ')}`);
   if (parts.length) return parts.join(', ');
   if (e.outcome === 'report-only') return 'nothing (report only)';
   if (e.outcome === 'blocked') return 'nothing (blocked)';
@@ -240,6 +247,9 @@ export function renderMarkdown(report: RunReport): string {
     const notes: string[] = [];
     if (e.error) notes.push(`- **${e.outcome}**: ${cell(e.error)}`);
     if (e.blocked) notes.push(`- **blocked**: ${cell(e.blocked)}`);
+    for (const q of e.quarantined ?? []) notes.push(`- **quarantined batch** (not sent again in this run; the next run tries again: fix the data or the receiver): ${cell(q)}`);
+    for (const r of (e.rejections ?? []).slice(0, MD_SAMPLES)) notes.push(`- rejected \`${r.localId}\`: ${cell(r.error)}`);
+    if (e.sync.stillDiffer?.length) notes.push(`- **after the push ${e.target.system} still differs** for ${e.sync.stillDiffer.slice(0, MD_SAMPLES).map((k) => `\`${k}\``).join(', ')}`);
     if (e.conflicts) notes.push(`- ${e.conflicts.strategy}: ${e.conflicts.sourceWins} changed records keep ${e.source.system}'s version, ${e.conflicts.targetWins} keep ${e.target.system}'s`);
     if (s.missing.length) notes.push(`- missing in ${e.target.system}: ${s.missing.map((k) => `\`${k}\``).join(', ')}${e.diff.missing > s.missing.length ? ', …' : ''}`);
     if (s.extra.length) notes.push(`- extra in ${e.target.system}: ${s.extra.map((k) => `\`${k}\``).join(', ')}${e.diff.extra > s.extra.length ? ', …' : ''}`);

@@ -16,11 +16,15 @@ import type { FieldRules } from '../../collectors/rules.js';
 import { configSchema, type EntityConfig, type ParityConfig, type SideConfig, type SystemConfig } from './schema.js';
 import { interpolateEnv } from './env.js';
 import { unsupportedPaths } from './unsupported.js';
+import { exportedFunction, importUserModule } from '../../core/modules.js';
+import type { PushHooks } from '../../push/http/hooks.js';
 
 export type PathPart = string | number;
 
 export interface ResolvedSide extends SideSpec {
   config: SideConfig;
+  /** The target's request hooks (`write.request`, `write.response`), loaded. */
+  hooks?: PushHooks;
 }
 
 export interface ResolvedEntity {
@@ -142,6 +146,7 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
     }
   }
   const entities = resolveEntities(config, custom, fail);
+  for (const entity of entities) await resolveWrite(entity, path.dirname(file), fail);
   registerConfigSecrets(config, interpolated.fromSecretVars);
 
   return { file, baseDir: path.dirname(file), config, entities: orderByDependencies(entities, config, fail) };
@@ -341,6 +346,43 @@ function resolveSide(config: ParityConfig, entity: EntityConfig, role: 'source' 
     }
   }
   return { role, systemName: side.system, system: sys, config: side, mappings };
+}
+
+/** Checks a target's write block against its system and loads its request hooks. */
+async function resolveWrite(entity: ResolvedEntity, baseDir: string, fail: Fail): Promise<void> {
+  const { target } = entity;
+  const write = target.config.write;
+  if (!write) return;
+  const at = ['entities', entity.name, 'target', 'write'];
+  if (target.system.type === 'http') {
+    if (!write.path) fail(at, 'an http target needs "path" to sync into (the sync endpoint, e.g. /sync/items)');
+    for (const k of ['table', 'softDeleteColumn', 'softDeleteValue'] as const) if (write[k] !== undefined) fail([...at, k], `"${k}" applies to SQL targets only`);
+    const hooks: PushHooks = {};
+    for (const k of ['request', 'response'] as const) {
+      const spec = write[k];
+      if (spec === undefined) continue;
+      const m = /^(.+)#([A-Za-z_$][\w$]*)$/.exec(spec);
+      if (!m) fail([...at, k], `"${spec}" is not a hook (use ./hooks.ts#functionName)`);
+      const modulePath = path.resolve(baseDir, m![1]!);
+      if (!existsSync(modulePath)) fail([...at, k], `module ${m![1]} not found (looked for ${modulePath})`);
+      let fn: unknown;
+      try {
+        fn = exportedFunction(await importUserModule(modulePath), m![2]!);
+      } catch (err) {
+        fail([...at, k], `module ${m![1]} could not be loaded: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      }
+      if (typeof fn !== 'function') fail([...at, k], `module ${m![1]} exports no function "${m![2]}"`);
+      hooks[k] = fn as never;
+    }
+    target.hooks = hooks;
+  } else if (target.system.type === 'sql') {
+    if (write.path !== undefined) fail([...at, 'path'], '"path" applies to HTTP targets only (a SQL target takes "table")');
+    for (const k of ['request', 'response'] as const) if (write[k] !== undefined) fail([...at, k], 'request hooks shape HTTP requests; a SQL target writes rows');
+    if (!write.table && !target.config.table) fail(at, 'a SQL target read through "query" needs write.table: the table to write');
+    if (entity.keyChains.length > 1) fail(['entities', entity.name, 'keys'], 'a SQL target is written by one key (the unique index the upsert uses), not a fallback chain');
+    const dotted = target.mappings?.find((m) => m.from.includes('.') && entity.keyFields.includes(m.name));
+    if (dotted) fail(['entities', entity.name, 'target', 'fields', dotted.name], `"${dotted.from}" is not a column of the table`);
+  }
 }
 
 /** Prerequisites first; a cycle is a config error naming it. Order is otherwise the file's. */

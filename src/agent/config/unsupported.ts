@@ -21,8 +21,7 @@ export function unsupportedPaths(config: ParityConfig): Unsupported[] {
       if (side.write === undefined) continue;
       const system = config.systems[side.system];
       if (role === 'source') out.push({ path: [...at, role, 'write'], detail: 'a source is only read' });
-      else if (system?.type !== 'http') out.push({ path: [...at, role, 'write'], detail: `pushing to a ${system?.type ?? 'unknown'} target; HTTP targets are supported` });
-      else if (side.write.request !== undefined) out.push({ path: [...at, role, 'write', 'request'], detail: 'custom request shapes' });
+      else if (system && system.type !== 'http' && system.type !== 'sql') out.push({ path: [...at, role, 'write'], detail: `pushing to a ${system.type} target; HTTP and SQL targets are supported` });
     }
   }
   return out;

@@ -15,6 +15,8 @@ export type IndexRow = [string, string | null, string | null];
 
 /** Rows per INSERT: 5 columns each, well below SQLite's variable limit. */
 const INDEX_CHUNK = 2000;
+/** Outbox rows per insert: each holds a whole batch's payload. */
+const OUTBOX_CHUNK = 200;
 
 type State = 0 | 1 | 2 | 3;
 interface IndexCounts {
@@ -77,6 +79,15 @@ export class StateStore implements Outbox {
     private readonly outbox: ModelStatic<Row>,
     private readonly ledger: ModelStatic<Row>,
   ) {}
+
+  /** Outbox writes, one at a time: batches are sent concurrently, and SQLite has one writer
+   *  (each Sequelize transaction there is a connection of its own, which would collide). */
+  private writing: Promise<unknown> = Promise.resolve();
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.writing.then(fn, fn);
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
 
   /** Opens (and creates, for SQLite) the store and applies pending migrations. */
   static async open(url: string, baseDir: string): Promise<StateStore> {
@@ -381,8 +392,13 @@ export class StateStore implements Outbox {
   }
 
   async add(batch: OutboxBatch): Promise<void> {
+    await this.addAll([batch]);
+  }
+
+  async addAll(batches: readonly OutboxBatch[]): Promise<void> {
+    if (batches.length === 0) return;
     const now = new Date();
-    await this.outbox.create({
+    const rows = batches.map((batch) => ({
       batch_id: batch.batchId,
       entity: batch.entity,
       system: batch.system,
@@ -395,12 +411,17 @@ export class StateStore implements Outbox {
       last_error: null,
       created_at: now,
       updated_at: now,
-    });
+    }));
+    await this.serial(() =>
+      this.sequelize.transaction(async (transaction) => {
+        for (let i = 0; i < rows.length; i += OUTBOX_CHUNK) await this.outbox.bulkCreate(rows.slice(i, i + OUTBOX_CHUNK), { transaction });
+      }),
+    );
   }
 
   async complete(batch: OutboxBatch, outcomes: readonly RecordOutcome[], runId: string): Promise<void> {
     const now = new Date();
-    await this.sequelize.transaction(async (transaction) => {
+    await this.serial(() => this.sequelize.transaction(async (transaction) => {
       const rows = outcomes
         .filter((o) => o.localId !== '')
         .map((o) => ({ entity: batch.entity, local_id: o.localId, hash: o.hash, status: o.status, remote_id: o.remoteId ?? null, error: o.error ?? null, run_id: runId, pushed_at: now }));
@@ -408,15 +429,15 @@ export class StateStore implements Outbox {
         await this.ledger.bulkCreate(rows.slice(i, i + INDEX_CHUNK), { updateOnDuplicate: ['hash', 'status', 'remote_id', 'error', 'run_id', 'pushed_at'], transaction });
       }
       await this.outbox.update({ status: 'done', attempts: batch.attempts + 1, last_error: null, updated_at: now }, { where: { batch_id: batch.batchId }, transaction });
-    });
+    }));
   }
 
   async retryLater(batch: OutboxBatch, error: string, notBefore: Date | null): Promise<void> {
-    await this.outbox.update({ attempts: batch.attempts + 1, last_error: error, not_before: notBefore, updated_at: new Date() }, { where: { batch_id: batch.batchId } });
+    await this.serial(() => this.outbox.update({ attempts: batch.attempts + 1, last_error: error, not_before: notBefore, updated_at: new Date() }, { where: { batch_id: batch.batchId } }));
   }
 
   async quarantine(batch: OutboxBatch, reason: string): Promise<void> {
-    await this.outbox.update({ status: 'quarantined', attempts: batch.attempts + 1, last_error: reason, updated_at: new Date() }, { where: { batch_id: batch.batchId } });
+    await this.serial(() => this.outbox.update({ status: 'quarantined', attempts: batch.attempts + 1, last_error: reason, updated_at: new Date() }, { where: { batch_id: batch.batchId } }));
   }
 
   async rejected(entity: string): Promise<Map<string, string>> {

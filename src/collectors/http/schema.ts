@@ -11,6 +11,8 @@ export const httpSystemSchema = z.strictObject({
   timeoutMs: z.number().int().positive().default(15000),
   maxResponseBytes: z.number().int().positive().default(50 * 1024 * 1024),
   rateLimit: z.strictObject({ perSecond: z.number().positive() }).optional(),
+  /** Push batches in flight to this system at once. */
+  concurrency: z.number().int().min(1).max(32).optional(),
   retry: z
     .strictObject({
       retries: z.number().int().min(0).default(5),

@@ -9,6 +9,7 @@ import { describeError } from '../../core/errors.js';
 import { authFor, type AuthSystem } from '../../core/http-auth.js';
 import { backoffMs, classifyHttpError, countsAgainstTarget, MAX_RETRY_AFTER_MS, retryAfterMs, type RetryPolicy } from '../../core/retry.js';
 import type { OutboxBatch, RecordOutcome } from '../types.js';
+import { shapeRequest, type PushHooks, type WireBatch } from './hooks.js';
 
 export interface PushSystem extends AuthSystem {
   baseUrl: string;
@@ -53,10 +54,16 @@ export function breakerFor(system: PushSystem, name: string): CircuitBreaker<[In
 }
 
 /** The answer's per-record results, matched to what was sent. */
-function outcomesOf(batch: OutboxBatch, body: unknown): RecordOutcome[] | string {
-  const sent = (JSON.parse(batch.payload) as { records: { localId: string; hash?: string }[] }).records;
-  const results = (body as { results?: unknown } | null)?.results;
-  if (!Array.isArray(results)) return 'the answer has no results array';
+function outcomesOf(batch: OutboxBatch, body: unknown, hooks: PushHooks): RecordOutcome[] | string {
+  const wire = JSON.parse(batch.payload) as WireBatch;
+  const sent = wire.records;
+  let results: unknown;
+  try {
+    results = hooks.response ? hooks.response(body, wire) : (body as { results?: unknown } | null)?.results;
+  } catch (err) {
+    return `the response hook failed: ${describeError(err)}`;
+  }
+  if (!Array.isArray(results)) return hooks.response ? 'the response hook returned no array' : 'the answer has no results array';
   const byId = new Map<string, { status?: unknown; remoteId?: unknown; error?: unknown }>();
   for (const r of results as { localId?: unknown }[]) if (r && (typeof r.localId === 'string' || typeof r.localId === 'number')) byId.set(String(r.localId), r as never);
   const statuses = new Set(['created', 'updated', 'unchanged', 'deleted', 'rejected']);
@@ -83,6 +90,7 @@ export class HttpPushClient {
     private readonly system: PushSystem,
     private readonly systemName: string,
     private readonly path: string,
+    private readonly hooks: PushHooks = {},
   ) {
     const retry = system.retry ?? DEFAULT_WRITE_RETRY;
     this.breaker = breakerFor(system, systemName);
@@ -108,9 +116,17 @@ export class HttpPushClient {
   async send(batch: OutboxBatch, signal?: AbortSignal): Promise<SendResult> {
     const where = `system "${this.systemName}": POST ${this.path}`;
     try {
+      let request = { body: batch.payload, headers: {} as Record<string, string> };
+      if (this.hooks.request) {
+        try {
+          request = shapeRequest(this.hooks.request, JSON.parse(batch.payload) as WireBatch);
+        } catch (err) {
+          return { kind: 'refused', reason: `${where}: the request hook failed: ${describeError(err)}` };
+        }
+      }
       const auth = await authFor(this.system, this.systemName).headers(signal);
-      const response = await this.axios.post(this.path, batch.payload, { headers: { ...auth, 'Idempotency-Key': batch.idempotencyKey }, signal });
-      const outcomes = outcomesOf(batch, response.data);
+      const response = await this.axios.post(this.path, request.body, { headers: { ...request.headers, ...auth, 'Idempotency-Key': batch.idempotencyKey }, signal });
+      const outcomes = outcomesOf(batch, response.data, this.hooks);
       if (typeof outcomes === 'string') return { kind: 'refused', reason: `${where}: ${outcomes}` };
       return { kind: 'done', outcomes };
     } catch (err) {

@@ -1,10 +1,11 @@
 // Pushes an entity's difference to an HTTP target through the durable outbox: pending
 // batches first (with their original keys), then the new ones; each batch written to the
 // outbox before it is sent and marked done with its answer. An open breaker defers the rest.
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { SyncCounts } from '../../core/record.js';
 import { makeBatches } from '../batches.js';
-import type { Outbox, OutboxBatch, PushRecord } from '../types.js';
+import type { Outbox, OutboxBatch, PushRecord, RecordOutcome } from '../types.js';
 import type { HttpPushClient } from './client.js';
 
 export interface PushSummary extends SyncCounts {
@@ -21,11 +22,15 @@ export interface PushOptions {
   system: string;
   records: readonly PushRecord[];
   batchSize: number;
+  /** Batches in flight at once (the system's limit). */
+  concurrency?: number;
   outbox: Outbox;
   client: HttpPushClient;
   runId: string;
   log: Logger;
   signal?: AbortSignal | undefined;
+  /** Called for each record the target answered, once its answer is recorded. */
+  onDelivered?: ((outcome: RecordOutcome) => void) | undefined;
 }
 
 export async function pushEntity(o: PushOptions): Promise<PushSummary> {
@@ -49,6 +54,7 @@ export async function pushEntity(o: PushOptions): Promise<PushSummary> {
         for (const r of result.outcomes) {
           summary[r.status]++;
           delivered.add(`${r.localId}|${r.hash ?? ''}`);
+          o.onDelivered?.(r);
           if (r.status === 'rejected') summary.rejections.push({ localId: r.localId, error: r.error ?? 'rejected' });
         }
         log.info({ records: batch.records }, 'batch sent');
@@ -71,9 +77,11 @@ export async function pushEntity(o: PushOptions): Promise<PushSummary> {
     }
   };
 
+  const limit = pLimit(o.concurrency ?? 1);
+  const sendAll = (batches: readonly OutboxBatch[]) => Promise.all(batches.map((b) => limit(() => sendOne(b))));
+
   // 1. What an earlier run left pending goes first, with its original key.
-  const waiting = await o.outbox.pending(o.entity);
-  for (const batch of waiting) await sendOne(batch);
+  await sendAll(await o.outbox.pending(o.entity));
 
   // 2. The new difference, less what step 1 just delivered and what is still pending.
   const stillPending = new Set<string>();
@@ -88,10 +96,9 @@ export async function pushEntity(o: PushOptions): Promise<PushSummary> {
       // A rejected record is not sent again until its content changes.
       !(r.op === 'upsert' && rejected.get(r.localId) === r.hash),
   );
-  for (const batch of makeBatches(o.entity, o.system, fresh, o.batchSize)) {
-    // Written before it is sent: a crash from here on re-sends it, with the same key.
-    await o.outbox.add(batch);
-    await sendOne(batch);
-  }
+  const batches = makeBatches(o.entity, o.system, fresh, o.batchSize);
+  // All written before any is sent: a crash from here on re-sends them, with the same keys.
+  await o.outbox.addAll(batches);
+  await sendAll(batches);
   return summary;
 }

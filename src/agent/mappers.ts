@@ -1,0 +1,16 @@
+// How a side's rows become an entity's records: the mapper a run reads each side with.
+import { dottedGetter, plainGetter } from '../collectors/mapper.js';
+import { RecordMapper } from '../collectors/index.js';
+import { fieldsOf } from '../collectors/metrics.js';
+import type { ResolvedEntity, ResolvedSide } from './config/load.js';
+
+export function mapperFor(side: ResolvedSide, entity: ResolvedEntity, compareFields: string[]): RecordMapper {
+  return new RecordMapper({
+    keyChains: entity.keyChains,
+    compareFields,
+    mappings: side.mappings,
+    getter: side.system.type === 'http' ? dottedGetter : plainGetter,
+    extraFields: [...entity.metrics.flatMap(fieldsOf), ...(/^newest-wins\(\s*([\w.]+)\s*\)$/.exec(entity.config.conflict)?.slice(1) ?? [])],
+    rules: entity.rules,
+  });
+}
