@@ -112,6 +112,54 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   );
 
   program
+    .command('start')
+    .description('the daemon: runs on the schedule and serves the status API until SIGTERM or SIGINT')
+    .option('--interval <every>', 'incremental runs this often, e.g. 6h or 30m (overrides schedule.incremental)')
+    .action(async (flags: { interval?: string }, cmd: Command) => {
+      const { loaded, logger } = await context(cmd);
+      const { Agent } = await import('./daemon.js');
+      const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.baseDir);
+      const agent = new Agent(loaded, store, { logger, interval: flags.interval });
+      try {
+        const { url } = await agent.start();
+        io.err(`parity: agent serving ${url} (stop with SIGTERM or Ctrl-C)\n`);
+      } catch (err) {
+        await agent.stop().catch(() => undefined);
+        throw err;
+      }
+      await new Promise<void>((resolve) => {
+        let signals = 0;
+        const onSignal = (signal: NodeJS.Signals) => {
+          signals++;
+          if (signals > 1) {
+            // A second signal: leave now; the outbox keeps what was not sent.
+            io.err(`parity: ${signal} again, exiting at once\n`);
+            process.exit(130);
+          }
+          logger.info({ signal }, 'shutting down');
+          agent.stop().then(resolve, (err: unknown) => {
+            logger.error({ err: describeError(err) }, 'shutdown failed');
+            resolve();
+          });
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+      });
+      logger.flush?.();
+    });
+
+  program
+    .command('status')
+    .description("the agent's state: from the running agent's API when one answers, else from the state store")
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      const { loaded } = await context(cmd);
+      const { agentStatus } = await import('./status.js');
+      const status = await agentStatus(loaded);
+      io.out(flags.json ? `${JSON.stringify(status, null, 2)}\n` : statusText(status));
+    });
+
+  program
     .command('validate')
     .description('check the config and reach every system, table and endpoint; one line per check')
     .action(async (_flags: unknown, cmd: Command) => {
@@ -188,6 +236,23 @@ function summary(report: import('../reconcile/report.js').RunReport, files: stri
     lines.push(`  ${e.name.padEnd(width)}  ${e.match.toFixed(2).padStart(6)}%  ${e.status.padEnd(8)}  ${e.outcome.padEnd(11)}  ${detail}`);
   }
   for (const f of files) lines.push(`report: ${displayPath(f)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function statusText(s: Record<string, unknown>): string {
+  const lines: string[] = [];
+  const last = s.lastRun as { runId: string; status: string; health: { score: number; status: string } | null; finishedAt: string | null; error: string | null } | null;
+  lines.push(`source: ${s.source === 'agent' ? `the running agent at ${s.url}` : `the state store (${s.reason})`}`);
+  if (s.source === 'agent') {
+    lines.push(`agent ${s.agent}, version ${s.version}, up ${s.uptimeS} s, ${s.state}`);
+    const cur = s.current as { runId: string; entity: string | null; phase: string; recordsRead: number; batchesSent: number; entitiesDone: number; entitiesTotal: number } | null;
+    if (cur) lines.push(`running ${cur.runId}: ${cur.entity ?? '-'} (${cur.phase}), ${cur.recordsRead} records read, ${cur.batchesSent} batches sent, ${cur.entitiesDone}/${cur.entitiesTotal} entities done`);
+    for (const n of (s.next as { kind: string; schedule: string; at: string | null }[]) ?? []) lines.push(`next ${n.kind} (${n.schedule}): ${n.at ?? '-'}`);
+    const breakers = Object.entries((s.breakers as Record<string, string>) ?? {});
+    if (breakers.length) lines.push(`breakers: ${breakers.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  lines.push(last ? `last run ${last.runId}: ${last.status}${last.health ? `, health ${last.health.score.toFixed(2)} (${last.health.status})` : ''}${last.finishedAt ? `, finished ${last.finishedAt}` : ''}${last.error ? `, ${last.error}` : ''}` : 'no runs yet');
+  lines.push(`outbox: ${s.outboxPending} pending batch${s.outboxPending === 1 ? '' : 'es'}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,6 +1,8 @@
 // The run orchestrator: one reconciliation of the configured entities, in dependency
 // order, recorded in the state store and written as report files.
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { newProgress, type RunProgress } from './progress.js';
 import path from 'node:path';
 import { createCollector, type Collector } from '../collectors/index.js';
 import { MetricAccumulator, type MetricValue } from '../collectors/metrics.js';
@@ -30,7 +32,22 @@ export interface RunOptions {
   maxAhead?: number;
   /** Past this many waiting records (sides in different orders), keep only keys and hashes. */
   compactAbove?: number;
+  /** The run's ID (the agent hands it out before the run starts). */
+  runId?: string;
+  /** Who runs it: leases on each entity are taken in this name. */
+  holder?: string;
+  /** How long an entity's lease lasts without renewal (renewed every third of it). */
+  leaseTtlMs?: number;
+  /** Updated as the run goes, for the status API and progress bars. */
+  progress?: RunProgress;
+  /** True once the agent is shutting down: no new entity starts, no new batch is sent. */
+  shouldStop?: () => boolean;
 }
+
+export const DEFAULT_LEASE_TTL_MS = 30_000;
+
+/** This process, as a lease holder. */
+export const PROCESS_HOLDER = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
 export interface RunResult {
   report: RunReport;
@@ -50,28 +67,55 @@ export function selectEntities(loaded: LoadedConfig, names: readonly string[] | 
 
 export async function runOnce(loaded: LoadedConfig, store: StateStore, options: RunOptions): Promise<RunResult> {
   const entities = selectEntities(loaded, options.entities);
-  const runId = randomUUID();
+  const runId = options.runId ?? randomUUID();
   const log = options.logger.child({ runId });
+  const holder = options.holder ?? PROCESS_HOLDER;
+  const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  const progress = options.progress ?? newProgress(runId, options.trigger ?? 'cli', options.full ? 'full' : 'incremental', entities.length);
   const started = new Date();
   const requested: RunReport['mode'] = options.full ? 'full' : 'incremental';
   const dryRun = options.dryRun ?? false;
   const lastRunAt = await store.lastCompletedRunStart();
-  await store.startRun({ id: runId, mode: requested, trigger: options.trigger ?? 'cli', dryRun, startedAt: started });
+  await store.startRun({ id: runId, mode: requested, trigger: options.trigger ?? 'cli', dryRun, startedAt: started, holder });
   log.info({ mode: requested, dryRun, entities: entities.map((e) => e.name) }, 'run started');
 
   try {
     const reports: EntityReport[] = [];
     const watermarks: { entity: string; side: Side; value: string }[] = [];
     const byName = new Map<string, EntityReport>();
+    /** Entities another agent was running: left out of this run's health. */
+    const busy = new Set<string>();
     for (const entity of entities) {
       const t0 = performance.now();
+      const entityStarted = new Date();
+      progress.entity = entity.name;
+      progress.phase = 'read';
+      progress.recordsRead = 0;
       const blocked = entity.config.dependsOn.map((d) => byName.get(d)).find((r) => r && (r.outcome === 'failed' || r.outcome === 'skipped'));
-      const outcome: EntityOutcome = blocked
-        ? { report: failedEntityReport(sideNames(entity), 'skipped', `prerequisite ${blocked.name} ${blocked.outcome}`), watermarks: {} }
+      const lease = `entity:${entity.name}`;
+      let why: string | null = blocked ? `prerequisite ${blocked.name} ${blocked.outcome}` : options.shouldStop?.() ? 'the agent is shutting down' : null;
+      let renew: NodeJS.Timeout | undefined;
+      if (!why && !(await store.acquireLease(lease, holder, ttl))) {
+        why = `busy: another agent (${(await store.leaseHolder(lease)) ?? 'unknown'}) is running this entity`;
+        busy.add(entity.name);
+        log.warn({ entity: entity.name, reason: why }, 'entity skipped');
+      }
+      if (!why) {
+        renew = setInterval(() => {
+          store.renewLease(lease, holder, ttl).then(
+            (held) => held || log.error({ entity: entity.name }, 'lost the lease on this entity (it expired and another agent took it)'),
+            (err: unknown) => log.warn({ entity: entity.name, err: describeError(err) }, 'could not renew the lease'),
+          );
+        }, Math.max(250, Math.floor(ttl / 3)));
+        renew.unref();
+      }
+      try {
+      const outcome: EntityOutcome = why
+        ? { report: failedEntityReport(sideNames(entity), 'skipped', why), watermarks: {} }
         : await reconcileEntity(
             loaded,
             entity,
-            { store, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt },
+            { store, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress },
             log.child({ entity: entity.name }),
             options.signal,
           );
@@ -85,16 +129,26 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
         }
       }
       if (entity.target.config.write && outcome.candidates) {
-        await syncEntity(entity, report, outcome.candidates, { store, runId, dryRun, baseDir: loaded.baseDir, log: log.child({ entity: entity.name }), signal: options.signal });
+        await syncEntity(entity, report, outcome.candidates, { store, runId, dryRun, baseDir: loaded.baseDir, log: log.child({ entity: entity.name }), signal: options.signal, progress, shouldStop: options.shouldStop });
       }
       for (const [side, value] of Object.entries(outcome.watermarks)) watermarks.push({ entity: entity.name, side: side as Side, value });
       reports.push(report);
       byName.set(entity.name, report);
-      await store.recordEntity(runId, report, performance.now() - t0);
+      await store.recordEntity(runId, report, performance.now() - t0, entityStarted);
+      } finally {
+        if (renew) {
+          clearInterval(renew);
+          await store.releaseLease(lease, holder).catch(() => undefined);
+        }
+      }
+      progress.entitiesDone++;
     }
+    progress.entity = null;
+    progress.phase = 'report';
 
     const bands = loaded.config.health.bands;
-    const score = healthScore(entities.map((e, i) => ({ match: reports[i]!.outcome === 'failed' || reports[i]!.outcome === 'skipped' ? null : reports[i]!.match, weight: e.config.weight })));
+    const scored = entities.map((e, i) => ({ e, r: reports[i]! })).filter(({ e }) => !busy.has(e.name));
+    const score = healthScore(scored.map(({ e, r }) => ({ match: r.outcome === 'failed' || r.outcome === 'skipped' ? null : r.match, weight: e.config.weight })));
     const totals = reports.reduce((t, r) => ({ matched: t.matched + r.diff.matched, all: t.all + r.diff.matched + r.diff.missing + r.diff.extra + r.diff.changed }), { matched: 0, all: 0 });
     const finished = new Date();
     const report: RunReport = {
@@ -167,6 +221,7 @@ function canFilter(side: ResolvedSide): boolean {
 
 interface EntityPlan {
   store: StateStore;
+  progress: RunProgress;
   compactAbove: number;
   /** --full: read everything and rebuild the key index. */
   full: boolean;
@@ -219,6 +274,7 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, pla
             if (incremental && !seen.has(record.key)) seen.set(record.key, record.hash);
           }
           for (const invalid of page.invalid) builder.addInvalid(side, invalid);
+          plan.progress.recordsRead += page.records.length + page.invalid.length;
           await pace.after(side);
         }
         metricValues[side] = new Map([...pushedDown, ...(accumulator?.values() ?? [])]);

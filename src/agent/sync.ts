@@ -19,6 +19,7 @@ import type { ResolvedEntity } from './config/load.js';
 import type { Logger } from './logger.js';
 import { mapperFor } from './mappers.js';
 import type { StateStore } from './state/store.js';
+import type { RunProgress } from './progress.js';
 
 export const SYNC_SAMPLE_LIMIT = 20;
 
@@ -35,6 +36,8 @@ export interface Candidates {
 
 export interface SyncContext {
   store: StateStore;
+  progress?: RunProgress | undefined;
+  shouldStop?: (() => boolean) | undefined;
   runId: string;
   dryRun: boolean;
   baseDir: string;
@@ -67,12 +70,14 @@ export async function syncEntity(entity: ResolvedEntity, report: EntityReport, c
   }
   const delivered: Delivered = new Map();
   let sent = 0;
+  if (o.progress) o.progress.phase = 'sync';
   if (entity.target.system.type === 'http') {
     sent = await pushHttp(entity, report, { missing, changed, deletes, compareFields: candidates.compareFields }, delivered, o);
   } else if (entity.target.system.type === 'sql') {
     sent = await loadSql(entity, report, { missing, changed, deletes, compareFields: candidates.compareFields }, delivered, o);
   }
   if (report.outcome !== 'deferred' && (tripped || sent > 0)) report.outcome = 'synced';
+  if (o.progress && write.verify && delivered.size > 0) o.progress.phase = 'verify';
   if (write.verify && delivered.size > 0) await verify(entity, report, candidates.compareFields, delivered, o);
 }
 
@@ -101,6 +106,10 @@ async function pushHttp(entity: ResolvedEntity, report: EntityReport, work: Work
     runId: o.runId,
     log: o.log,
     signal: o.signal,
+    onBatch: () => {
+      if (o.progress) o.progress.batchesSent++;
+    },
+    shouldStop: o.shouldStop,
     onDelivered: (outcome) => {
       if (outcome.status === 'rejected') return;
       delivered.set(outcome.localId, { hash: outcome.status === 'deleted' ? null : outcome.hash, record: bySource.get(outcome.localId) });

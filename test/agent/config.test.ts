@@ -118,8 +118,24 @@ describe('config loading', () => {
   });
 
   it('a part not built yet is refused, never ignored', async () => {
-    expect(await loadError(GOOD.replace('version: 1', 'version: 1\nschedule: { incremental: every 30m }'))).toContain('schedule: not supported yet: schedule');
     expect(await loadError(GOOD.replace('    source: { system: erp, table: stock }', '    source: { system: erp, table: stock, write: { table: x } }'))).toContain('not supported yet: entities.stock.source.write (a source is only read)');
+  });
+
+  it('a schedule, timezone or webhook that cannot work is named', async () => {
+    expect(await loadError(GOOD.replace('version: 1', 'version: 1\nschedule: { incremental: every 30 minutes }'))).toMatch(/schedule\.incremental: "every 30 minutes" is neither "every <n>\(s\|m\|h\|d\)" nor a cron expression/);
+    expect(await loadError(GOOD.replace('version: 1', 'version: 1\nschedule: { incremental: every 30m, timezone: Mars/Olympus }'))).toContain('schedule.timezone: unknown timezone "Mars/Olympus"');
+    expect(await loadError(GOOD.replace('version: 1', 'version: 1\nalerts: { webhook: "ftp://hooks.example/x" }'))).toContain('alerts.webhook: is not an http(s) URL');
+    const loaded = await loadConfig(write(GOOD.replace('version: 1', 'version: 1\nschedule: { incremental: every 30m, full: "0 2 * * *", timezone: Europe/Berlin }')), { SHOP_TOKEN: 't' });
+    expect(loaded.config.schedule).toMatchObject({ incremental: 'every 30m', full: '0 2 * * *', timezone: 'Europe/Berlin' });
+  });
+
+  it('a write block that does not fit its target is named', async () => {
+    const sqlTarget = GOOD.replace('    target: { system: shop, path: /stock, fields: { sku: sku, warehouse: wh, qty: quantity } }', '    target: { system: erp, table: stock_copy, write: { path: /sync } }');
+    expect(await loadError(sqlTarget)).toContain('entities.stock.target.write.path: "path" applies to HTTP targets only (a SQL target takes "table")');
+    const noPath = GOOD.replace('      list: items\n', '      list: items\n      write: { batchSize: 5 }\n');
+    expect(await loadError(noPath)).toContain('entities.items.target.write: an http target needs "path" to sync into');
+    const chain = GOOD.replace('    key: [sku, warehouse]', '    keys: [[sku, warehouse], [sku]]').replace('    target: { system: shop, path: /stock, fields: { sku: sku, warehouse: wh, qty: quantity } }', '    target: { system: erp, table: stock_copy, write: { delete: hard } }');
+    expect(await loadError(chain)).toContain('entities.stock.keys: a SQL target is written by one key');
   });
 
   it('a dependency cycle is named', async () => {

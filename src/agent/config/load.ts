@@ -16,6 +16,7 @@ import type { FieldRules } from '../../collectors/rules.js';
 import { configSchema, type EntityConfig, type ParityConfig, type SideConfig, type SystemConfig } from './schema.js';
 import { interpolateEnv } from './env.js';
 import { unsupportedPaths } from './unsupported.js';
+import { parseSchedule, validTimezone } from '../schedule.js';
 import { exportedFunction, importUserModule } from '../../core/modules.js';
 import type { PushHooks } from '../../push/http/hooks.js';
 
@@ -127,6 +128,24 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
     fail(first!.path, `not supported yet: ${formatPath(first!.path)}${first!.detail ? ` (${first!.detail})` : ''}`, 'PARITY_CONFIG_UNSUPPORTED');
   }
 
+  if (config.schedule) {
+    const tz = config.schedule.timezone;
+    if (!validTimezone(tz)) fail(['schedule', 'timezone'], `unknown timezone "${tz}" (use an IANA name such as UTC or Europe/Berlin)`);
+    for (const k of ['incremental', 'full'] as const) {
+      const text = config.schedule[k];
+      if (text === undefined) continue;
+      const spec = parseSchedule(text, tz);
+      if (typeof spec === 'string') fail(['schedule', k], spec);
+    }
+  }
+  if (config.alerts?.webhook) {
+    try {
+      const u = new URL(config.alerts.webhook);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+    } catch {
+      fail(['alerts', 'webhook'], 'is not an http(s) URL');
+    }
+  }
   for (const [name, system] of Object.entries(config.systems)) {
     if (system.type === 'http' && system.auth.type === 'token-endpoint') {
       const a = system.auth;

@@ -66,7 +66,11 @@ export const configSchema = z.strictObject({
   schedule: z
     .strictObject({ incremental: z.string().optional(), full: z.string().optional(), timezone: z.string().default('UTC'), runOnStart: z.boolean().optional() })
     .optional(),
-  alerts: z.strictObject({ webhook: z.string().optional(), on: z.array(z.enum(['critical', 'failed', 'recovered'])).optional() }).optional(),
+  alerts: z
+    .strictObject({ webhook: z.string().optional(), on: z.array(z.enum(['critical', 'degraded', 'failed', 'recovered'])).default(['critical', 'failed', 'recovered']) })
+    .optional(),
+  /** The daemon: how long an entity's lease lasts, how long shutdown may wait for the current batch. */
+  agent: z.strictObject({ leaseTtlS: z.number().positive().default(30), shutdownTimeoutS: z.number().positive().default(30) }).default({ leaseTtlS: 30, shutdownTimeoutS: 30 }),
   health: z.strictObject({ bands: bandsSchema.default({ perfect: 99, good: 95, warning: 90 }) }).default({ bands: { perfect: 99, good: 95, warning: 90 } }),
   transforms: z.string().optional(),
   systems: z.record(name, systemSchema),

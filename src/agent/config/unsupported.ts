@@ -11,8 +11,6 @@ export interface Unsupported {
 
 export function unsupportedPaths(config: ParityConfig): Unsupported[] {
   const out: Unsupported[] = [];
-  const top = ['server', 'schedule', 'alerts'] as const;
-  for (const k of top) if (config[k] !== undefined) out.push({ path: [k] });
 
   for (const [name, entity] of Object.entries(config.entities)) {
     const at = ['entities', name];

@@ -128,4 +128,28 @@ export const migrations: Migration[] = [
       await qi.dropTable('parity_outbox');
     },
   },
+  {
+    name: '0005-leases',
+    async up({ context: qi }) {
+      // Per-entity leases, so agents sharing one state store never run an entity at once.
+      await qi.createTable('parity_leases', {
+        name: { type: DataTypes.STRING(160), primaryKey: true },
+        holder: { type: DataTypes.STRING(160), allowNull: false },
+        expires_at: { type: DataTypes.DATE(3), allowNull: false },
+      });
+      // When each entity's part of a run began and ended, and which agent ran it.
+      // Plain SQL: Sequelize's addColumn names PostgreSQL's "public" schema outright, which
+      // would miss a store whose search_path points elsewhere.
+      const time = { postgres: 'TIMESTAMP(3) WITH TIME ZONE', mysql: 'DATETIME(3)' }[qi.sequelize.getDialect()] ?? 'DATETIME';
+      await qi.sequelize.query(`ALTER TABLE parity_entity_runs ADD COLUMN started_at ${time} NULL`);
+      await qi.sequelize.query(`ALTER TABLE parity_entity_runs ADD COLUMN finished_at ${time} NULL`);
+      await qi.sequelize.query('ALTER TABLE parity_runs ADD COLUMN holder VARCHAR(160) NULL');
+    },
+    async down({ context: qi }) {
+      await qi.sequelize.query('ALTER TABLE parity_runs DROP COLUMN holder');
+      await qi.sequelize.query('ALTER TABLE parity_entity_runs DROP COLUMN finished_at');
+      await qi.sequelize.query('ALTER TABLE parity_entity_runs DROP COLUMN started_at');
+      await qi.dropTable('parity_leases');
+    },
+  },
 ];

@@ -1,6 +1,6 @@
 // The state store: run history today; watermarks, the key index, the outbox and leases as
 // they land. Sequelize on SQLite by default (WAL, busy timeout), PostgreSQL or MySQL by URL.
-import { DataTypes, QueryTypes, type Model, type ModelStatic, type Sequelize } from 'sequelize';
+import { DataTypes, Op, QueryTypes, UniqueConstraintError, type Model, type ModelStatic, type Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import { describeError, ParityError } from '../../core/errors.js';
 import { openSequelize, parseDatabaseUrl, type SqlTarget } from '../../core/sql.js';
@@ -63,6 +63,8 @@ export interface EntityRunRow {
   tripped: string[];
   error: string | null;
   durationMs: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
 }
 
 type Row = Model<Record<string, unknown>>;
@@ -78,7 +80,42 @@ export class StateStore implements Outbox {
     private readonly keyCounts: ModelStatic<Row>,
     private readonly outbox: ModelStatic<Row>,
     private readonly ledger: ModelStatic<Row>,
+    private readonly leases: ModelStatic<Row>,
   ) {}
+
+  /**
+   * Takes the lease `name` for `holder` until now + ttlMs: when nobody holds it, when the
+   * holder already does, or when the last holder's lease expired (it died). One statement
+   * decides, so two agents racing for it cannot both win.
+   */
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = new Date();
+    const expires = new Date(now.getTime() + ttlMs);
+    const [updated] = await this.leases.update({ holder, expires_at: expires }, { where: { name, [Op.or]: [{ holder }, { expires_at: { [Op.lt]: now } }] } });
+    if (updated > 0) return true;
+    try {
+      await this.leases.create({ name, holder, expires_at: expires });
+      return true;
+    } catch (err) {
+      if (err instanceof UniqueConstraintError) return false;
+      throw err;
+    }
+  }
+
+  /** Extends a lease the holder still has; false when it was lost (expired and taken). */
+  async renewLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const [count] = await this.leases.update({ expires_at: new Date(Date.now() + ttlMs) }, { where: { name, holder } });
+    return count > 0;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.leases.destroy({ where: { name, holder } });
+  }
+
+  async leaseHolder(name: string): Promise<string | null> {
+    const row = await this.leases.findByPk(name);
+    return row && new Date(row.get('expires_at') as Date).getTime() >= Date.now() ? (row.get('holder') as string) : null;
+  }
 
   /** Outbox writes, one at a time: batches are sent concurrently, and SQLite has one writer
    *  (each Sequelize transaction there is a connection of its own, which would collide). */
@@ -123,6 +160,7 @@ export class StateStore implements Outbox {
         health_status: DataTypes.STRING(16),
         stats: DataTypes.TEXT,
         error: DataTypes.TEXT,
+        holder: DataTypes.STRING(160),
       },
       { tableName: 'parity_runs', timestamps: false },
     );
@@ -141,6 +179,8 @@ export class StateStore implements Outbox {
         tripped: DataTypes.TEXT,
         error: DataTypes.TEXT,
         duration_ms: DataTypes.INTEGER,
+        started_at: DataTypes.DATE(3),
+        finished_at: DataTypes.DATE(3),
       },
       { tableName: 'parity_entity_runs', timestamps: false },
     );
@@ -209,15 +249,27 @@ export class StateStore implements Outbox {
       },
       { tableName: 'parity_ledger', timestamps: false },
     );
-    return new StateStore(sequelize, target.display, runs, entityRuns, watermarks, keyIndex, keyCounts, outbox, ledger);
+    const leases = sequelize.define<Row>(
+      'Lease',
+      {
+        name: { type: DataTypes.STRING(160), primaryKey: true },
+        holder: DataTypes.STRING(160),
+        expires_at: DataTypes.DATE(3),
+      },
+      { tableName: 'parity_leases', timestamps: false },
+    );
+    return new StateStore(sequelize, target.display, runs, entityRuns, watermarks, keyIndex, keyCounts, outbox, ledger, leases);
   }
 
-  async startRun(run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date }): Promise<void> {
-    await this.runs.create({ id: run.id, status: 'running', mode: run.mode, trigger: run.trigger, dry_run: run.dryRun, started_at: run.startedAt });
+  async startRun(run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date; holder?: string }): Promise<void> {
+    await this.runs.create({ id: run.id, status: 'running', mode: run.mode, trigger: run.trigger, dry_run: run.dryRun, started_at: run.startedAt, holder: run.holder ?? null });
   }
 
-  async recordEntity(runId: string, entity: EntityReport, durationMs: number): Promise<void> {
+  async recordEntity(runId: string, entity: EntityReport, durationMs: number, startedAt?: Date): Promise<void> {
+    const finishedAt = new Date();
     await this.entityRuns.create({
+      started_at: startedAt ?? new Date(finishedAt.getTime() - durationMs),
+      finished_at: finishedAt,
       run_id: runId,
       entity: entity.name,
       status: entity.status,
@@ -398,7 +450,8 @@ export class StateStore implements Outbox {
   async addAll(batches: readonly OutboxBatch[]): Promise<void> {
     if (batches.length === 0) return;
     const now = new Date();
-    const rows = batches.map((batch) => ({
+    // A millisecond apart: pending batches are re-sent in the order they were made.
+    const rows = batches.map((batch, i) => ({
       batch_id: batch.batchId,
       entity: batch.entity,
       system: batch.system,
@@ -409,7 +462,7 @@ export class StateStore implements Outbox {
       attempts: batch.attempts,
       not_before: batch.notBefore,
       last_error: null,
-      created_at: now,
+      created_at: new Date(now.getTime() + i),
       updated_at: now,
     }));
     await this.serial(() =>
@@ -530,5 +583,7 @@ function toEntityRunRow(row: Row): EntityRunRow {
     tripped: parseJson(g('tripped'), []),
     error: (g('error') as string | null) ?? null,
     durationMs: Number(g('duration_ms')),
+    startedAt: g('started_at') ? new Date(g('started_at') as Date) : null,
+    finishedAt: g('finished_at') ? new Date(g('finished_at') as Date) : null,
   };
 }

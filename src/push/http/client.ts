@@ -33,6 +33,14 @@ export type SendResult =
 
 // One breaker per system config object: every entity pushing to a system shares it.
 const breakers = new WeakMap<PushSystem, CircuitBreaker<[InternalAxiosRequestConfig], unknown>>();
+const breakersByName = new Map<string, CircuitBreaker<[InternalAxiosRequestConfig], unknown>>();
+
+/** Each system's breaker state, for the status API and metrics. */
+export function breakerStates(): Record<string, 'closed' | 'open' | 'half-open'> {
+  const out: Record<string, 'closed' | 'open' | 'half-open'> = {};
+  for (const [name, b] of breakersByName) out[name] = b.opened ? 'open' : b.halfOpen ? 'half-open' : 'closed';
+  return out;
+}
 
 export function breakerFor(system: PushSystem, name: string): CircuitBreaker<[InternalAxiosRequestConfig], unknown> {
   let breaker = breakers.get(system);
@@ -49,6 +57,7 @@ export function breakerFor(system: PushSystem, name: string): CircuitBreaker<[In
       errorFilter: (err: AxiosError) => !countsAgainstTarget(err),
     });
     breakers.set(system, breaker);
+    breakersByName.set(name, breaker);
   }
   return breaker;
 }

@@ -31,6 +31,11 @@ export interface PushOptions {
   signal?: AbortSignal | undefined;
   /** Called for each record the target answered, once its answer is recorded. */
   onDelivered?: ((outcome: RecordOutcome) => void) | undefined;
+  /** Called after each batch the target answered. */
+  onBatch?: (() => void) | undefined;
+  /** When it returns true (the agent is shutting down), no further batch is sent: the rest
+   *  stays pending in the outbox for the next run. */
+  shouldStop?: (() => boolean) | undefined;
 }
 
 export async function pushEntity(o: PushOptions): Promise<PushSummary> {
@@ -38,7 +43,7 @@ export async function pushEntity(o: PushOptions): Promise<PushSummary> {
   const delivered = new Set<string>();
 
   const sendOne = async (batch: OutboxBatch): Promise<'ok' | 'stop'> => {
-    if (summary.deferred) {
+    if (summary.deferred || o.shouldStop?.()) {
       summary.pending += batch.records;
       return 'stop';
     }
@@ -58,6 +63,7 @@ export async function pushEntity(o: PushOptions): Promise<PushSummary> {
           if (r.status === 'rejected') summary.rejections.push({ localId: r.localId, error: r.error ?? 'rejected' });
         }
         log.info({ records: batch.records }, 'batch sent');
+        o.onBatch?.();
         return 'ok';
       case 'later':
         await o.outbox.retryLater(batch, result.error, result.notBefore);

@@ -1,0 +1,261 @@
+// The agent behind `parity start`: the schedule, one run at a time, the status server, the
+// metrics, alerts, and a graceful shutdown.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { describeError, ParityError } from '../core/errors.js';
+import type { RunReport } from '../reconcile/report.js';
+import { breakerStates } from '../push/http/client.js';
+import { Alerter, alertMessage, decideAlert, type AlertEvent, type AlertState } from './alerts.js';
+import type { LoadedConfig } from './config/load.js';
+import type { Logger } from './logger.js';
+import { AgentMetrics } from './metrics.js';
+import { newProgress, type RunProgress } from './progress.js';
+import { PROCESS_HOLDER, runOnce } from './run.js';
+import { missedSlot, parseSchedule, Trigger, type ScheduleKind, type ScheduleSpec } from './schedule.js';
+import { createStatusApp } from './server.js';
+import type { StateStore } from './state/store.js';
+
+export const VERSION = '0.1.0';
+
+export interface RunRequest {
+  mode: 'incremental' | 'full';
+  entities?: string[];
+  dryRun?: boolean;
+  trigger: 'schedule' | 'api';
+}
+
+export interface AgentOptions {
+  logger: Logger;
+  /** --interval: overrides schedule.incremental. */
+  interval?: string;
+  holder?: string;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export class Agent {
+  readonly metrics = new AgentMetrics();
+  readonly holder: string;
+  readonly startedAt = new Date();
+  private readonly triggers: Trigger[] = [];
+  private current: { progress: RunProgress; done: Promise<void> } | null = null;
+  private last: { runId: string; status: string; health: RunReport['health'] | null; finishedAt: string; error: string | null } | null = null;
+  private alertState: AlertState = { band: null, failed: false, alerting: false };
+  private alerter: Alerter | null = null;
+  private server: ServerType | null = null;
+  private stopping = false;
+  private readonly log: Logger;
+  readonly timezone: string;
+  readonly reportsDir: string;
+
+  constructor(
+    readonly loaded: LoadedConfig,
+    readonly store: StateStore,
+    private readonly options: AgentOptions,
+  ) {
+    this.holder = options.holder ?? PROCESS_HOLDER;
+    this.log = options.logger.child({ agent: this.holder });
+    this.timezone = loaded.config.schedule?.timezone ?? 'UTC';
+    this.reportsDir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
+    const webhook = loaded.config.alerts?.webhook;
+    if (webhook) this.alerter = new Alerter(webhook, this.log);
+  }
+
+  /** The schedules in force: --interval replaces the incremental one. */
+  schedules(): { kind: ScheduleKind; spec: ScheduleSpec }[] {
+    const out: { kind: ScheduleKind; spec: ScheduleSpec }[] = [];
+    const s = this.loaded.config.schedule;
+    const texts: [ScheduleKind, string | undefined, string][] = [
+      ['incremental', this.options.interval ?? s?.incremental, this.options.interval ? '--interval' : 'schedule.incremental'],
+      ['full', s?.full, 'schedule.full'],
+    ];
+    for (const [kind, text, where] of texts) {
+      if (!text) continue;
+      const spec = parseSchedule(text, this.timezone);
+      if (typeof spec === 'string') throw new ParityError('PARITY_USAGE', `${where}: ${spec}`);
+      out.push({ kind, spec });
+    }
+    return out;
+  }
+
+  /** Resolves when no run is in progress. */
+  async whenIdle(): Promise<void> {
+    while (this.current) await this.current.done;
+  }
+
+  get running(): RunProgress | null {
+    return this.current?.progress ?? null;
+  }
+
+  /**
+   * Starts a run unless one is in progress (then the trigger is skipped, logged with the
+   * reason and counted). Returns the run ID, or null when skipped.
+   */
+  trigger(request: RunRequest): string | null {
+    if (this.stopping) {
+      this.skip(request, 'the agent is shutting down');
+      return null;
+    }
+    if (this.current) {
+      this.skip(request, `run ${this.current.progress.runId} is still in progress`);
+      return null;
+    }
+    const runId = randomUUID();
+    const progress = newProgress(runId, request.trigger, request.mode, this.loaded.entities.length);
+    const done = this.execute(request, progress).finally(() => {
+      this.current = null;
+      this.metrics.running.set(0);
+    });
+    this.current = { progress, done };
+    this.metrics.running.set(1);
+    return runId;
+  }
+
+  private skip(request: RunRequest, reason: string): void {
+    this.metrics.skipped.inc({ reason: reason.startsWith('run ') ? 'run in progress' : reason });
+    this.log.warn({ trigger: request.trigger, mode: request.mode, reason }, 'trigger skipped');
+  }
+
+  private async execute(request: RunRequest, progress: RunProgress): Promise<void> {
+    let report: RunReport | null = null;
+    let status: 'completed' | 'failed' = 'failed';
+    let error: string | null = null;
+    try {
+      const result = await runOnce(this.loaded, this.store, {
+        runId: progress.runId,
+        full: request.mode === 'full',
+        dryRun: request.dryRun ?? false,
+        entities: request.entities,
+        trigger: request.trigger,
+        logger: this.options.logger,
+        holder: this.holder,
+        leaseTtlMs: this.loaded.config.agent.leaseTtlS * 1000,
+        progress,
+        shouldStop: () => this.stopping,
+      });
+      report = result.report;
+      status = result.status;
+      if (status === 'failed') error = report.entities.filter((e) => e.outcome === 'failed').map((e) => `${e.name}: ${e.error}`).join('; ');
+      this.metrics.recordRun(report, status);
+    } catch (err) {
+      error = describeError(err);
+      this.metrics.runs.inc({ status: 'failed', trigger: request.trigger });
+      this.log.error({ runId: progress.runId, err: error }, 'run failed');
+    } finally {
+      progress.phase = 'done';
+    }
+    this.last = { runId: progress.runId, status, health: report?.health ?? null, finishedAt: new Date().toISOString(), error };
+    await this.refreshGauges();
+    if (!(request.dryRun ?? false)) await this.alert(report, status, error);
+  }
+
+  private async alert(report: RunReport | null, status: 'completed' | 'failed', error: string | null): Promise<void> {
+    const on = (this.loaded.config.alerts?.on ?? ['critical', 'failed', 'recovered']) as AlertEvent[];
+    const previous = this.alertState;
+    const { event, next } = decideAlert(previous, report, status, on);
+    this.alertState = next;
+    if (event && this.alerter) await this.alerter.send(alertMessage(event, report, previous, error));
+  }
+
+  private async refreshGauges(): Promise<void> {
+    try {
+      this.metrics.outboxPending.set(await this.store.pendingCount());
+    } catch (err) {
+      this.log.warn({ err: describeError(err) }, 'could not count pending batches');
+    }
+    for (const [system, state] of Object.entries(breakerStates())) this.metrics.breaker.set({ system }, state === 'open' ? 1 : state === 'half-open' ? 0.5 : 0);
+  }
+
+  /** The status API's /status. */
+  async status(): Promise<Record<string, unknown>> {
+    const last = this.last ?? (await this.lastFromStore());
+    return {
+      version: VERSION,
+      agent: this.holder,
+      uptimeS: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      state: this.current ? 'running' : 'idle',
+      current: this.current?.progress ?? null,
+      lastRun: last,
+      next: this.triggers.map((t) => ({ kind: t.kind, schedule: t.spec.text, at: t.next?.toISOString() ?? null })),
+      breakers: breakerStates(),
+      outboxPending: await this.store.pendingCount(),
+    };
+  }
+
+  private async lastFromStore() {
+    const [run] = await this.store.listRuns(1);
+    if (!run) return null;
+    return { runId: run.id, status: run.status, health: run.healthScore === null ? null : { score: run.healthScore, status: run.healthStatus }, finishedAt: run.finishedAt?.toISOString() ?? null, error: run.error };
+  }
+
+  /** Starts the server and the schedule; runs once at start when a slot was missed or runOnStart is set. */
+  async start(): Promise<{ url: string }> {
+    const server = this.loaded.config.server ?? { host: '127.0.0.1', port: 8787, token: undefined };
+    const token = server.token || undefined;
+    if (!token && !LOOPBACK.has(server.host)) {
+      throw new ParityError('PARITY_CONFIG_INVALID', `server.host "${server.host}" is not a loopback address: set server.token (from the environment) before serving on the network`);
+    }
+    const schedules = this.schedules();
+    // The alert state and the catch-up start from what the state store remembers.
+    const [lastRun] = await this.store.listRuns(1);
+    if (lastRun) this.alertState = { band: lastRun.healthStatus, failed: lastRun.status === 'failed', alerting: lastRun.status === 'failed' || lastRun.healthStatus === 'critical' };
+    const app = createStatusApp(this, { token, reportsDir: this.reportsDir });
+    const url = await new Promise<string>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: server.port, hostname: server.host }, (info) => resolve(`http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${info.port}`));
+      s.once('error', (err: NodeJS.ErrnoException) => reject(new ParityError('PARITY_USAGE', `cannot serve on ${server.host}:${server.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : describeError(err)}`)));
+      this.server = s;
+    });
+    await this.refreshGauges();
+    for (const { kind, spec } of schedules) {
+      const t = new Trigger(kind, spec, this.timezone, (k) => this.trigger({ mode: k, trigger: 'schedule' }));
+      t.start();
+      this.triggers.push(t);
+    }
+    const now = new Date();
+    const lastStart = await this.store.lastCompletedRunStart();
+    const missed = schedules.find(({ spec }) => missedSlot(spec, lastStart, now, this.timezone));
+    if (missed) {
+      this.log.info({ kind: missed.kind, lastRun: lastStart?.toISOString() }, 'a scheduled run was missed while the agent was down: running it once now');
+      this.trigger({ mode: missed.kind, trigger: 'schedule' });
+    } else if (this.loaded.config.schedule?.runOnStart) {
+      this.trigger({ mode: 'incremental', trigger: 'schedule' });
+    }
+    this.log.info({ url, schedules: schedules.map((s) => `${s.kind}: ${s.spec.text}`), auth: token ? 'bearer token' : 'none (loopback only)' }, 'agent started');
+    return { url };
+  }
+
+  /**
+   * Graceful stop: no new trigger, the current run sends no further batch (what it has not
+   * sent stays pending in the outbox), waits up to the deadline for it, closes the server
+   * (idle connections too) and the state store.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.triggers) t.cancel();
+    if (this.current) {
+      const deadline = this.loaded.config.agent.shutdownTimeoutS * 1000;
+      this.log.info({ runId: this.current.progress.runId, deadlineS: deadline / 1000 }, 'waiting for the current batch to finish');
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        this.current.done.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), deadline);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) this.log.warn('the run did not finish before the deadline; its unsent batches stay pending in the outbox');
+    }
+    const s = this.server;
+    this.server = null;
+    if (s) {
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        (s as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        (s as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+    }
+    await this.store.close().catch(() => undefined);
+    this.log.info('agent stopped');
+  }
+}

@@ -1,0 +1,99 @@
+// The status API (Hono on @hono/node-server), routes as DESIGN's status API. With a token,
+// every route but /healthz needs `Authorization: Bearer <token>`, compared in constant time;
+// without one, POST /runs is off (and the agent only binds loopback).
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { Agent } from './daemon.js';
+import { findReport } from './reports.js';
+import { describeError } from '../core/errors.js';
+
+export interface StatusAppOptions {
+  token: string | undefined;
+  reportsDir: string;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Constant-time comparison (of digests, so the length of the token leaks nothing either). */
+export function tokenMatches(given: string | undefined, expected: string): boolean {
+  return given !== undefined && timingSafeEqual(digest(given), digest(expected));
+}
+
+const runRequestSchema = z.strictObject({
+  mode: z.enum(['incremental', 'full']).default('incremental'),
+  entities: z.array(z.string().min(1)).default([]),
+  dryRun: z.boolean().default(false),
+});
+
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TYPES = { json: 'application/json; charset=utf-8', md: 'text/markdown; charset=utf-8', html: 'text/html; charset=utf-8' } as const;
+
+export function createStatusApp(agent: Agent, options: StatusAppOptions): Hono {
+  const app = new Hono();
+  app.get('/healthz', (c) => c.json({ ok: true }));
+
+  app.use('*', async (c, next) => {
+    if (!options.token) return next();
+    const header = c.req.header('authorization');
+    const given = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
+    if (!tokenMatches(given, options.token)) return c.json({ error: 'unauthorized: send Authorization: Bearer <server.token>' }, 401, { 'WWW-Authenticate': 'Bearer' });
+    return next();
+  });
+
+  app.get('/status', async (c) => c.json(await agent.status()));
+
+  app.get('/runs', async (c) => {
+    const limit = Number(c.req.query('limit') ?? 20);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return c.json({ error: 'limit must be a whole number from 1 to 1000' }, 400);
+    return c.json({ runs: await agent.store.listRuns(limit) });
+  });
+
+  app.get('/runs/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!RUN_ID.test(id)) return c.json({ error: 'not a run id' }, 400);
+    const run = await agent.store.getRun(id);
+    return run ? c.json(run) : c.json({ error: `no run ${id}` }, 404);
+  });
+
+  app.post('/runs', async (c) => {
+    if (!options.token) return c.json({ error: 'starting runs over the API is off: set server.token to turn it on' }, 403);
+    let body: unknown = {};
+    const text = await c.req.text();
+    if (text.trim()) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return c.json({ error: 'the body is not JSON' }, 400);
+      }
+    }
+    const parsed = runRequestSchema.safeParse(body);
+    if (!parsed.success) return c.json({ error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') }, 400);
+    const known = new Set(agent.loaded.entities.map((e) => e.name));
+    const unknown = parsed.data.entities.filter((e) => !known.has(e));
+    if (unknown.length) return c.json({ error: `unknown entities: ${unknown.join(', ')}` }, 400);
+    const current = agent.running;
+    if (current) return c.json({ error: 'a run is in progress', runId: current.runId }, 409);
+    const runId = agent.trigger({ ...parsed.data, trigger: 'api' });
+    if (!runId) return c.json({ error: 'a run is in progress, or the agent is shutting down' }, 409);
+    return c.json({ runId }, 202);
+  });
+
+  app.get('/reports/:name', (c) => {
+    const name = c.req.param('name');
+    const m = /^(latest|[0-9a-f-]{36})(?:\.(md|html|json))?$/.exec(name);
+    if (!m || (m[1] !== 'latest' && !RUN_ID.test(m[1]!))) return c.json({ error: 'not a report name: use latest or a run id, with .md or .html for those formats' }, 400);
+    const format = (m[2] ?? 'json') as keyof typeof TYPES;
+    // findReport only ever picks a name from the reports folder's own listing.
+    const file = findReport(options.reportsDir, m[1]!, format);
+    if (!file) return c.json({ error: `no ${format} report for ${m[1]}` }, 404);
+    return c.body(readFileSync(file), 200, { 'Content-Type': TYPES[format] });
+  });
+
+  app.get('/metrics', async (c) => c.body(await agent.metrics.registry.metrics(), 200, { 'Content-Type': agent.metrics.registry.contentType }));
+
+  app.notFound((c) => c.json({ error: 'no such route' }, 404));
+  app.onError((err, c) => c.json({ error: describeError(err) }, 500));
+  return app;
+}
