@@ -38,9 +38,11 @@ export interface OpenOptions {
   /** Creates a missing SQLite file (and its folder) and switches it to WAL: for parity's own
    *  databases only. A system's database is never created or altered by opening it. */
   owned?: boolean;
+  /** Connections in the pool (default 4). */
+  poolMax?: number;
 }
 
-export async function openSequelize(target: SqlTarget, { owned = false }: OpenOptions = {}): Promise<Sequelize> {
+export async function openSequelize(target: SqlTarget, { owned = false, poolMax = 4 }: OpenOptions = {}): Promise<Sequelize> {
   const common: Options = { logging: false };
   if (target.dialect === 'sqlite') {
     const file = target.storage!;
@@ -54,5 +56,5 @@ export async function openSequelize(target: SqlTarget, { owned = false }: OpenOp
     return sequelize;
   }
   const dialectOptions = target.dialect === 'postgres' ? { connectionTimeoutMillis: 10000 } : { connectTimeout: 10000 };
-  return new Sequelize(target.url!, { ...common, dialect: target.dialect, dialectOptions, pool: { max: 4, min: 0, idle: 10000 } });
+  return new Sequelize(target.url!, { ...common, dialect: target.dialect, dialectOptions, pool: { max: poolMax, min: 0, idle: 10000 } });
 }

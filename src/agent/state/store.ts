@@ -134,13 +134,7 @@ export class StateStore implements Outbox {
       target = parseDatabaseUrl(url, baseDir);
       sequelize = await openSequelize(target, { owned: true });
       await sequelize.authenticate();
-      const umzug = new Umzug({
-        migrations,
-        context: sequelize.getQueryInterface(),
-        storage: new SequelizeStorage({ sequelize, tableName: 'parity_migrations' }),
-        logger: undefined,
-      });
-      await umzug.up();
+      await migrate(target, sequelize);
     } catch (err) {
       await sequelize?.close().catch(() => undefined);
       throw new ParityError('PARITY_STATE_ERROR', `state store ${describeUrl(url)}: ${describeError(err)}`, { cause: err });
@@ -532,6 +526,30 @@ export class StateStore implements Outbox {
 
   async close(): Promise<void> {
     await this.sequelize.close();
+  }
+}
+
+/**
+ * Applies pending migrations. On a shared PostgreSQL or MySQL store several agents may start
+ * at once: the migrations run on one connection that holds a database lock meanwhile, so one
+ * agent migrates and the others find the work done.
+ */
+async function migrate(target: SqlTarget, sequelize: Sequelize): Promise<void> {
+  const run = (db: Sequelize) =>
+    new Umzug({ migrations, context: db.getQueryInterface(), storage: new SequelizeStorage({ sequelize: db, tableName: 'parity_migrations' }), logger: undefined }).up();
+  if (target.dialect === 'sqlite') {
+    await run(sequelize);
+    return;
+  }
+  const single = await openSequelize(target, { poolMax: 1 });
+  try {
+    if (target.dialect === 'postgres') await single.query("SELECT pg_advisory_lock(hashtext('parity_migrations'))");
+    else await single.query("SELECT GET_LOCK('parity_migrations', 60)");
+    await run(single);
+  } finally {
+    if (target.dialect === 'postgres') await single.query("SELECT pg_advisory_unlock(hashtext('parity_migrations'))").catch(() => undefined);
+    else await single.query("SELECT RELEASE_LOCK('parity_migrations')").catch(() => undefined);
+    await single.close();
   }
 }
 
