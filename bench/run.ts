@@ -8,6 +8,8 @@
 //   push       100,000 upserts pushed to the receiver (records/s) against one request per
 //              record, and 100,000 rows bulk-upserted into SQLite against a per-record
 //              find-then-save loop (BENCH_PUSH_RECORDS changes the count)
+//   status     the status endpoint's requests/s and p99 latency on loopback while a run is in
+//              progress, and the idle agent's RSS (`parity start` from dist/)
 //   read       rows/s of the SQLite and HTTP reads of that entity, and of a BENCH_XLSX_ROWS
 //              (default 100,000) xlsx read with the streaming reader
 // Figures also go to bench/results/latest.json. `npm run bench -- read` runs one part.
@@ -25,7 +27,7 @@ import { writeParts } from '../test/helpers/xlsx.js';
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const XLSX_ROWS = Number(process.env.BENCH_XLSX_ROWS ?? 100_000);
 const PUSH_RECORDS = Number(process.env.BENCH_PUSH_RECORDS ?? 100_000);
-const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['incremental', 'reconcile', 'read', 'push']);
+const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['incremental', 'reconcile', 'read', 'push', 'status']);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'parity-bench-'));
 
@@ -48,7 +50,7 @@ function record(f: Figure) {
   figures.push(f);
   const verdict = f.pass === null ? '' : f.pass ? '  OK' : '  OVER THE BAR';
   const vs = f.baseline === null ? '' : `  (baseline ${f.baseline.toFixed(2)}, ratio ${f.ratio!.toFixed(2)})`;
-  say(`  ${f.name.padEnd(38)} ${f.value.toFixed(f.unit === 'rows/s' ? 0 : 2).padStart(10)} ${f.unit.padEnd(7)}${vs}  bar: ${f.bar}${verdict}`);
+  say(`  ${f.name.padEnd(38)} ${f.value.toFixed(f.unit === 'rows/s' || f.unit === 'req/s' ? 0 : 2).padStart(10)} ${f.unit.padEnd(7)}${vs}  bar: ${f.bar}${verdict}`);
 }
 
 interface Measured {
@@ -231,7 +233,80 @@ async function push() {
   record({ name: 'SQL loader, SQLite, chunks of 1,000', value: rate, unit: 'rows/s', baseline: base, ratio: rate / base, bar: '>= 20 x find-then-save per record', pass: rate / base >= 20 });
 }
 
+async function status() {
+  say('\nstatus: `parity start` (compiled) with a 20,000-record entity whose push is slowed at the receiver');
+  const { spawn } = await import('node:child_process');
+  const db = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'status-erp.db'), logging: false });
+  await db.query('CREATE TABLE items (sku TEXT PRIMARY KEY, qty INTEGER)');
+  for (let i = 0; i < 20_000; i += 5000) await db.query(`INSERT INTO items VALUES ${Array.from({ length: 5000 }, (_, j) => `('S${String(i + j).padStart(6, '0')}', ${i + j})`).join(', ')}`);
+  await db.close();
+  const receiver = await createReceiver({ dbPath: path.join(dir, 'status-receiver.db'), beforeApply: async () => void (await new Promise((r) => setTimeout(r, 20))) });
+  const { url } = await receiver.listen(0);
+  const token = 'bench-status-token';
+  const configFile = path.join(dir, 'status.yaml');
+  writeFileSync(
+    configFile,
+    `version: 1
+state: sqlite:status-state.db
+reports: { dir: status-reports, formats: [json] }
+server: { host: 127.0.0.1, port: 0, token: ${token} }
+systems:
+  erp: { type: sql, url: "sqlite:status-erp.db" }
+  shop: { type: http, baseUrl: "${url}", concurrency: 1 }
+entities:
+  items:
+    key: [sku]
+    source: { system: erp, table: items }
+    target: { system: shop, path: /items, list: items, pagination: { type: cursor, cursorParam: after, sizeParam: limit, size: 1000, nextCursor: next_cursor }, write: { path: /sync/items, batchSize: 100 } }
+`,
+  );
+  const child = spawn(process.execPath, [path.join(here, '../dist/agent/main.js'), 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PARITY_LOG_LEVEL: 'warn' } });
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  try {
+    const end = Date.now() + 30_000;
+    let api = '';
+    while (!api && Date.now() < end) {
+      api = /agent serving (http:\/\/127\.0\.0\.1:\d+)/.exec(err)?.[1] ?? '';
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!api) throw new Error(`the agent did not start: ${err}`);
+    const headers = { Authorization: `Bearer ${token}` };
+    await new Promise((r) => setTimeout(r, 2000));
+    const rssKb = Number((await import('node:fs')).readFileSync(`/proc/${child.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
+    record({ name: 'idle agent RSS', value: rssKb / 1024, unit: 'MB', baseline: 120, ratio: rssKb / 1024 / 120, bar: '< 120 MB', pass: rssKb / 1024 < 120 });
+    const post = await fetch(`${api}/runs`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: '{}' });
+    if (post.status !== 202) throw new Error(`POST /runs answered ${post.status}`);
+    const latencies: number[] = [];
+    const t0 = performance.now();
+    let running = 0;
+    // Two clients, one request at a time each, for 5 s while the run reads and pushes.
+    await Promise.all(
+      [0, 1].map(async () => {
+        while (performance.now() - t0 < 5000) {
+          const s = performance.now();
+          const res = await fetch(`${api}/status`, { headers });
+          const body = (await res.json()) as { state: string };
+          latencies.push(performance.now() - s);
+          if (body.state === 'running') running++;
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[Math.floor(latencies.length * 0.99)]!;
+    say(`  ${latencies.length} requests, ${running} of them answered while the run was in progress`);
+    record({ name: 'GET /status during a run', value: latencies.length / seconds, unit: 'req/s', baseline: null, ratio: null, bar: 'none', pass: null });
+    record({ name: 'GET /status p99 during a run', value: p99, unit: 'ms', baseline: 20, ratio: p99 / 20, bar: '< 20 ms', pass: p99 < 20 && running > latencies.length / 2 });
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await receiver.close();
+  }
+}
+
 try {
+  if (parts.has('status')) await status();
   if (parts.has('push')) await push();
   if (parts.has('incremental')) await incrementalRun();
   if (parts.has('reconcile') || parts.has('read')) await reconcileAndRead();

@@ -1,8 +1,7 @@
 // Alerts to a webhook (Slack-compatible `text`, plus the structured summary): when the health
 // band gets worse, when a run fails, and when it recovers. Sent with retries; an alert that
 // cannot be delivered is logged and never fails the run.
-import axios from 'axios';
-import axiosRetry from 'axios-retry';
+import type { AxiosInstance } from 'axios';
 import { describeError } from '../core/errors.js';
 import type { RunReport } from '../reconcile/report.js';
 import type { Logger } from './logger.js';
@@ -55,19 +54,27 @@ export function alertMessage(event: AlertEvent, report: RunReport | null, previo
 }
 
 export class Alerter {
-  private readonly http = axios.create({ timeout: 10_000 });
+  private http: AxiosInstance | undefined;
 
   constructor(
     private readonly webhook: string,
     private readonly log: Logger,
-    retries = 3,
-  ) {
-    axiosRetry(this.http, { retries, retryDelay: (n) => Math.min(5000, 200 * 2 ** n), retryCondition: (e) => !e.response || e.response.status >= 500 || e.response.status === 429 });
+    private readonly retries = 3,
+  ) {}
+
+  private async client(): Promise<AxiosInstance> {
+    if (!this.http) {
+      const { default: axios } = await import('axios');
+      const { default: axiosRetry } = await import('axios-retry');
+      this.http = axios.create({ timeout: 10_000 });
+      axiosRetry(this.http, { retries: this.retries, retryDelay: (n) => Math.min(5000, 200 * 2 ** n), retryCondition: (e) => !e.response || e.response.status >= 500 || e.response.status === 429 });
+    }
+    return this.http;
   }
 
   async send(message: Record<string, unknown>): Promise<boolean> {
     try {
-      await this.http.post(this.webhook, message, { headers: { 'Content-Type': 'application/json' } });
+      await (await this.client()).post(this.webhook, message, { headers: { 'Content-Type': 'application/json' } });
       this.log.info({ event: message.event }, 'alert sent');
       return true;
     } catch (err) {

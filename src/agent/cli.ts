@@ -6,12 +6,10 @@ import { redactUrl } from '../core/redact.js';
 import { percent } from '../reconcile/score.js';
 import { displayPath, loadConfig, resolveConfigPath, type LoadedConfig } from './config/load.js';
 import { createLogger, type Logger } from './logger.js';
-import { runOnce, selectEntities } from './run.js';
 import { DEFAULT_STATE_URL, StateStore, type RunRow } from './state/store.js';
 import { findReport } from './reports.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatCheckLines, validateConfig } from './validate.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, underThreshold: 3 } as const;
 
@@ -83,10 +81,15 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 
   const doRun = async (cmd: Command, flags: RunFlags, dryRun: boolean) => {
     const { loaded, logger } = await context(cmd);
+    const { runOnce, selectEntities } = await import('./run.js');
     selectEntities(loaded, flags.entities);
     const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.baseDir);
     try {
-      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger });
+      const { newProgress } = await import('./progress.js');
+      const progress = newProgress('', 'cli', flags.full ? 'full' : 'incremental', selectEntities(loaded, flags.entities).length);
+      // On a terminal, a bar per run on stderr (entities done, and what the current one is doing).
+      const stopBar = process.stderr.isTTY ? await progressBar(progress) : () => undefined;
+      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger, progress }).finally(stopBar);
       if (flags.json) io.out(`${JSON.stringify(result.report, null, 2)}\n`);
       else io.out(summary(result.report, result.files));
       if (result.status === 'failed') exitCode = EXIT.failed;
@@ -164,6 +167,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .description('check the config and reach every system, table and endpoint; one line per check')
     .action(async (_flags: unknown, cmd: Command) => {
       const { loaded } = await context(cmd);
+      const { formatCheckLines, validateConfig } = await import('./validate.js');
       const lines = await validateConfig(loaded);
       io.out(`${formatCheckLines(lines)}\n`);
       const failed = lines.filter((l) => !l.ok && !l.skipped).length;
@@ -237,6 +241,22 @@ function summary(report: import('../reconcile/report.js').RunReport, files: stri
   }
   for (const f of files) lines.push(`report: ${displayPath(f)}`);
   return `${lines.join('\n')}\n`;
+}
+
+async function progressBar(progress: import('./progress.js').RunProgress): Promise<() => void> {
+  const { default: cliProgress } = await import('cli-progress');
+  const bar = new cliProgress.SingleBar(
+    { format: 'parity {bar} {value}/{total} entities | {entity} {phase} | {read} records read | {batches} batches sent', stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const payload = () => ({ entity: progress.entity ?? '-', phase: progress.phase, read: progress.recordsRead, batches: progress.batchesSent });
+  bar.start(progress.entitiesTotal, 0, payload());
+  const timer = setInterval(() => bar.update(progress.entitiesDone, payload()), 200);
+  return () => {
+    clearInterval(timer);
+    bar.update(progress.entitiesDone, payload());
+    bar.stop();
+  };
 }
 
 function statusText(s: Record<string, unknown>): string {

@@ -5,13 +5,13 @@ import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { describeError, ParityError } from '../core/errors.js';
 import type { RunReport } from '../reconcile/report.js';
-import { breakerStates } from '../push/http/client.js';
+import { breakerStates } from '../push/http/breakers.js';
 import { Alerter, alertMessage, decideAlert, type AlertEvent, type AlertState } from './alerts.js';
 import type { LoadedConfig } from './config/load.js';
 import type { Logger } from './logger.js';
 import { AgentMetrics } from './metrics.js';
 import { newProgress, type RunProgress } from './progress.js';
-import { PROCESS_HOLDER, runOnce } from './run.js';
+import { PROCESS_HOLDER } from './holder.js';
 import { missedSlot, parseSchedule, Trigger, type ScheduleKind, type ScheduleSpec } from './schedule.js';
 import { createStatusApp } from './server.js';
 import type { StateStore } from './state/store.js';
@@ -122,6 +122,8 @@ export class Agent {
     let status: 'completed' | 'failed' = 'failed';
     let error: string | null = null;
     try {
+      // Loaded at the first run: an idle agent does not hold the collectors in memory.
+      const { runOnce } = await import('./run.js');
       const result = await runOnce(this.loaded, this.store, {
         runId: progress.runId,
         full: request.mode === 'full',

@@ -1,7 +1,7 @@
 // The run orchestrator: one reconciliation of the configured entities, in dependency
 // order, recorded in the state store and written as report files.
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { holderIsDead, PROCESS_HOLDER } from './holder.js';
 import { newProgress, type RunProgress } from './progress.js';
 import path from 'node:path';
 import { createCollector, type Collector } from '../collectors/index.js';
@@ -46,8 +46,7 @@ export interface RunOptions {
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
 
-/** This process, as a lease holder. */
-export const PROCESS_HOLDER = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+export { PROCESS_HOLDER };
 
 export interface RunResult {
   report: RunReport;
@@ -72,6 +71,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
   const holder = options.holder ?? PROCESS_HOLDER;
   const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const progress = options.progress ?? newProgress(runId, options.trigger ?? 'cli', options.full ? 'full' : 'incremental', entities.length);
+  progress.runId = runId;
   const started = new Date();
   const requested: RunReport['mode'] = options.full ? 'full' : 'incremental';
   const dryRun = options.dryRun ?? false;
@@ -96,9 +96,15 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       let why: string | null = blocked ? `prerequisite ${blocked.name} ${blocked.outcome}` : options.shouldStop?.() ? 'the agent is shutting down' : null;
       let renew: NodeJS.Timeout | undefined;
       if (!why && !(await store.acquireLease(lease, holder, ttl))) {
-        why = `busy: another agent (${(await store.leaseHolder(lease)) ?? 'unknown'}) is running this entity`;
-        busy.add(entity.name);
-        log.warn({ entity: entity.name, reason: why }, 'entity skipped');
+        const other = await store.leaseHolder(lease);
+        // A holder on this machine whose process is gone (killed) need not be waited for.
+        if (other && holderIsDead(other) && (await store.takeLeaseFrom(lease, other, holder, ttl))) {
+          log.warn({ entity: entity.name, previous: other }, 'took over the lease of an agent that is no longer running');
+        } else {
+          why = `busy: another agent (${other ?? 'unknown'}) is running this entity`;
+          busy.add(entity.name);
+          log.warn({ entity: entity.name, reason: why }, 'entity skipped');
+        }
       }
       if (!why) {
         renew = setInterval(() => {

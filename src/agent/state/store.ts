@@ -102,6 +102,12 @@ export class StateStore implements Outbox {
     }
   }
 
+  /** Takes a lease from a holder known to be dead (its process is gone), before it expires. */
+  async takeLeaseFrom(name: string, dead: string, holder: string, ttlMs: number): Promise<boolean> {
+    const [count] = await this.leases.update({ holder, expires_at: new Date(Date.now() + ttlMs) }, { where: { name, holder: dead } });
+    return count > 0;
+  }
+
   /** Extends a lease the holder still has; false when it was lost (expired and taken). */
   async renewLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
     const [count] = await this.leases.update({ expires_at: new Date(Date.now() + ttlMs) }, { where: { name, holder } });

@@ -9,6 +9,7 @@ import { describeError } from '../../core/errors.js';
 import { authFor, type AuthSystem } from '../../core/http-auth.js';
 import { backoffMs, classifyHttpError, countsAgainstTarget, MAX_RETRY_AFTER_MS, retryAfterMs, type RetryPolicy } from '../../core/retry.js';
 import type { OutboxBatch, RecordOutcome } from '../types.js';
+import { breakersByName } from './breakers.js';
 import { shapeRequest, type PushHooks, type WireBatch } from './hooks.js';
 
 export interface PushSystem extends AuthSystem {
@@ -33,14 +34,7 @@ export type SendResult =
 
 // One breaker per system config object: every entity pushing to a system shares it.
 const breakers = new WeakMap<PushSystem, CircuitBreaker<[InternalAxiosRequestConfig], unknown>>();
-const breakersByName = new Map<string, CircuitBreaker<[InternalAxiosRequestConfig], unknown>>();
 
-/** Each system's breaker state, for the status API and metrics. */
-export function breakerStates(): Record<string, 'closed' | 'open' | 'half-open'> {
-  const out: Record<string, 'closed' | 'open' | 'half-open'> = {};
-  for (const [name, b] of breakersByName) out[name] = b.opened ? 'open' : b.halfOpen ? 'half-open' : 'closed';
-  return out;
-}
 
 export function breakerFor(system: PushSystem, name: string): CircuitBreaker<[InternalAxiosRequestConfig], unknown> {
   let breaker = breakers.get(system);
