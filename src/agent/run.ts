@@ -1,7 +1,8 @@
 // The run orchestrator: one reconciliation of the configured entities, in dependency
 // order, recorded in the state store and written as report files.
 import { randomUUID } from 'node:crypto';
-import { holderIsDead, PROCESS_HOLDER } from './holder.js';
+import { PROCESS_HOLDER } from './holder.js';
+import { takeEntityLease } from './leases.js';
 import { newProgress, type RunProgress } from './progress.js';
 import path from 'node:path';
 import { createCollector, type Collector } from '../collectors/index.js';
@@ -45,8 +46,6 @@ export interface RunOptions {
 }
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
-
-export { PROCESS_HOLDER };
 
 export interface RunResult {
   report: RunReport;
@@ -92,60 +91,44 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       progress.phase = 'read';
       progress.recordsRead = 0;
       const blocked = entity.config.dependsOn.map((d) => byName.get(d)).find((r) => r && (r.outcome === 'failed' || r.outcome === 'skipped'));
-      const lease = `entity:${entity.name}`;
       let why: string | null = blocked ? `prerequisite ${blocked.name} ${blocked.outcome}` : options.shouldStop?.() ? 'the agent is shutting down' : null;
-      let renew: NodeJS.Timeout | undefined;
-      if (!why && !(await store.acquireLease(lease, holder, ttl))) {
-        const other = await store.leaseHolder(lease);
-        // A holder on this machine whose process is gone (killed) need not be waited for.
-        if (other && holderIsDead(other) && (await store.takeLeaseFrom(lease, other, holder, ttl))) {
-          log.warn({ entity: entity.name, previous: other }, 'took over the lease of an agent that is no longer running');
-        } else {
-          why = `busy: another agent (${other ?? 'unknown'}) is running this entity`;
-          busy.add(entity.name);
-          log.warn({ entity: entity.name, reason: why }, 'entity skipped');
-        }
-      }
-      if (!why) {
-        renew = setInterval(() => {
-          store.renewLease(lease, holder, ttl).then(
-            (held) => held || log.error({ entity: entity.name }, 'lost the lease on this entity (it expired and another agent took it)'),
-            (err: unknown) => log.warn({ entity: entity.name, err: describeError(err) }, 'could not renew the lease'),
-          );
-        }, Math.max(250, Math.floor(ttl / 3)));
-        renew.unref();
+      const lease = why ? null : await takeEntityLease(store, entity.name, holder, ttl, log);
+      // An entity waiting on one another agent is running is that agent's business too.
+      if (blocked && busy.has(blocked.name)) busy.add(entity.name);
+      if (lease && 'busy' in lease) {
+        why = lease.busy;
+        busy.add(entity.name);
+        log.warn({ entity: entity.name, reason: why }, 'entity skipped');
       }
       try {
-      const outcome: EntityOutcome = why
-        ? { report: failedEntityReport(sideNames(entity), 'skipped', why), watermarks: {} }
-        : await reconcileEntity(
-            loaded,
-            entity,
-            { store, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress },
-            log.child({ entity: entity.name }),
-            options.signal,
-          );
-      const report = outcome.report;
-      if (report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
-        const why = sourceDropGuard(report.source.count, await store.lastSourceCount(entity.name), entity.config.safety?.maxSourceDrop ?? 0.5);
-        if (why) {
-          report.outcome = 'blocked';
-          report.blocked = why;
-          log.warn({ entity: entity.name, reason: why }, 'entity blocked');
+        const outcome: EntityOutcome = why
+          ? { report: failedEntityReport(sideNames(entity), 'skipped', why), watermarks: {} }
+          : await reconcileEntity(
+              loaded,
+              entity,
+              { store, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress },
+              log.child({ entity: entity.name }),
+              options.signal,
+            );
+        const report = outcome.report;
+        if (report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
+          const dropped = sourceDropGuard(report.source.count, await store.lastSourceCount(entity.name), entity.config.safety?.maxSourceDrop ?? 0.5);
+          if (dropped) {
+            report.outcome = 'blocked';
+            report.blocked = dropped;
+            log.warn({ entity: entity.name, reason: dropped }, 'entity blocked');
+          }
         }
-      }
-      if (entity.target.config.write && outcome.candidates) {
-        await syncEntity(entity, report, outcome.candidates, { store, runId, dryRun, baseDir: loaded.baseDir, log: log.child({ entity: entity.name }), signal: options.signal, progress, shouldStop: options.shouldStop });
-      }
-      for (const [side, value] of Object.entries(outcome.watermarks)) watermarks.push({ entity: entity.name, side: side as Side, value });
-      reports.push(report);
-      byName.set(entity.name, report);
-      await store.recordEntity(runId, report, performance.now() - t0, entityStarted);
+        if (entity.target.config.write && outcome.candidates) {
+          const context = { store, runId, dryRun, baseDir: loaded.baseDir, log: log.child({ entity: entity.name }), signal: options.signal, progress, shouldStop: options.shouldStop };
+          await syncEntity(entity, report, outcome.candidates, context);
+        }
+        for (const [side, value] of Object.entries(outcome.watermarks)) watermarks.push({ entity: entity.name, side: side as Side, value });
+        reports.push(report);
+        byName.set(entity.name, report);
+        await store.recordEntity(runId, report, performance.now() - t0, entityStarted);
       } finally {
-        if (renew) {
-          clearInterval(renew);
-          await store.releaseLease(lease, holder).catch(() => undefined);
-        }
+        if (lease && 'release' in lease) await lease.release();
       }
       progress.entitiesDone++;
     }

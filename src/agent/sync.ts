@@ -71,19 +71,15 @@ export async function syncEntity(entity: ResolvedEntity, report: EntityReport, c
   const delivered: Delivered = new Map();
   let sent = 0;
   if (o.progress) o.progress.phase = 'sync';
-  if (entity.target.system.type === 'http') {
-    sent = await pushHttp(entity, report, { missing, changed, deletes, compareFields: candidates.compareFields }, delivered, o);
-  } else if (entity.target.system.type === 'sql') {
-    sent = await loadSql(entity, report, { missing, changed, deletes, compareFields: candidates.compareFields }, delivered, o);
-  }
+  const work: Candidates = { missing, changed, deletes, compareFields: candidates.compareFields };
+  if (entity.target.system.type === 'http') sent = await pushHttp(entity, report, work, delivered, o);
+  else if (entity.target.system.type === 'sql') sent = await loadSql(entity, report, work, delivered, o);
   if (report.outcome !== 'deferred' && (tripped || sent > 0)) report.outcome = 'synced';
   if (o.progress && write.verify && delivered.size > 0) o.progress.phase = 'verify';
   if (write.verify && delivered.size > 0) await verify(entity, report, candidates.compareFields, delivered, o);
 }
 
-type Work = { missing: NormalizedRecord[]; changed: NormalizedRecord[]; deletes: NormalizedRecord[]; compareFields: string[] };
-
-async function pushHttp(entity: ResolvedEntity, report: EntityReport, work: Work, delivered: Delivered, o: SyncContext): Promise<number> {
+async function pushHttp(entity: ResolvedEntity, report: EntityReport, work: Candidates, delivered: Delivered, o: SyncContext): Promise<number> {
   const write = entity.target.config.write!;
   const system = entity.target.system;
   if (system.type !== 'http') return 0;
@@ -122,7 +118,7 @@ async function pushHttp(entity: ResolvedEntity, report: EntityReport, work: Work
   return summary.created + summary.updated + summary.deleted + summary.unchanged + summary.rejected;
 }
 
-async function loadSql(entity: ResolvedEntity, report: EntityReport, work: Work, delivered: Delivered, o: SyncContext): Promise<number> {
+async function loadSql(entity: ResolvedEntity, report: EntityReport, work: Candidates, delivered: Delivered, o: SyncContext): Promise<number> {
   const write = entity.target.config.write!;
   const system = entity.target.system;
   if (system.type !== 'sql') return 0;

@@ -162,6 +162,30 @@ describe('the schedule', () => {
 });
 
 describe('alerts', () => {
+  it('an alert that cannot be delivered is retried, logged, and never fails the run', async () => {
+    let calls = 0;
+    const hook = new Hono();
+    hook.post('/hook', (c) => {
+      calls++;
+      return c.json({ error: 'down' }, 503);
+    });
+    const hookUrl = await serveApp(hook);
+    const { agent, erp } = await setup(`alerts: { webhook: "${hookUrl}/hook" }\nserver: { host: 127.0.0.1, port: 0 }`);
+    await agent.start();
+    // Make the run fail: the ERP table is gone.
+    await erp.query('ALTER TABLE items RENAME TO items_gone');
+    const runId = agent.trigger({ mode: 'full', trigger: 'api' });
+    await agent.whenIdle();
+    expect(calls).toBe(4); // the first attempt and 3 retries
+    const run = await agent.store.getRun(runId!);
+    expect(run?.run.status).toBe('failed');
+    // The agent goes on: the next trigger runs.
+    await erp.query('ALTER TABLE items_gone RENAME TO items');
+    expect(agent.trigger({ mode: 'full', trigger: 'api' })).not.toBeNull();
+    await agent.whenIdle();
+    await erp.close();
+  }, 20_000);
+
   it('exactly one message on a band drop, one on failure, one on recovery', async () => {
     const messages: { text: string; event: string; health: unknown }[] = [];
     const hook = new Hono();

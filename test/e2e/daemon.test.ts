@@ -4,6 +4,7 @@
 // for the next run, which completes it with every record applied once.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,18 +41,31 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined | f
   throw new Error(`timed out waiting for ${what}\n${stderr.slice(-2000)}`);
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 beforeAll(async () => {
   erp = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'erp.db'), logging: false });
   await erp.query('CREATE TABLE items (sku TEXT PRIMARY KEY, qty INTEGER)');
   await erp.query(`INSERT INTO items VALUES ${Array.from({ length: N }, (_, i) => `('S${String(i).padStart(4, '0')}', ${i})`).join(', ')}`);
   receiver = await createReceiver({ beforeApply: async () => void (await sleep(applyDelayMs)) });
   const { url } = await receiver.listen(0);
+  // A fixed port, so that `parity status` finds the agent from the config.
+  const port = await freePort();
   writeFileSync(
     configFile,
     `version: 1
 state: sqlite:state.db
 reports: { dir: reports, formats: [json, md] }
-server: { host: 127.0.0.1, port: 0, token: "\${PARITY_TOKEN}" }
+server: { host: 127.0.0.1, port: ${port}, token: "\${PARITY_TOKEN}" }
 schedule: { incremental: every 2s }
 agent: { shutdownTimeoutS: 10 }
 systems:
@@ -120,6 +134,11 @@ describe('parity start', () => {
     expect(metrics).toMatch(/^parity_run_in_progress 1$/m);
     expect(metrics).toContain('process_resident_memory_bytes');
 
+    // parity status asks the running agent.
+    const live = await runCli(['status', '--json', '--config', configFile], { env: { PARITY_TOKEN: TOKEN } });
+    expect(live.code, live.stderr).toBe(0);
+    expect(JSON.parse(live.stdout)).toMatchObject({ source: 'agent', state: 'running', current: { entity: 'items' } });
+
     // SIGTERM during the push: the current batch finishes, the rest stays pending.
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child!.kill('SIGTERM');
@@ -129,6 +148,13 @@ describe('parity start', () => {
     const pending = await store.pendingCount();
     await store.close();
     expect(pending).toBeGreaterThan(0);
+
+    // With no agent answering, parity status reads the state store.
+    const offline = await runCli(['status', '--config', configFile], { env: { PARITY_TOKEN: TOKEN } });
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(offline.stdout).toMatch(/^source: the state store \(no agent answers at http:\/\/127\.0\.0\.1:\d+: /);
+    expect(offline.stdout).toContain(`outbox: ${pending} pending batch`);
+    expect(offline.stdout).not.toContain(TOKEN);
 
     // The next run sends what was pending first and finishes the job: each version once.
     applyDelayMs = 0;

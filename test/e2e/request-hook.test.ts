@@ -19,6 +19,24 @@ const held = new Map<string, { code: string; label: string }>();
 const requests: { body: unknown; key: string | undefined; dialect: string | undefined }[] = [];
 let url = '';
 
+/** The config: the ERP's parts pushed to the portal with this write block. */
+const config = (write: string) => `version: 1
+state: sqlite:state.db
+reports: { dir: reports, formats: [json] }
+systems:
+  erp: { type: sql, url: "sqlite:erp.db" }
+  portal: { type: http, baseUrl: "${url}" }
+entities:
+  parts:
+    key: [code]
+    source: { system: erp, table: parts }
+    target:
+      system: portal
+      path: /api/parts
+      list: rows
+      write: ${write}
+`;
+
 beforeAll(async () => {
   const erp = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'erp.db'), logging: false });
   await erp.query('CREATE TABLE parts (code TEXT PRIMARY KEY, label TEXT)');
@@ -66,25 +84,7 @@ export function fromBulk(answer: { outcome: { ref: string; result: string; messa
 }
 `,
   );
-  writeFileSync(
-    path.join(dir, 'parity.yaml'),
-    `version: 1
-state: sqlite:state.db
-reports: { dir: reports, formats: [json] }
-systems:
-  erp: { type: sql, url: "sqlite:erp.db" }
-  portal: { type: http, baseUrl: "${url}" }
-entities:
-  parts:
-    key: [code]
-    source: { system: erp, table: parts }
-    target:
-      system: portal
-      path: /api/parts
-      list: rows
-      write: { path: /api/bulk, batchSize: 8, delete: hard, request: ./hooks.ts#toBulk, response: ./hooks.ts#fromBulk }
-`,
-  );
+  writeFileSync(path.join(dir, 'parity.yaml'), config('{ path: /api/bulk, batchSize: 8, delete: hard, request: ./hooks.ts#toBulk, response: ./hooks.ts#fromBulk }'));
 });
 
 describe('write.request and write.response hooks', () => {
@@ -115,19 +115,7 @@ describe('write.request and write.response hooks', () => {
   });
 
   it('a hook that is not exported is a config error naming the path', async () => {
-    writeFileSync(path.join(dir, 'bad.yaml'), `version: 1
-systems:
-  erp: { type: sql, url: "sqlite:erp.db" }
-  portal: { type: http, baseUrl: "${url}" }
-entities:
-  parts:
-    key: [code]
-    source: { system: erp, table: parts }
-    target:
-      system: portal
-      path: /api/parts
-      write: { path: /api/bulk, request: ./hooks.ts#toNothing }
-`);
-    await expect(loadConfig(path.join(dir, 'bad.yaml'))).rejects.toThrow(/bad\.yaml:12: entities\.parts\.target\.write\.request: module \.\/hooks\.ts exports no function "toNothing"$/);
+    writeFileSync(path.join(dir, 'bad.yaml'), config('{ path: /api/bulk, request: ./hooks.ts#toNothing }'));
+    await expect(loadConfig(path.join(dir, 'bad.yaml'))).rejects.toThrow(/bad\.yaml:15: entities\.parts\.target\.write\.request: module \.\/hooks\.ts exports no function "toNothing"$/);
   });
 });
