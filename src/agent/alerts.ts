@@ -66,7 +66,8 @@ export class Alerter {
     if (!this.http) {
       const { default: axios } = await import('axios');
       const { default: axiosRetry } = await import('axios-retry');
-      this.http = axios.create({ timeout: 10_000 });
+      // The webhook URL is a secret of its own: a redirect would hand the alert to another host.
+      this.http = axios.create({ timeout: 10_000, maxRedirects: 0 });
       axiosRetry(this.http, { retries: this.retries, retryDelay: (n) => Math.min(5000, 200 * 2 ** n), retryCondition: (e) => !e.response || e.response.status >= 500 || e.response.status === 429 });
     }
     return this.http;

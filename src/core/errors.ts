@@ -16,9 +16,12 @@ export const ERROR_CODES = {
   PARITY_SYSTEM_UNREACHABLE: 'system',
   PARITY_HTTP_STATUS: 'system',
   PARITY_HTTP_BAD_RESPONSE: 'data',
+  PARITY_ORIGIN_REFUSED: 'system',
+  PARITY_DEADLINE: 'system',
   PARITY_SQL_ERROR: 'system',
   PARITY_FILE_INVALID: 'data',
   PARITY_STATE_ERROR: 'system',
+  PARITY_STATE_INVALID: 'config',
   PARITY_ABORTED: 'transient',
 } as const satisfies Record<string, ErrorKind>;
 

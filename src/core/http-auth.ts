@@ -5,6 +5,7 @@
 import axios from 'axios';
 import { z } from 'zod';
 import { describeError, ParityError } from './errors.js';
+import { originOf } from './http-guard.js';
 import { readPath } from './paths.js';
 import { registerSecret } from './redact.js';
 
@@ -108,9 +109,23 @@ class TokenAuth implements AuthProvider {
     const where = `system "${this.systemName}": token request to ${url}`;
     let response;
     try {
-      response = await axios.post(url, body, { headers: { 'Content-Type': contentType, Accept: 'application/json' }, timeout: this.timeoutMs, signal, validateStatus: () => true });
+      // Never follows a redirect: the secret in the body would go wherever the server says.
+      const deadline = AbortSignal.timeout(this.timeoutMs);
+      response = await axios.post(url, body, {
+        headers: { 'Content-Type': contentType, Accept: 'application/json' },
+        timeout: this.timeoutMs,
+        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+        maxRedirects: 0,
+        validateStatus: () => true,
+      });
     } catch (err) {
-      throw new ParityError('PARITY_SYSTEM_UNREACHABLE', `${where}: ${describeError(err)}`, { cause: err });
+      const timedOut = axios.isCancel(err) && !signal?.aborted;
+      throw new ParityError('PARITY_SYSTEM_UNREACHABLE', `${where}: ${timedOut ? `no complete answer within ${this.timeoutMs} ms (timeoutMs)` : describeError(err)}`, { cause: err });
+    }
+    if (response.status >= 300 && response.status < 400) {
+      const location = response.headers.location as string | undefined;
+      const to = location ? ` to ${originOf(new URL(location, url).toString())}` : '';
+      throw new ParityError('PARITY_ORIGIN_REFUSED', `${where}: answered HTTP ${response.status}, a redirect from ${originOf(url)}${to}: a token endpoint's redirects are never followed (set the token URL to where the token is issued)`);
     }
     if (response.status < 200 || response.status >= 300) {
       throw new ParityError('PARITY_HTTP_STATUS', `${where}: HTTP ${response.status} (check the credentials in the environment)`);

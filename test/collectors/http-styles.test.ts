@@ -12,7 +12,7 @@ import { serveApp } from '../helpers/servers.js';
 const RECORDS = Array.from({ length: 53 }, (_, i) => ({ id: `R${String(i).padStart(3, '0')}`, n: i }));
 
 function system(baseUrl: string, overrides: Partial<HttpSystemConfig> = {}): HttpSystemConfig {
-  return { type: 'http', baseUrl, auth: { type: 'none' }, headers: {}, query: {}, timeoutMs: 5000, maxResponseBytes: 1_000_000, retry: { retries: 3, baseMs: 5, maxMs: 50 }, ...overrides };
+  return { type: 'http', baseUrl, auth: { type: 'none' }, headers: {}, query: {}, timeoutMs: 5000, maxResponseBytes: 1_000_000, followRedirects: 'none', maxPages: 100_000, retry: { retries: 3, baseMs: 5, maxMs: 50 }, ...overrides };
 }
 
 function side(sys: HttpSystemConfig, config: Partial<SideSpec['config']> = {}): SideSpec {

@@ -12,7 +12,7 @@ import { serveApp } from '../helpers/servers.js';
 const TOKEN = 'receiver-token-5f2a9c';
 
 function system(baseUrl: string, overrides: Partial<HttpSystemConfig> = {}): HttpSystemConfig {
-  return { type: 'http', baseUrl, auth: { type: 'bearer', token: TOKEN }, headers: {}, query: {}, timeoutMs: 5000, maxResponseBytes: 1_000_000, ...overrides };
+  return { type: 'http', baseUrl, auth: { type: 'bearer', token: TOKEN }, headers: {}, query: {}, timeoutMs: 5000, maxResponseBytes: 1_000_000, followRedirects: 'none', maxPages: 100_000, ...overrides };
 }
 
 function side(sys: HttpSystemConfig, config: Partial<SideSpec['config']> = {}): SideSpec {

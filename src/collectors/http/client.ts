@@ -8,6 +8,7 @@ import { describeError, ParityError } from '../../core/errors.js';
 import { redactUrl } from '../../core/redact.js';
 import { backoffMs, classifyHttpError, MAX_RETRY_AFTER_MS, retryAfterMs, type RetryPolicy } from '../../core/retry.js';
 import { authFor, type AuthProvider } from '../../core/http-auth.js';
+import { guardHttp } from '../../core/http-guard.js';
 import type { HttpSystemConfig } from './schema.js';
 
 export const DEFAULT_READ_RETRY: RetryPolicy = { retries: 3, baseMs: 300, maxMs: 10_000 };
@@ -56,6 +57,7 @@ export class HttpClient {
       responseType: 'text',
       transformResponse: [(data: unknown) => data],
     });
+    guardHttp(this.axios, { allowed: system.baseUrl, followRedirects: system.followRedirects, deadlineMs: system.timeoutMs, label: `system "${systemName}"` });
     const gate = gateFor(system);
     if (gate) {
       // A request interceptor runs for every attempt, retries included.
@@ -109,13 +111,14 @@ export class HttpClient {
     const status = error.response?.status;
     if (status === undefined) {
       const tooBig = /maxContentLength/.test(error.message) ? ` (the answer is larger than maxResponseBytes, ${this.system.maxResponseBytes} bytes)` : '';
-      return new ParityError('PARITY_SYSTEM_UNREACHABLE', `${where}: ${describeError(error)}${tooBig}`, { cause: error });
+      const retried = !tooBig && classifyHttpError(error) === 'retry' && this.retry.retries > 0 ? ` (after ${this.retry.retries} retries)` : '';
+      return new ParityError('PARITY_SYSTEM_UNREACHABLE', `${where}: ${describeError(error)}${tooBig}${retried}`, { cause: error });
     }
     const wait = retryAfterMs(error);
     let hint = '';
     if (status === 401 || status === 403) hint = ' (check the auth settings and the credentials in the environment)';
     else if (wait > MAX_RETRY_AFTER_MS) hint = ` (the system asks to wait ${Math.round(wait / 1000)} s; try again later)`;
-    else if (classifyHttpError(error) === 'retry') hint = ` (after ${this.retry.retries} retries)`;
+    else if (classifyHttpError(error) === 'retry' && this.retry.retries > 0) hint = ` (after ${this.retry.retries} retries)`;
     return new ParityError('PARITY_HTTP_STATUS', `${where}: HTTP ${status}${error.response?.statusText ? ` ${error.response.statusText}` : ''}${hint}`, { cause: error });
   }
 }

@@ -64,6 +64,10 @@ export class HttpCollector implements Collector {
     let request: PageRequest | null = pager.first();
     let pageNumber = 0;
     while (request) {
+      if (pageNumber >= this.system.maxPages) {
+        const next = request.url ?? this.client.urlFor(this.path, request.params);
+        throw new ParityError('PARITY_DEADLINE', `system "${this.side.systemName}": GET ${next}: the read passed maxPages (${this.system.maxPages}) without reaching the end of the list; the API may be looping (raise maxPages if the list really is that long)`);
+      }
       pageNumber++;
       const answer = await this.fetch(request, filter, signal);
       const items = this.listOf(answer.body, answer.url);

@@ -63,10 +63,14 @@ export function createPager(p: PaginationConfig): Pager {
     }
     case 'offset': {
       let offset = 0;
+      let previousFirst: string | undefined;
       return {
         first: () => ({ params: { [p.offsetParam]: 0, [p.limitParam]: p.size } }),
-        next: ({ items }) => {
+        next: ({ items, url }) => {
           if (items.length < p.size) return null;
+          const first = JSON.stringify(items[0]);
+          if (first === previousFirst) stuck(url, `the page at offset ${offset} repeats the previous page (check pagination.offsetParam "${p.offsetParam}")`);
+          previousFirst = first;
           offset += items.length;
           return { params: { [p.offsetParam]: offset, [p.limitParam]: p.size } };
         },
@@ -83,6 +87,8 @@ export function createPager(p: PaginationConfig): Pager {
           const c = String(cursor);
           if (seen.has(c)) stuck(url, `the cursor "${c}" at "${p.nextCursor}" came back a second time`);
           seen.add(c);
+          // Some APIs give the next page as a whole URL instead of a token.
+          if (/^https?:\/\//i.test(c)) return { params: {}, url: c };
           return { params: { ...size, [p.cursorParam]: c } };
         },
       };

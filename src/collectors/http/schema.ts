@@ -8,7 +8,12 @@ export const httpSystemSchema = z.strictObject({
   auth: httpAuthSchema.default({ type: 'none' }),
   headers: z.record(z.string(), z.string()).default({}),
   query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  /** The longest one request may take, the whole body included. */
   timeoutMs: z.number().int().positive().default(15000),
+  /** none: a redirect fails the request. same-origin: redirects within baseUrl's origin are followed. */
+  followRedirects: z.enum(['none', 'same-origin']).default('none'),
+  /** Pages one read may fetch before it is taken for a loop. */
+  maxPages: z.number().int().positive().default(100_000),
   maxResponseBytes: z.number().int().positive().default(50 * 1024 * 1024),
   rateLimit: z.strictObject({ perSecond: z.number().positive() }).optional(),
   /** Push batches in flight to this system at once. */

@@ -7,6 +7,7 @@ import axiosRetry from 'axios-retry';
 import CircuitBreaker from 'opossum';
 import { describeError } from '../../core/errors.js';
 import { authFor, type AuthSystem } from '../../core/http-auth.js';
+import { guardHttp, type RedirectPolicy } from '../../core/http-guard.js';
 import { backoffMs, classifyHttpError, countsAgainstTarget, MAX_RETRY_AFTER_MS, retryAfterMs, type RetryPolicy } from '../../core/retry.js';
 import type { OutboxBatch, RecordOutcome } from '../types.js';
 import { breakersByName } from './breakers.js';
@@ -16,6 +17,7 @@ export interface PushSystem extends AuthSystem {
   baseUrl: string;
   headers: Record<string, string>;
   timeoutMs: number;
+  followRedirects?: RedirectPolicy | undefined;
   retry?: RetryPolicy | undefined;
   breaker?: { errorThresholdPercentage: number; resetTimeoutMs: number; volumeThreshold: number } | undefined;
 }
@@ -104,6 +106,7 @@ export class HttpPushClient {
       adapter: (config) => this.breaker.fire(config) as ReturnType<AxiosAdapter>,
       transformRequest: [(data: unknown) => data],
     });
+    guardHttp(this.axios, { allowed: system.baseUrl, followRedirects: system.followRedirects ?? 'none', deadlineMs: system.timeoutMs, label: `system "${systemName}"` });
     axiosRetry(this.axios, {
       retries: retry.retries,
       shouldResetTimeout: true,
