@@ -40,9 +40,39 @@ export interface OpenOptions {
   owned?: boolean;
   /** Connections in the pool (default 4). */
   poolMax?: number;
+  /**
+   * For a system's reads: every connection is read-only as the database sees it (SQLite opened
+   * read-only with query_only; PostgreSQL and MySQL/MariaDB sessions whose transactions are
+   * READ ONLY), and each statement is cut off after this many seconds (not on SQLite).
+   */
+  readOnly?: { statementTimeoutS: number };
 }
 
-export async function openSequelize(target: SqlTarget, { owned = false, poolMax = 4 }: OpenOptions = {}): Promise<Sequelize> {
+type Callback = (err: Error | null) => void;
+interface RawConnection {
+  query(sql: string, callback?: Callback): unknown;
+}
+
+/** Runs a statement on a driver connection, whichever API it has (pg: promise; mysql2: callback). */
+function raw(connection: RawConnection, sql: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const result = connection.query(sql, (err) => (err ? reject(err) : resolve()));
+    if (result instanceof Promise) result.then(() => resolve(), reject);
+  });
+}
+
+/** The session settings of a read-only connection. */
+async function readOnlySession(dialect: SqlDialect, connection: RawConnection, timeoutS: number): Promise<void> {
+  if (dialect === 'postgres') {
+    await raw(connection, `SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; SET statement_timeout = ${Math.round(timeoutS * 1000)}`);
+    return;
+  }
+  await raw(connection, 'SET SESSION TRANSACTION READ ONLY');
+  // MariaDB counts seconds in max_statement_time; MySQL counts milliseconds in max_execution_time.
+  await raw(connection, `SET SESSION max_statement_time = ${timeoutS}`).catch(() => raw(connection, `SET SESSION max_execution_time = ${Math.round(timeoutS * 1000)}`));
+}
+
+export async function openSequelize(target: SqlTarget, { owned = false, poolMax = 4, readOnly }: OpenOptions = {}): Promise<Sequelize> {
   const common: Options = { logging: false };
   if (target.dialect === 'sqlite') {
     const file = target.storage!;
@@ -50,11 +80,26 @@ export async function openSequelize(target: SqlTarget, { owned = false, poolMax 
       if (owned) mkdirSync(path.dirname(file), { recursive: true });
       else if (!existsSync(file)) throw new ParityError('PARITY_SYSTEM_UNREACHABLE', `SQLite file ${file} does not exist (check the path in the system's url)`);
     }
-    const sequelize = new Sequelize({ ...common, dialect: 'sqlite', storage: file });
+    // SQLITE_OPEN_READONLY (1) for every connection Sequelize opens on this file.
+    const dialectOptions = readOnly && file !== ':memory:' ? { mode: 1 } : undefined;
+    const sequelize = new Sequelize({ ...common, dialect: 'sqlite', storage: file, ...(dialectOptions ? { dialectOptions } : {}) });
     if (owned) await sequelize.query('PRAGMA journal_mode = WAL');
     await sequelize.query('PRAGMA busy_timeout = 5000');
+    if (readOnly) await sequelize.query('PRAGMA query_only = 1');
     return sequelize;
   }
   const dialectOptions = target.dialect === 'postgres' ? { connectionTimeoutMillis: 10000 } : { connectTimeout: 10000 };
-  return new Sequelize(target.url!, { ...common, dialect: target.dialect, dialectOptions, pool: { max: poolMax, min: 0, idle: 10000 } });
+  const sequelize = new Sequelize(target.url!, { ...common, dialect: target.dialect, dialectOptions, pool: { max: poolMax, min: 0, idle: 10000 } });
+  if (readOnly) {
+    const dialect = target.dialect;
+    sequelize.addHook('afterConnect', (connection: unknown) => readOnlySession(dialect, connection as RawConnection, readOnly.statementTimeoutS));
+  }
+  return sequelize;
+}
+
+/** A hint for the errors a read-only, time-limited read gives. */
+export function readErrorHint(message: string, statementTimeoutS: number): string {
+  if (/statement timeout|max_statement_time|maximum statement execution time/i.test(message)) return ` (it ran longer than statementTimeoutS, ${statementTimeoutS} s)`;
+  if (/read-only transaction|READ ONLY transaction|attempt to write a readonly database|query_only/i.test(message)) return ' (parity reads in a read-only transaction: a side\'s query must not write)';
+  return '';
 }

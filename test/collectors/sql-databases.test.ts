@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordMapper } from '../../src/collectors/mapper.js';
 import { MetricAccumulator, parseMetric, type MetricValue } from '../../src/collectors/metrics.js';
 import type { SideSpec } from '../../src/collectors/schema.js';
-import { checkReadOnlyQuery, SqlCollector } from '../../src/collectors/sql/collector.js';
+import { SqlCollector } from '../../src/collectors/sql/collector.js';
+import { checkQuery } from '../../src/collectors/sql/statement.js';
+import { parseDatabaseUrl } from '../../src/core/sql.js';
 import type { Page } from '../../src/core/record.js';
 import { parseTransforms } from '../../src/core/transforms.js';
 import { DATABASES } from '../helpers/databases.js';
@@ -13,7 +15,7 @@ import { tempDir } from '../helpers/tmp.js';
 const dir = tempDir();
 
 function side(url: string, config: Partial<SideSpec['config']>, mappings: SideSpec['mappings'] = null): SideSpec {
-  return { role: 'source', systemName: 'erp', system: { type: 'sql', url, pageSize: 7 }, config: { system: 'erp', ...config }, mappings };
+  return { role: 'source', systemName: 'erp', system: { type: 'sql', url, pageSize: 7, statementTimeoutS: 300 }, config: { system: 'erp', ...config }, mappings };
 }
 
 async function read(collector: SqlCollector, keyChains: string[][], compare: string[], mappings: SideSpec['mappings'] = null, since?: string) {
@@ -56,10 +58,11 @@ for (const database of DATABASES) {
     });
 
     it('refuses a query that writes', () => {
-      expect(checkReadOnlyQuery('DELETE FROM parts')).toBe('must start with SELECT or WITH');
-      expect(checkReadOnlyQuery('SELECT 1; DROP TABLE parts')).toBe('must be a single statement (no ";")');
-      expect(checkReadOnlyQuery('WITH x AS (DELETE FROM parts RETURNING *) SELECT * FROM x')).toBe('must only read (no INSERT, UPDATE, DELETE or DDL)');
-      expect(checkReadOnlyQuery("SELECT * FROM parts WHERE note = 'delete me';")).toBeNull();
+      const name = parseDatabaseUrl(url, '.').dialect;
+      expect(checkQuery('DELETE FROM parts', name).problem).toBe('must start with SELECT or WITH (a read-only query)');
+      expect(checkQuery('SELECT 1; DROP TABLE parts', name).problem).toMatch(/^must be one statement/);
+      expect(checkQuery('WITH x AS (DELETE FROM parts RETURNING *) SELECT * FROM x', name).problem).toBe('must only read (it contains DELETE)');
+      expect(checkQuery("SELECT * FROM parts WHERE note = 'delete me';", name)).toEqual({ sql: "SELECT * FROM parts WHERE note = 'delete me'" });
     });
 
     it('key fallback chains: the first complete chain is the key, pages go by the primary key', async () => {

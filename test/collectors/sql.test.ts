@@ -47,7 +47,7 @@ function side(url: string, table: string, extra: Partial<SideSpec['config']> = {
   return {
     role: 'source',
     systemName: 'erp',
-    system: { type: 'sql', url, pageSize: 100 },
+    system: { type: 'sql', url, pageSize: 100, statementTimeoutS: 300 },
     config: { system: 'erp', table, ...extra },
     mappings: withMappings ? mappings : null,
   };

@@ -6,7 +6,7 @@ import { Sequelize } from 'sequelize';
 export const PG_URL = process.env.PARITY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 async function reachable(url: string): Promise<boolean> {
-  const db = new Sequelize(url, { logging: false, dialectOptions: { connectionTimeoutMillis: 2000, connectTimeout: 2000 } });
+  const db = new Sequelize(url, { logging: false, dialectOptions: url.startsWith('postgres') ? { connectionTimeoutMillis: 2000 } : { connectTimeout: 2000 } });
   try {
     await db.authenticate();
     return true;

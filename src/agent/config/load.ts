@@ -19,6 +19,8 @@ import { unsupportedPaths } from './unsupported.js';
 import { parseSchedule, validTimezone } from '../schedule.js';
 import { exportedFunction, importUserModule } from '../../core/modules.js';
 import type { PushHooks } from '../../push/http/hooks.js';
+import { checkQuery, singleStatement } from '../../collectors/sql/statement.js';
+import { parseDatabaseUrl, type SqlDialect } from '../../core/sql.js';
 
 export type PathPart = string | number;
 
@@ -345,6 +347,7 @@ function resolveSide(config: ParityConfig, entity: EntityConfig, role: 'source' 
   }
   if (sys.type === 'sql' && !side.table && !side.query) fail(at, `a sql side needs "table" (or "query")`);
   if (sys.type === 'sql' && side.table && side.query) fail([...at, 'query'], `use either "table" or "query", not both`);
+  if (sys.type === 'sql') checkSqlText(sys.url, side, [...at], ['systems', side.system, 'url'], fail);
   if (sys.type === 'http' && !side.path) fail(at, `an http side needs "path" (the list endpoint, e.g. /items)`);
 
   let mappings: FieldMapping[] | null = null;
@@ -365,6 +368,24 @@ function resolveSide(config: ParityConfig, entity: EntityConfig, role: 'source' 
     }
   }
   return { role, systemName: side.system, system: sys, config: side, mappings };
+}
+
+/** A SQL side's `where:` and `query:` are one statement each, in the system's dialect. */
+function checkSqlText(url: string, side: SideConfig, at: PathPart[], urlAt: PathPart[], fail: Fail): void {
+  let dialect: SqlDialect;
+  try {
+    dialect = parseDatabaseUrl(url, '.').dialect;
+  } catch (err) {
+    return fail(urlAt, err instanceof ParityError ? err.message : String(err));
+  }
+  if (side.where !== undefined) {
+    const checked = singleStatement(side.where, dialect);
+    if (checked.problem !== undefined) fail([...at, 'where'], `${checked.problem} (a where clause is one condition)`);
+  }
+  if (side.query !== undefined) {
+    const checked = checkQuery(side.query, dialect);
+    if (checked.problem !== undefined) fail([...at, 'query'], checked.problem);
+  }
 }
 
 /** Checks a target's write block against its system and loads its request hooks. */

@@ -50,7 +50,6 @@ export class HttpClient {
     this.auth = authFor(system, systemName);
     this.axios = axios.create({
       baseURL: system.baseUrl,
-      timeout: system.timeoutMs,
       headers: { Accept: 'application/json', ...system.headers },
       maxContentLength: system.maxResponseBytes,
       // Parsed here, so a body that is not JSON gets an error naming the URL.

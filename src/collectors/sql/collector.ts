@@ -3,7 +3,8 @@
 // million-row table. Incremental reads add `field > watermark`.
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { describeError, ParityError } from '../../core/errors.js';
-import { openSequelize, parseDatabaseUrl, type SqlTarget } from '../../core/sql.js';
+import { openSequelize, parseDatabaseUrl, readErrorHint, type SqlTarget } from '../../core/sql.js';
+import { checkQuery, singleStatement } from './statement.js';
 import type { InvalidRecord, NormalizedRecord, Page } from '../../core/record.js';
 import type { SideSpec } from '../schema.js';
 import type { Collector, ProbeResult, ReadOptions } from '../types.js';
@@ -20,15 +21,6 @@ export interface SqlCollectorOptions {
 }
 
 const QUERY_ALIAS = 'parity_q';
-
-/** A read-only query: one SELECT (or WITH … SELECT) statement. */
-export function checkReadOnlyQuery(query: string): string | null {
-  const q = query.trim().replace(/;\s*$/, '');
-  if (!/^(select|with)\b/i.test(q)) return 'must start with SELECT or WITH';
-  if (q.includes(';')) return 'must be a single statement (no ";")';
-  if (/\b(insert|update|delete|merge|drop|alter|create|truncate|grant)\b/i.test(q.replace(/'[^']*'/g, ''))) return 'must only read (no INSERT, UPDATE, DELETE or DDL)';
-  return null;
-}
 
 export class SqlCollector implements Collector {
   private readonly system: SqlSystemConfig;
@@ -60,7 +52,7 @@ export class SqlCollector implements Collector {
   private async db(): Promise<Sequelize> {
     if (!this.sequelize) {
       try {
-        this.sequelize = await openSequelize(this.target);
+        this.sequelize = await openSequelize(this.target, { readOnly: { statementTimeoutS: this.system.statementTimeoutS } });
         await this.sequelize.authenticate();
       } catch (err) {
         await this.close();
@@ -79,20 +71,40 @@ export class SqlCollector implements Collector {
   private source(): string {
     const { table, query } = this.options.side.config;
     if (table) return this.quote(table);
-    const problem = checkReadOnlyQuery(query!);
-    if (problem) throw new ParityError('PARITY_CONFIG_INVALID', `system "${this.options.side.systemName}": the query ${problem}`);
-    return `(${query!.trim().replace(/;\s*$/, '')}) ${this.quote(QUERY_ALIAS)}`;
+    const checked = checkQuery(query!, this.target.dialect);
+    if (checked.problem !== undefined) throw new ParityError('PARITY_CONFIG_INVALID', `system "${this.options.side.systemName}": the query ${checked.problem}`);
+    // The newline ends a trailing "-- comment" before the closing parenthesis.
+    return `(${checked.sql}\n) ${this.quote(QUERY_ALIAS)}`;
+  }
+
+  /** The side's `where:` as a condition, or null. */
+  private where(): string | null {
+    const { where } = this.options.side.config;
+    if (!where) return null;
+    const checked = singleStatement(where, this.target.dialect);
+    if (checked.problem !== undefined) throw new ParityError('PARITY_CONFIG_INVALID', `system "${this.options.side.systemName}": the where clause ${checked.problem}`);
+    return `(${checked.sql}\n)`;
   }
 
   private sqlError(action: string, err: unknown): ParityError {
-    return new ParityError('PARITY_SQL_ERROR', `system "${this.options.side.systemName}" ${this.label}: ${action} failed: ${describeError(err)}`, { cause: err });
+    const message = describeError(err);
+    return new ParityError('PARITY_SQL_ERROR', `system "${this.options.side.systemName}" ${this.label}: ${action} failed: ${message}${readErrorHint(message, this.system.statementTimeoutS)}`, { cause: err });
   }
 
   private async query<T>(sql: string, replacements: unknown[]): Promise<T[]> {
     const db = await this.db();
     this.queryCount++;
     try {
-      return (await db.query(sql, { type: QueryTypes.SELECT, replacements, raw: true })) as T[];
+      if (this.target.dialect === 'sqlite') return (await db.query(sql, { type: QueryTypes.SELECT, replacements, raw: true })) as T[];
+      // Each read is its own READ ONLY transaction, always rolled back: whatever a query's
+      // functions try (a write, a changed session setting) is refused or undone.
+      const transaction = await db.transaction();
+      try {
+        if (this.target.dialect === 'postgres') await db.query('SET TRANSACTION READ ONLY', { transaction });
+        return (await db.query(sql, { type: QueryTypes.SELECT, replacements, raw: true, transaction })) as T[];
+      } finally {
+        await transaction.rollback();
+      }
     } catch (err) {
       throw this.sqlError('reading', err);
     }
@@ -144,7 +156,8 @@ export class SqlCollector implements Collector {
     const select = this.selectColumns ? this.selectColumns.map((c) => this.quote(c)).join(', ') : '*';
     const filters: string[] = [];
     const filterParams: unknown[] = [];
-    if (side.config.where) filters.push(`(${side.config.where})`);
+    const where = this.where();
+    if (where) filters.push(where);
     if (incremental && since) {
       filters.push(`${this.quote(incremental)} > ?`);
       filterParams.push(since);
@@ -210,7 +223,7 @@ export class SqlCollector implements Collector {
       byGrouping.set(metric.by ?? '', list);
     }
     const from = this.source();
-    const where = side.config.where ? `(${side.config.where})` : '1 = 1';
+    const where = this.where() ?? '1 = 1';
     for (const [by, aggregates] of byGrouping) {
       const select = aggregates.map((a, i) => `${a.sql} AS m${i}`).join(', ');
       const params = aggregates.flatMap((a) => a.params);
@@ -248,7 +261,7 @@ export class SqlCollector implements Collector {
         detail: missing.length === 0 ? `found (${columns.length} columns)` : `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (has ${columns.join(', ')})`,
       });
       if (this.options.side.config.where && missing.length === 0) {
-        await this.query(`SELECT 1 FROM ${this.source()} WHERE (${this.options.side.config.where}) LIMIT 1`, []);
+        await this.query(`SELECT 1 FROM ${this.source()} WHERE ${this.where()} LIMIT 1`, []);
         results.push({ ok: true, check: 'where clause', detail: 'runs' });
       }
     } catch (err) {
@@ -280,7 +293,7 @@ export async function probeSqlSystem(system: SqlSystemConfig, baseDir: string): 
   const target = parseDatabaseUrl(system.url, baseDir);
   let db: Sequelize | undefined;
   try {
-    db = await openSequelize(target);
+    db = await openSequelize(target, { readOnly: { statementTimeoutS: system.statementTimeoutS } });
     await db.authenticate();
     return { ok: true, check: 'connect', detail: `reached ${target.display}` };
   } catch (err) {

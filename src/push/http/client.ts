@@ -101,7 +101,6 @@ export class HttpPushClient {
     this.breaker = breakerFor(system, systemName);
     this.axios = axios.create({
       baseURL: system.baseUrl,
-      timeout: system.timeoutMs,
       headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...system.headers },
       adapter: (config) => this.breaker.fire(config) as ReturnType<AxiosAdapter>,
       transformRequest: [(data: unknown) => data],
