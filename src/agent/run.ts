@@ -264,6 +264,7 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, pla
           }
           for (const invalid of page.invalid) builder.addInvalid(side, invalid);
           plan.progress.recordsRead += page.records.length + page.invalid.length;
+          log.debug({ side, records: page.records.length, invalid: page.invalid.length, from: page.from }, 'page read');
           await pace.after(side);
         }
         metricValues[side] = new Map([...pushedDown, ...(accumulator?.values() ?? [])]);

@@ -20,6 +20,8 @@ export interface InvalidRecord {
 export interface Page {
   records: NormalizedRecord[];
   invalid: InvalidRecord[];
+  /** Where the page came from (a URL without credentials), for debug logs. */
+  from?: string;
 }
 
 /** What a push did (or, in a dry run, would do) to an entity's target, by record. */

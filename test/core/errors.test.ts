@@ -33,6 +33,31 @@ describe('redact and describeError', () => {
     expect(redact('s3cr3t-value')).toBe('s3cr3t-value');
   });
 
+  it('masks a secret URL-encoded, form-encoded, JSON-escaped and in base64, alone or inside a longer text', () => {
+    registerSecret('Ab+cd/ef "KEY"==');
+    const encoded = encodeURIComponent('Ab+cd/ef "KEY"==');
+    expect(redact(`GET /x?api_key=${encoded}&page=1`)).toBe('GET /x?api_key=***&page=1');
+    expect(redact(`api_key=${encoded.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())}`)).toBe('api_key=***');
+    expect(redact(`form: ${new URLSearchParams({ k: 'Ab+cd/ef "KEY"==' })}`)).toBe('form: k=***');
+    expect(redact(JSON.stringify({ token: 'Ab+cd/ef "KEY"==' }))).toBe('{"token":"***"}');
+    expect(redact(Buffer.from('Ab+cd/ef "KEY"==').toString('base64'))).toBe('***');
+    // A Basic auth pair: the secret sits at some offset inside what was encoded.
+    for (const user of ['u', 'us', 'use']) {
+      const basic = Buffer.from(`${user}:Ab+cd/ef "KEY"==`).toString('base64');
+      expect(redact(`Authorization: Basic ${basic}`), user).toMatch(/\*\*\*/);
+      // What stays visible is at most the two 4-character groups at each edge (the user, and
+      // the secret's first and last bytes that share a group with something else).
+      expect(redact(basic).replace(/\*\*\*/, '').length, user).toBeLessThanOrEqual(16);
+    }
+    clearSecrets();
+  });
+
+  it('masks URL credentials whatever the URL looks like', () => {
+    expect(redact('postgres://u:p@ss@db:5432/x')).toBe('postgres://u:***@db:5432/x');
+    expect(redact('postgres:/u:pw-one@db/x and mysql:u:pw-none@db/y')).toBe('postgres:/u:***@db/x and mysql:u:***@db/y');
+    expect(redact('redis://:only-password@cache:6379')).toBe('redis://:***@cache:6379');
+  });
+
   it('describes system errors with their code on one line', () => {
     const e = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
     expect(describeError(e)).toBe('connect ECONNREFUSED 127.0.0.1:1');

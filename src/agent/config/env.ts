@@ -1,15 +1,13 @@
 // ${VAR} and ${VAR:-default} in parsed string values (never in the raw text, so a value
-// can never inject YAML). Values of variables whose names look secret are reported back
-// so they can be redacted everywhere.
+// can never inject YAML). Every value taken from the environment is reported back, so that
+// all but those the config declares public are masked everywhere.
 import type { PathPart } from './load.js';
 
 const PATTERN = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|PASS|KEY|CREDENTIAL|AUTH/i;
-
 export interface Interpolated {
   value: unknown;
-  /** Values taken from variables whose names look like secrets. */
-  fromSecretVars: string[];
+  /** Every value taken from the environment, with its variable's name. */
+  fromEnv: { variable: string; value: string }[];
 }
 
 export function interpolateEnv(
@@ -17,13 +15,13 @@ export function interpolateEnv(
   env: NodeJS.ProcessEnv,
   onMissing: (path: PathPart[], variable: string) => never,
 ): Interpolated {
-  const fromSecretVars: string[] = [];
+  const fromEnv: Interpolated['fromEnv'] = [];
   const walk = (v: unknown, at: PathPart[]): unknown => {
     if (typeof v === 'string') {
       return v.replace(PATTERN, (_m, variable: string, fallback: string | undefined) => {
         const found = env[variable];
         if (found !== undefined && found !== '') {
-          if (SECRET_NAME.test(variable)) fromSecretVars.push(found);
+          fromEnv.push({ variable, value: found });
           return found;
         }
         if (fallback !== undefined) return fallback;
@@ -38,5 +36,5 @@ export function interpolateEnv(
     }
     return v;
   };
-  return { value: walk(value, []), fromSecretVars };
+  return { value: walk(value, []), fromEnv };
 }

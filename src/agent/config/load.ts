@@ -116,6 +116,10 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
   const interpolated = interpolateEnv(raw, env, (parts, variable) =>
     fail(parts, `environment variable ${variable} is not set (set it, or write \${${variable}:-default})`, 'PARITY_ENV_MISSING'),
   );
+  // Masked from here on, so that not even a config error can show one.
+  const declaredPublic = (raw as { public?: unknown }).public;
+  const publicVars = new Set(Array.isArray(declaredPublic) ? declaredPublic.map(String) : []);
+  for (const { variable, value } of interpolated.fromEnv) if (!publicVars.has(variable)) registerSecret(value);
 
   const parsed = configSchema.safeParse(interpolated.value);
   if (!parsed.success) {
@@ -168,7 +172,7 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
   }
   const entities = resolveEntities(config, custom, fail);
   for (const entity of entities) await resolveWrite(entity, path.dirname(file), fail);
-  registerConfigSecrets(config, interpolated.fromSecretVars);
+  registerConfigSecrets(config);
 
   return { file, baseDir: path.dirname(file), config, entities: orderByDependencies(entities, config, fail) };
 }
@@ -223,8 +227,8 @@ function describeIssue(issue: Issue, value: unknown): string {
   }
 }
 
-function registerConfigSecrets(config: ParityConfig, fromSecretVars: string[]): void {
-  for (const v of fromSecretVars) registerSecret(v);
+/** Secrets written into the config itself (not from the environment) are masked too. */
+function registerConfigSecrets(config: ParityConfig): void {
   registerSecret(config.server?.token);
   registerSecret(config.alerts?.webhook);
   for (const system of Object.values(config.systems)) {
@@ -242,8 +246,16 @@ function registerConfigSecrets(config: ParityConfig, fromSecretVars: string[]): 
       }
     }
     if (system.type === 'sql') {
-      const m = /^[a-z]+:\/\/[^:/@]*:([^@/]+)@/i.exec(system.url);
-      if (m) registerSecret(decodeURIComponent(m[1]!));
+      // The password runs to the last "@" before the host, and may be written with any number of slashes.
+      const m = /^[a-z][a-z0-9+.-]*:\/*[^:/@]*:([^\s/]+)@/i.exec(system.url);
+      if (m) {
+        registerSecret(m[1]!);
+        try {
+          registerSecret(decodeURIComponent(m[1]!));
+        } catch {
+          // Not percent-encoded as a whole: the raw form is registered.
+        }
+      }
     }
   }
 }

@@ -44,6 +44,8 @@ export const entitySchema = z.strictObject({
     )
     .optional(),
   weight: z.number().positive().default(1),
+  /** The longest the entity may take, read to push; past it, it fails and the run goes on. */
+  maxDurationS: z.number().positive().default(3600),
 });
 
 const bandsSchema = z
@@ -73,6 +75,9 @@ export const configSchema = z.strictObject({
   agent: z.strictObject({ leaseTtlS: z.number().positive().default(30), shutdownTimeoutS: z.number().positive().default(30) }).default({ leaseTtlS: 30, shutdownTimeoutS: 30 }),
   health: z.strictObject({ bands: bandsSchema.default({ perfect: 99, good: 95, warning: 90 }) }).default({ bands: { perfect: 99, good: 95, warning: 90 } }),
   transforms: z.string().optional(),
+  /** Environment variables whose values may be shown (a port, a host name). Every other value
+   *  taken from the environment is masked wherever it would appear. */
+  public: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name')).default([]),
   systems: z.record(name, systemSchema),
   entities: z.record(name, entitySchema),
 });

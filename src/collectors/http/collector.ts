@@ -85,7 +85,7 @@ export class HttpCollector implements Collector {
         if (result.record) records.push(result.record);
         else invalid.push(result.invalid);
       });
-      if (items.length > 0) yield { records, invalid };
+      if (items.length > 0) yield { records, invalid, from: answer.url };
       try {
         request = pager.next({ body: answer.body, headers: answer.headers, items, url: answer.url });
       } catch (err) {
