@@ -35,8 +35,8 @@ export function parseDatabaseUrl(url: string, baseDir: string): SqlTarget {
 }
 
 export interface OpenOptions {
-  /** Creates a missing SQLite file (and its folder) and switches it to WAL: for parity's own
-   *  databases only. A system's database is never created or altered by opening it. */
+  /** Creates a missing SQLite file (and its folder): for parity's own databases only. A
+   *  system's database is never created or altered by opening it. */
   owned?: boolean;
   /** Connections in the pool (default 4). */
   poolMax?: number;
@@ -83,7 +83,6 @@ export async function openSequelize(target: SqlTarget, { owned = false, poolMax 
     // SQLITE_OPEN_READONLY (1) for every connection Sequelize opens on this file.
     const dialectOptions = readOnly && file !== ':memory:' ? { mode: 1 } : undefined;
     const sequelize = new Sequelize({ ...common, dialect: 'sqlite', storage: file, ...(dialectOptions ? { dialectOptions } : {}) });
-    if (owned) await sequelize.query('PRAGMA journal_mode = WAL');
     await sequelize.query('PRAGMA busy_timeout = 5000');
     if (readOnly) await sequelize.query('PRAGMA query_only = 1');
     return sequelize;

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { QueryTypes, Sequelize } from 'sequelize';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { StateStore } from '../../src/agent/state/store.js';
 import { failedEntityReport, type RunReport } from '../../src/reconcile/report.js';
 import { mariadbAvailable, mariadbDatabase, pgAvailable, pgSchema, PG_URL } from '../helpers/databases.js';
 import { tempDir } from '../helpers/tmp.js';
+import { runCli } from '../helpers/cli.js';
 
 function report(runId: string, startedAt: Date): RunReport {
   const entity = failedEntityReport({ name: 'items', sourceSystem: 'erp', targetSystem: 'shop' }, 'failed', 'boom');
@@ -118,6 +120,49 @@ describe.skipIf(!pgAvailable)('[postgres] state store on PostgreSQL', () => {
       expect(tables.map((t) => t.name)).toEqual(['parity_entity_runs', 'parity_key_counts', 'parity_key_index', 'parity_leases', 'parity_ledger', 'parity_migrations', 'parity_outbox', 'parity_runs', 'parity_watermarks']);
     } finally {
       await pg.drop();
+    }
+  });
+});
+
+describe('a state store that refuses to lose history', () => {
+  const dir = tempDir();
+  const config = (state: string) => `version: 1\nstate: "sqlite:${state}"\nsystems: { a: { type: csv, path: a.csv } }\nentities: { items: { key: [id], source: { system: a }, target: { system: a } } }\n`;
+
+  it('an empty file, a file that is not SQLite and another program\'s database each exit 2 and are left byte for byte', async () => {
+    writeFileSync(path.join(dir, 'a.csv'), 'id,qty\n1,2\n');
+    writeFileSync(path.join(dir, 'empty.db'), '');
+    writeFileSync(path.join(dir, 'garbage.db'), randomBytes(8192));
+    const foreign = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'foreign.db'), logging: false });
+    await foreign.query('CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)');
+    await foreign.query('INSERT INTO invoices VALUES (1, 9.5)');
+    await foreign.close();
+    const cases = { 'empty.db': 'is empty \\(0 bytes\\)', 'garbage.db': 'is not a SQLite database', 'foreign.db': 'is a SQLite database but not a parity state store \\(it has no parity_migrations table\\)' };
+    const before = Object.fromEntries(Object.keys(cases).map((f) => [f, readFileSync(path.join(dir, f))]));
+    const results = await Promise.all(
+      Object.keys(cases).map((f) => {
+        writeFileSync(path.join(dir, `${f}.yaml`), config(f));
+        return runCli(['run', '--config', path.join(dir, `${f}.yaml`)]);
+      }),
+    );
+    Object.entries(cases).forEach(([file, why], i) => {
+      const r = results[i]!;
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`^parity: state store sqlite:${file.replace('.', '\\.')} \\(PARITY_STATE_INVALID\\): .*${file.replace('.', '\\.')} ${why}\\. parity does not re-create it`));
+      expect(readFileSync(path.join(dir, file)).equals(before[file]!), file).toBe(true);
+      expect(existsSync(path.join(dir, `${file}-wal`)), file).toBe(false);
+    });
+  });
+
+  it('a database error inside the store says that it is the state store', async () => {
+    const store = await StateStore.open('sqlite:broken.db', dir);
+    const db = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'broken.db'), logging: false });
+    await db.query('DROP TABLE parity_runs');
+    await db.close();
+    try {
+      await expect(store.listRuns()).rejects.toThrow(/^state store sqlite:broken\.db: SQLITE_ERROR: no such table: parity_runs$/);
+    } finally {
+      await store.close();
     }
   });
 });

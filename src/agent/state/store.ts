@@ -1,11 +1,13 @@
 // The state store: run history today; watermarks, the key index, the outbox and leases as
 // they land. Sequelize on SQLite by default (WAL, busy timeout), PostgreSQL or MySQL by URL.
+import { existsSync } from 'node:fs';
 import { DataTypes, Op, QueryTypes, UniqueConstraintError, type Model, type ModelStatic, type Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import { describeError, ParityError } from '../../core/errors.js';
 import { openSequelize, parseDatabaseUrl, type SqlTarget } from '../../core/sql.js';
 import type { EntityReport, RunReport } from '../../reconcile/report.js';
 import { migrations } from './migrations.js';
+import { labelErrors, refuseForeignFile, refuseForeignTables } from './integrity.js';
 import type { Outbox, OutboxBatch, RecordOutcome } from '../../push/types.js';
 
 export const DEFAULT_STATE_URL = 'sqlite:.parity/state.db';
@@ -138,11 +140,16 @@ export class StateStore implements Outbox {
     let sequelize: Sequelize | undefined;
     try {
       target = parseDatabaseUrl(url, baseDir);
+      const existing = target.dialect === 'sqlite' && target.storage !== ':memory:' && existsSync(target.storage!) ? target.storage! : null;
+      if (existing) refuseForeignFile(existing, target.display);
       sequelize = await openSequelize(target, { owned: true });
       await sequelize.authenticate();
+      if (existing) await refuseForeignTables(sequelize, existing, target.display);
+      if (target.dialect === 'sqlite') await sequelize.query('PRAGMA journal_mode = WAL');
       await migrate(target, sequelize);
     } catch (err) {
       await sequelize?.close().catch(() => undefined);
+      if (err instanceof ParityError && err.code === 'PARITY_STATE_INVALID') throw err;
       throw new ParityError('PARITY_STATE_ERROR', `state store ${describeUrl(url)}: ${describeError(err)}`, { cause: err });
     }
     const runs = sequelize.define<Row>(
@@ -258,7 +265,7 @@ export class StateStore implements Outbox {
       },
       { tableName: 'parity_leases', timestamps: false },
     );
-    return new StateStore(sequelize, target.display, runs, entityRuns, watermarks, keyIndex, keyCounts, outbox, ledger, leases);
+    return labelErrors(new StateStore(sequelize, target.display, runs, entityRuns, watermarks, keyIndex, keyCounts, outbox, ledger, leases), target.display);
   }
 
   async startRun(run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date; holder?: string }): Promise<void> {
