@@ -18,6 +18,7 @@ import { pruneReports, writeReportFiles } from './reports.js';
 import type { IndexRow, StateStore } from './state/store.js';
 import { syncEntity, type Candidates } from './sync.js';
 import { mapperFor } from './mappers.js';
+import { withDeadline } from './deadline.js';
 
 export const SAMPLE_LIMIT = 20;
 
@@ -101,28 +102,50 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
         log.warn({ entity: entity.name, reason: why }, 'entity skipped');
       }
       try {
-        const outcome: EntityOutcome = why
-          ? { report: failedEntityReport(sideNames(entity), 'skipped', why), watermarks: {} }
-          : await reconcileEntity(
-              loaded,
-              entity,
-              { store, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress },
-              log.child({ entity: entity.name }),
+        let outcome: EntityOutcome = { report: failedEntityReport(sideNames(entity), 'skipped', why ?? ''), watermarks: {} };
+        if (!why) {
+          const limitS = entity.config.maxDurationS;
+          const entityLog = log.child({ entity: entity.name });
+          let compared: EntityOutcome | null = null;
+          try {
+            outcome = await withDeadline(
+              limitS * 1000,
+              () => `entity "${entity.name}": did not finish within maxDurationS (${limitS} s): stopped, and the run went on with the other entities`,
               options.signal,
+              async (signal) => {
+                compared = await reconcileEntity(
+                  loaded,
+                  entity,
+                  { store, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress },
+                  entityLog,
+                  signal,
+                );
+                const report = compared.report;
+                if (report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
+                  const dropped = sourceDropGuard(report.source.count, await store.lastSourceCount(entity.name), entity.config.safety?.maxSourceDrop ?? 0.5);
+                  if (dropped) {
+                    report.outcome = 'blocked';
+                    report.blocked = dropped;
+                    log.warn({ entity: entity.name, reason: dropped }, 'entity blocked');
+                  }
+                }
+                if (entity.target.config.write && compared.candidates) {
+                  await syncEntity(entity, report, compared.candidates, { store, runId, dryRun, baseDir: loaded.baseDir, log: entityLog, signal, progress, shouldStop: options.shouldStop });
+                }
+                return compared;
+              },
             );
-        const report = outcome.report;
-        if (report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
-          const dropped = sourceDropGuard(report.source.count, await store.lastSourceCount(entity.name), entity.config.safety?.maxSourceDrop ?? 0.5);
-          if (dropped) {
-            report.outcome = 'blocked';
-            report.blocked = dropped;
-            log.warn({ entity: entity.name, reason: dropped }, 'entity blocked');
+          } catch (err) {
+            // The entity fails (its watermarks stay where they were); the run goes on.
+            const message = describeError(err);
+            entityLog.error({ err: message }, 'entity failed');
+            const report = (compared as EntityOutcome | null)?.report ?? failedEntityReport(sideNames(entity), 'failed', message);
+            report.outcome = 'failed';
+            report.error = message;
+            outcome = { report, watermarks: {} };
           }
         }
-        if (entity.target.config.write && outcome.candidates) {
-          const context = { store, runId, dryRun, baseDir: loaded.baseDir, log: log.child({ entity: entity.name }), signal: options.signal, progress, shouldStop: options.shouldStop };
-          await syncEntity(entity, report, outcome.candidates, context);
-        }
+        const report = outcome.report;
         for (const [side, value] of Object.entries(outcome.watermarks)) watermarks.push({ entity: entity.name, side: side as Side, value });
         reports.push(report);
         byName.set(entity.name, report);
