@@ -33,6 +33,16 @@ export interface AgentOptions {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+const GAUGE_REFRESH_MS = 5000;
+
+/** The last run as /status shows it: from this agent's memory, or from the state store at start. */
+interface LastRun {
+  runId: string;
+  status: string;
+  health: { score: number; status: string | null; overallMatch?: number } | null;
+  finishedAt: string | null;
+  error: string | null;
+}
 
 export class Agent {
   readonly metrics = new AgentMetrics();
@@ -40,11 +50,13 @@ export class Agent {
   readonly startedAt = new Date();
   private readonly triggers: Trigger[] = [];
   private current: { progress: RunProgress; done: Promise<void> } | null = null;
-  private last: { runId: string; status: string; health: RunReport['health'] | null; finishedAt: string; error: string | null } | null = null;
+  private last: LastRun | null = null;
   private alertState: AlertState = { band: null, failed: false, alerting: false };
   private alerter: Alerter | null = null;
   private server: ServerType | null = null;
   private stopping = false;
+  private outboxPending = 0;
+  private gaugeTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   readonly timezone: string;
   readonly reportsDir: string;
@@ -162,16 +174,18 @@ export class Agent {
 
   private async refreshGauges(): Promise<void> {
     try {
-      this.metrics.outboxPending.set(await this.store.pendingCount());
+      this.outboxPending = await this.store.pendingCount();
+      this.metrics.outboxPending.set(this.outboxPending);
     } catch (err) {
       this.log.warn({ err: describeError(err) }, 'could not count pending batches');
     }
     for (const [system, state] of Object.entries(breakerStates())) this.metrics.breaker.set({ system }, state === 'open' ? 1 : state === 'half-open' ? 0.5 : 0);
   }
 
-  /** The status API's /status. */
-  async status(): Promise<Record<string, unknown>> {
-    const last = this.last ?? (await this.lastFromStore());
+  /** The status API's /status: from memory only (the run updates it), so that it stays fast
+   *  however many clients ask while a run keeps the state store busy. */
+  status(): Record<string, unknown> {
+    const last = this.last;
     return {
       version: VERSION,
       agent: this.holder,
@@ -181,11 +195,11 @@ export class Agent {
       lastRun: last,
       next: this.triggers.map((t) => ({ kind: t.kind, schedule: t.spec.text, at: t.next?.toISOString() ?? null })),
       breakers: breakerStates(),
-      outboxPending: await this.store.pendingCount(),
+      outboxPending: this.outboxPending,
     };
   }
 
-  private async lastFromStore() {
+  private async lastFromStore(): Promise<LastRun | null> {
     const [run] = await this.store.listRuns(1);
     if (!run) return null;
     return { runId: run.id, status: run.status, health: run.healthScore === null ? null : { score: run.healthScore, status: run.healthStatus }, finishedAt: run.finishedAt?.toISOString() ?? null, error: run.error };
@@ -202,6 +216,7 @@ export class Agent {
     // The alert state and the catch-up start from what the state store remembers.
     const [lastRun] = await this.store.listRuns(1);
     if (lastRun) this.alertState = { band: lastRun.healthStatus, failed: lastRun.status === 'failed', alerting: lastRun.status === 'failed' || lastRun.healthStatus === 'critical' };
+    this.last = await this.lastFromStore();
     const app = createStatusApp(this, { token, reportsDir: this.reportsDir });
     const url = await new Promise<string>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: server.port, hostname: server.host }, (info) => resolve(`http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${info.port}`));
@@ -209,6 +224,9 @@ export class Agent {
       this.server = s;
     });
     await this.refreshGauges();
+    // The pending count moves while a run sends batches: refreshed every few seconds.
+    this.gaugeTimer = setInterval(() => void this.refreshGauges(), GAUGE_REFRESH_MS);
+    this.gaugeTimer.unref();
     for (const { kind, spec } of schedules) {
       const t = new Trigger(kind, spec, this.timezone, (k) => this.trigger({ mode: k, trigger: 'schedule' }));
       t.start();
@@ -234,6 +252,7 @@ export class Agent {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.gaugeTimer);
     for (const t of this.triggers) t.cancel();
     if (this.current) {
       const deadline = this.loaded.config.agent.shutdownTimeoutS * 1000;

@@ -8,8 +8,10 @@ import path from 'node:path';
 import { createCollector, type Collector } from '../collectors/index.js';
 import { MetricAccumulator, type MetricValue } from '../collectors/metrics.js';
 import { sortedFields } from '../core/canonical.js';
+import type { NormalizedRecord } from '../core/record.js';
 import { describeError, ParityError } from '../core/errors.js';
-import { DiffBuilder, type Side } from '../reconcile/diff.js';
+import { DiffBuilder, isStripped, refill, strippedNeeds, type Side } from '../reconcile/diff.js';
+import { eventLoopTurns } from '../core/yield.js';
 import { compareEntityReport, compareMetrics, decideConflicts, failedEntityReport, sourceDropGuard, REPORT_SCHEMA_VERSION, type EntityReport, type RunReport } from '../reconcile/report.js';
 import { band, healthScore, percent } from '../reconcile/score.js';
 import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.js';
@@ -116,7 +118,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
                 compared = await reconcileEntity(
                   loaded,
                   entity,
-                  { store, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress },
+                  { store, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress, pushes: Boolean(entity.target.config.write) && !dryRun },
                   entityLog,
                   signal,
                 );
@@ -239,6 +241,8 @@ interface EntityPlan {
   full: boolean;
   maxAhead: number;
   lastRunAt: Date | null;
+  /** Whether this run may push the entity's difference (a write block, not a dry run). */
+  pushes: boolean;
 }
 
 async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, plan: EntityPlan, log: Logger, signal: AbortSignal | undefined): Promise<EntityOutcome> {
@@ -268,6 +272,9 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, pla
     const builder = new DiffBuilder(maxAhead * 2, tolerant ? { fields: compareFields, tolerances: entity.tolerances } : undefined, indexRows);
     // Tolerances compare field values as records meet, so they keep whole records.
     if (!tolerant) builder.compactWhenPendingExceeds(plan.compactAbove);
+    // Only a push needs the fields of records that are simply missing; deletes need keys only.
+    builder.keepFieldsOfResolved({ source: plan.pushes, target: false });
+    const turn = eventLoopTurns();
     const pace = new Pacer(builder, maxAhead);
     const mappers = { source: mapperFor(entity.source, entity, compareFields), target: mapperFor(entity.target, entity, compareFields) };
     const metricValues: Record<Side, Map<string, MetricValue>> = { source: new Map(), target: new Map() };
@@ -289,12 +296,14 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, pla
           plan.progress.recordsRead += page.records.length + page.invalid.length;
           log.debug({ side, records: page.records.length, invalid: page.invalid.length, from: page.from }, 'page read');
           await pace.after(side);
+          await turn();
         }
         metricValues[side] = new Map([...pushedDown, ...(accumulator?.values() ?? [])]);
       } catch (err) {
         abort.abort();
         throw err;
       } finally {
+        builder.sideDone(side);
         pace.done(side);
       }
     };
@@ -302,29 +311,37 @@ async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, pla
     const results = await Promise.allSettled([drain('source'), drain('target')]);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(isParityAbort(r.reason) && !signal?.aborted));
     if (failure) throw failure.reason;
-    let diff = builder.finish();
+    let diff = await builder.finishInTurns();
     const readThisRun = { ...diff.read };
-    // Records that waited as (key, hash) only: read their side again for their fields.
-    const stripped = builder.stripped(diff);
+    // Records that waited as (key, hash) only but whose fields the report or the push needs:
+    // read their side again, until the last one is found.
+    const waiting = strippedNeeds(diff, { changedSamples: SAMPLE_LIMIT, allChanged: plan.pushes || entity.config.conflict.startsWith('newest-wins'), allMissing: plan.pushes });
     for (const side of ['source', 'target'] as const) {
-      if (stripped[side].size === 0) continue;
+      const count = waiting[side].size;
+      if (count === 0) continue;
       const again = createCollector(entity[side], context);
       try {
         for await (const page of again.read({ mapper: mapperFor(entity[side], entity, compareFields), signal: abort.signal, since: since[side] })) {
-          for (const record of page.records) if (stripped[side].has(record.key)) DiffBuilder.fill(diff, side, record);
+          for (const record of page.records) refill(waiting[side], record);
+          if (waiting[side].size === 0) break;
+          await turn();
         }
       } finally {
         await again.close();
       }
-      log.info({ side, records: stripped[side].size }, 'read again for the fields of the records to report and push');
+      log.info({ side, records: count }, 'read again for the fields of the records to report and push');
+      // Gone between the two reads: nothing is pushed for them in this run (never an empty record).
+      if (waiting[side].size > 0) log.warn({ side, records: waiting[side].size }, 'records changed or vanished while being read again; the next run takes them up');
     }
     // What a push would send, from the records this run read. A record the conflict strategy
     // gives to the target stays out. Deletes come from full runs only: an incremental run
     // does not see every target key.
     const targetWins = new Set(decideConflicts(entity.config.conflict, diff.changed, true)?.targetKeys ?? []);
+    // A push never sends a record whose fields could not be read again; a dry run counts them all.
+    const sendable = (r: NormalizedRecord) => !plan.pushes || !isStripped(r);
     const candidates: Candidates = {
-      missing: diff.missing,
-      changed: diff.changed.filter((c) => !targetWins.has(c.key)).map((c) => c.source),
+      missing: diff.missing.filter(sendable),
+      changed: diff.changed.filter((c) => !targetWins.has(c.key) && sendable(c.source)).map((c) => c.source),
       deletes: incremental ? [] : diff.extra,
       compareFields,
     };

@@ -4,6 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Agent } from './daemon.js';
 import { findReport } from './reports.js';
@@ -27,6 +28,7 @@ const runRequestSchema = z.strictObject({
   dryRun: z.boolean().default(false),
 });
 
+const MAX_BODY_BYTES = 64 * 1024;
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TYPES = { json: 'application/json; charset=utf-8', md: 'text/markdown; charset=utf-8', html: 'text/html; charset=utf-8' } as const;
 
@@ -42,7 +44,13 @@ export function createStatusApp(agent: Agent, options: StatusAppOptions): Hono {
     return next();
   });
 
-  app.get('/status', async (c) => c.json(await agent.status()));
+  // Checked before a byte is read: a 200 MB body gets 413 at once, not a full read first.
+  app.use(
+    '*',
+    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `the request body is over ${MAX_BODY_BYTES / 1024} KB` }, 413) }),
+  );
+
+  app.get('/status', (c) => c.json(agent.status()));
 
   app.get('/runs', async (c) => {
     const limit = Number(c.req.query('limit') ?? 20);

@@ -7,6 +7,7 @@ import Big from 'big.js';
 import { canonicalValue, compareValue } from '../core/canonical.js';
 import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
 import { FingerprintSet } from './keyset.js';
+import { sortInTurns } from '../core/yield.js';
 
 export type Side = 'source' | 'target';
 
@@ -95,11 +96,29 @@ export class DiffBuilder {
    * Bounds memory when the sides do not arrive in the same order: once more than `limit`
    * records wait for their counterpart, waiting records keep only key and hash (a hash join
    * over (key, hash) pairs). The fields of the few records a report or a push needs are then
-   * read again afterwards: see `stripped()` and `fill()`.
+   * read again afterwards: see `strippedNeeds()` and `refill()`.
    */
   compactWhenPendingExceeds(limit: number): this {
     this.compactAbove = limit;
     return this;
+  }
+
+  private readonly done: Record<Side, boolean> = { source: false, target: false };
+  private keepResolved: Record<Side, boolean> = { source: true, target: true };
+
+  /**
+   * Whether a record that is missing (source) or extra (target) for certain, because the other
+   * side has ended without its key, keeps its fields. Without them it keeps key and hash only:
+   * a first load into an empty target then holds a million keys, not a million records.
+   */
+  keepFieldsOfResolved(keep: Record<Side, boolean>): this {
+    this.keepResolved = keep;
+    return this;
+  }
+
+  /** The side has no more records: from now on the other side's unmatched records are resolved. */
+  sideDone(side: Side): void {
+    this.done[side] = true;
   }
   private readonly pending: Record<Side, Map<string, NormalizedRecord>> = { source: new Map(), target: new Map() };
   private readonly changed: ChangedRecord[] = [];
@@ -124,7 +143,8 @@ export class DiffBuilder {
         this.compact = true;
         for (const map of [this.pending.source, this.pending.target]) for (const [key, r] of map) map.set(key, strip(r));
       }
-      this.pending[side].set(record.key, this.compact ? strip(record) : record);
+      const resolved = this.done[other] && !this.keepResolved[side];
+      this.pending[side].set(record.key, this.compact || resolved ? strip(record) : record);
       if (waiting > this.maxPending) this.maxPending = waiting;
       return;
     }
@@ -156,37 +176,21 @@ export class DiffBuilder {
     this.invalid.push({ side, ...entry });
   }
 
-  /** Keys per side whose records kept only key and hash, among those the result lists. */
-  stripped(result: DiffResult): Record<Side, Set<string>> {
-    const out: Record<Side, Set<string>> = { source: new Set(), target: new Set() };
-    for (const r of result.missing) if (r.fields === STRIPPED) out.source.add(r.key);
-    for (const r of result.extra) if (r.fields === STRIPPED) out.target.add(r.key);
-    for (const c of result.changed) {
-      if (c.source.fields === STRIPPED) out.source.add(c.key);
-      if (c.target.fields === STRIPPED) out.target.add(c.key);
-    }
-    return out;
-  }
-
-  /** Puts back the fields of a stripped record, read again from its side. */
-  static fill(result: DiffResult, side: Side, record: NormalizedRecord): void {
-    const restore = (r: NormalizedRecord) => {
-      if (r.key === record.key && r.fields === STRIPPED) r.fields = record.fields;
-    };
-    if (side === 'source') {
-      result.missing.forEach(restore);
-      result.changed.forEach((c) => restore(c.source));
-    } else {
-      result.extra.forEach(restore);
-      result.changed.forEach((c) => restore(c.target));
-    }
-  }
-
   finish(): DiffResult {
     const byKey = <T extends { key: string }>(a: T, b: T) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-    const missing = [...this.pending.source.values()].sort(byKey);
-    const extra = [...this.pending.target.values()].sort(byKey);
-    const changed = this.changed.sort(byKey);
+    return this.result([...this.pending.source.values()].sort(byKey), [...this.pending.target.values()].sort(byKey), this.changed.sort(byKey));
+  }
+
+  /** finish(), sorting in slices so that a million-record result never stalls the event loop. */
+  async finishInTurns(): Promise<DiffResult> {
+    const byKey = <T extends { key: string }>(a: T, b: T) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    const missing = await sortInTurns([...this.pending.source.values()], byKey);
+    const extra = await sortInTurns([...this.pending.target.values()], byKey);
+    return this.result(missing, extra, await sortInTurns(this.changed, byKey));
+  }
+
+  private result(missing: NormalizedRecord[], extra: NormalizedRecord[], changed: ChangedRecord[]): DiffResult {
+    const byKey = <T extends { key: string }>(a: T, b: T) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     if (this.index) {
       for (const r of missing) this.index.push([r.key, r.hash, null]);
       for (const r of extra) this.index.push([r.key, null, r.hash]);
@@ -217,8 +221,54 @@ export class DiffBuilder {
   }
 }
 
+/** What the caller will look at the fields of, beyond keys and hashes. */
+export interface FieldNeeds {
+  /** The first N changed records by key (the report's samples). */
+  changedSamples: number;
+  /** Every changed record (a push, or a newest-wins conflict rule). */
+  allChanged: boolean;
+  /** Every missing record (a push creates them). */
+  allMissing: boolean;
+}
+
+/**
+ * The records whose fields are needed but were not kept (they waited as key and hash only), by
+ * side and key. Reading a side again and handing each record to `refill` puts them back, one
+ * map lookup per record.
+ */
+export function strippedNeeds(result: DiffResult, needs: FieldNeeds): Record<Side, Map<string, NormalizedRecord[]>> {
+  const out: Record<Side, Map<string, NormalizedRecord[]>> = { source: new Map(), target: new Map() };
+  const note = (side: Side, r: NormalizedRecord) => {
+    if (r.fields !== STRIPPED) return;
+    const list = out[side].get(r.key);
+    if (list) list.push(r);
+    else out[side].set(r.key, [r]);
+  };
+  if (needs.allMissing) for (const r of result.missing) note('source', r);
+  const changed = needs.allChanged ? result.changed : result.changed.slice(0, needs.changedSamples);
+  for (const c of changed) {
+    note('source', c.source);
+    note('target', c.target);
+  }
+  return out;
+}
+
+/** Puts back the fields of the waiting records with this record's key; false when none waited. */
+export function refill(waiting: Map<string, NormalizedRecord[]>, record: NormalizedRecord): boolean {
+  const list = waiting.get(record.key);
+  if (!list) return false;
+  for (const r of list) r.fields = record.fields;
+  waiting.delete(record.key);
+  return true;
+}
+
 /** The fields of a record that waited in compact mode: read again when needed. */
 const STRIPPED: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/** Whether a record kept only key and hash (and its fields were not read again). */
+export function isStripped(r: NormalizedRecord): boolean {
+  return r.fields === STRIPPED;
+}
 
 function strip(r: NormalizedRecord): NormalizedRecord {
   return r.fields === STRIPPED ? r : { key: r.key, hash: r.hash, fields: STRIPPED };

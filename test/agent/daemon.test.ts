@@ -103,6 +103,22 @@ describe('status API auth', () => {
     expect(((await post.json()) as { error: string }).error).toMatch(/set server\.token/);
   });
 
+  it('a body over 64 KB gets 413 without being read; /status answers from memory alone', async () => {
+    const { agent, erp, store } = await setup(`server: { host: 127.0.0.1, port: 0, token: ${TOKEN} }`);
+    await erp.close();
+    const { url } = await agent.start();
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const big = await fetch(`${url}/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ mode: 'full', pad: 'x'.repeat(200 * 1024) }) });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toEqual({ error: 'the request body is over 64 KB' });
+    expect(agent.running).toBeNull();
+    // With the state store gone, /status still answers: it touches nothing but memory.
+    await store.close();
+    const status = await fetch(`${url}/status`, { headers: auth });
+    expect(status.status).toBe(200);
+    expect(await status.json()).toMatchObject({ state: 'idle', outboxPending: 0, lastRun: null });
+  });
+
   it('report paths never leave the reports folder', async () => {
     const { agent, erp, dir } = await setup(`server: { host: 127.0.0.1, port: 0, token: ${TOKEN} }`);
     await erp.close();
