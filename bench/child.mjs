@@ -2,7 +2,7 @@
 // JavaScript on the compiled code in dist/ (what `parity` runs once installed, built by
 // `npm run bench`), so no TypeScript loader's memory is counted.
 // Phases: read-source, read-target, read-both (drain sides with the collectors and no diff:
-// the floor), run (a full parity run). Prints one JSON line: { ms, maxRssMb, records, ... }.
+// the floor), run (a full parity run), compare (the same as a dry run). Prints one JSON line: { ms, maxRssMb, records, ... }.
 const dist = (p) => new URL(`../dist/${p}`, import.meta.url).href;
 const { loadConfig } = await import(dist('agent/config/load.js'));
 const { silentLogger } = await import(dist('agent/logger.js'));
@@ -105,12 +105,12 @@ const entity = loaded.entities[0];
 const t0 = performance.now();
 let extra = {};
 
-if (phase === 'run') {
+if (phase === 'run' || phase === 'compare') {
   const store = await StateStore.open(loaded.config.state, loaded.baseDir);
-  const result = await runOnce(loaded, store, { logger: silentLogger() });
+  const result = await runOnce(loaded, store, { logger: silentLogger(), dryRun: phase === 'compare' });
   await store.close();
   const e = result.report.entities[0];
-  extra = { records: e.source.count + e.target.count, diff: e.diff, match: e.match, error: e.error, mode: e.mode, read: e.read };
+  extra = { records: e.source.count + e.target.count, diff: e.diff, match: e.match, error: e.error, mode: e.mode, read: e.read, join: e.join };
 } else {
   const sides = phase === 'read-source' ? [entity.source] : phase === 'read-target' ? [entity.target] : [entity.source, entity.target];
   let records = 0;

@@ -12,63 +12,31 @@
 //              progress, and the idle agent's RSS (`parity start` from dist/)
 //   read       rows/s of the SQLite and HTTP reads of that entity, and of a BENCH_XLSX_ROWS
 //              (default 100,000) xlsx read with the streaming reader
+//   trust      a first full load into an empty target and two shuffled files, each against
+//              the floor of reading both sides; /status under 50 clients during the first
+//              load; SIGTERM during its diff (bench/trust.ts)
 // Figures also go to bench/results/latest.json. `npm run bench -- read` runs one part.
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Sequelize } from 'sequelize';
 import { prng } from '../examples/demo/data.js';
 import { createReceiver } from '../examples/receiver/server.js';
 import { writeParts } from '../test/helpers/xlsx.js';
+import { measurePhase, recordFigure, say, type Figure } from './common.js';
+import { firstLoadAndShuffled } from './trust.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const XLSX_ROWS = Number(process.env.BENCH_XLSX_ROWS ?? 100_000);
 const PUSH_RECORDS = Number(process.env.BENCH_PUSH_RECORDS ?? 100_000);
-const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['incremental', 'reconcile', 'read', 'push', 'status']);
+const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['incremental', 'reconcile', 'read', 'push', 'status', 'trust']);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'parity-bench-'));
 
-interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  baseline: number | null;
-  ratio: number | null;
-  bar: string;
-  pass: boolean | null;
-}
 const figures: Figure[] = [];
-
-function say(line = '') {
-  process.stdout.write(`${line}\n`);
-}
-
-function record(f: Figure) {
-  figures.push(f);
-  const verdict = f.pass === null ? '' : f.pass ? '  OK' : '  OVER THE BAR';
-  const vs = f.baseline === null ? '' : `  (baseline ${f.baseline.toFixed(2)}, ratio ${f.ratio!.toFixed(2)})`;
-  say(`  ${f.name.padEnd(38)} ${f.value.toFixed(f.unit === 'rows/s' || f.unit === 'req/s' ? 0 : 2).padStart(10)} ${f.unit.padEnd(7)}${vs}  bar: ${f.bar}${verdict}`);
-}
-
-interface Measured {
-  ms: number;
-  maxRssMb: number;
-  records: number;
-  diff?: Record<string, number>;
-  match?: number;
-  error?: string | null;
-  mode?: string;
-  read?: { source: number; target: number };
-}
-
-// Asynchronous on purpose: the receiver answers from this process while the child runs.
-async function measure(phase: string, configFile: string, ...args: string[]): Promise<Measured> {
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(here, 'child.mjs'), phase, configFile, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Measured;
-}
+const record = (f: Figure) => recordFigure(figures, f);
+const measure = (phase: string, configFile: string, ...args: string[]) => measurePhase(here, phase, configFile, ...args);
 
 async function reconcileAndRead() {
   say(`entity: ${N.toLocaleString('en')} records per side, SQLite source, receiver target over HTTP (1,000 a page), 1% drift`);
@@ -311,6 +279,7 @@ try {
   if (parts.has('incremental')) await incrementalRun();
   if (parts.has('reconcile') || parts.has('read')) await reconcileAndRead();
   if (parts.has('read')) await readXlsx();
+  if (parts.has('trust')) await firstLoadAndShuffled({ dir, here, n: N, record, measure });
   mkdirSync(path.join(here, 'results'), { recursive: true });
   writeFileSync(path.join(here, 'results/latest.json'), `${JSON.stringify({ at: new Date().toISOString(), records: N, figures }, null, 2)}\n`);
   say(`\nfigures written to bench/results/latest.json`);
