@@ -279,7 +279,7 @@ try {
   if (parts.has('incremental')) await incrementalRun();
   if (parts.has('reconcile') || parts.has('read')) await reconcileAndRead();
   if (parts.has('read')) await readXlsx();
-  if (parts.has('trust')) await firstLoadAndShuffled({ dir, here, n: N, record, measure });
+  if (parts.has('trust') || parts.has('first-load') || parts.has('shuffled')) await firstLoadAndShuffled({ dir, here, n: N, record, measure }, parts);
   mkdirSync(path.join(here, 'results'), { recursive: true });
   writeFileSync(path.join(here, 'results/latest.json'), `${JSON.stringify({ at: new Date().toISOString(), records: N, figures }, null, 2)}\n`);
   say(`\nfigures written to bench/results/latest.json`);

@@ -29,14 +29,15 @@ const SHUTDOWN_TIMEOUT_S = 10;
 
 function readRatio(b: TrustBench, name: string, run: Measured, floor: Measured) {
   const ratio = run.ms / floor.ms;
-  b.record({ name: `${name}: read both sides (floor)`, value: floor.ms / 1000, unit: 's', baseline: null, ratio: null, bar: 'none', pass: null });
+  b.record({ name: `${name}: read both sides (floor)`, value: floor.ms / 1000, unit: 's', baseline: null, ratio: null, bar: `none; peak RSS ${floor.maxRssMb.toFixed(0)} MB`, pass: null });
   b.record({ name: `${name}: compare`, value: run.ms / 1000, unit: 's', baseline: floor.ms / 1000, ratio, bar: `<= ${RATIO_BAR} x the floor`, pass: ratio <= RATIO_BAR });
   b.record({ name: `${name}: peak RSS`, value: run.maxRssMb, unit: 'MB', baseline: RSS_BAR_MB, ratio: run.maxRssMb / RSS_BAR_MB, bar: `< ${RSS_BAR_MB} MB`, pass: run.maxRssMb < RSS_BAR_MB });
 }
 
-export async function firstLoadAndShuffled(b: TrustBench): Promise<void> {
-  await firstLoad(b);
-  await shuffledFiles(b);
+/** `parts` may hold `trust` (both), `first-load` or `shuffled`. */
+export async function firstLoadAndShuffled(b: TrustBench, parts: Set<string>): Promise<void> {
+  if (parts.has('trust') || parts.has('first-load')) await firstLoad(b);
+  if (parts.has('trust') || parts.has('shuffled')) await shuffledFiles(b);
 }
 
 async function firstLoad(b: TrustBench): Promise<void> {

@@ -94,9 +94,11 @@ export class DiffBuilder {
 
   /**
    * Bounds memory when the sides do not arrive in the same order: once more than `limit`
-   * records wait for their counterpart, waiting records keep only key and hash (a hash join
-   * over (key, hash) pairs). The fields of the few records a report or a push needs are then
-   * read again afterwards: see `strippedNeeds()` and `refill()`.
+   * records wait for their counterpart, each waiting record is packed into one string (its
+   * hash and its fields as JSON), which holds about half the memory of the record and needs
+   * no second read. A record with a value JSON cannot carry exactly (a Date, binary) keeps
+   * only its hash; if a report or a push needs its fields, they are read again afterwards:
+   * see `strippedNeeds()` and `refill()`.
    */
   compactWhenPendingExceeds(limit: number): this {
     this.compactAbove = limit;
@@ -104,6 +106,8 @@ export class DiffBuilder {
   }
 
   private readonly done: Record<Side, boolean> = { source: false, target: false };
+  /** Records resolved as missing/extra with their fields not kept: keys and hashes only. */
+  private readonly resolved: Record<Side, { keys: string[]; hashes: string[] }> = { source: { keys: [], hashes: [] }, target: { keys: [], hashes: [] } };
   private keepResolved: Record<Side, boolean> = { source: true, target: true };
 
   /**
@@ -120,7 +124,7 @@ export class DiffBuilder {
   sideDone(side: Side): void {
     this.done[side] = true;
   }
-  private readonly pending: Record<Side, Map<string, NormalizedRecord>> = { source: new Map(), target: new Map() };
+  private readonly pending: Record<Side, Map<string, Waiting>> = { source: new Map(), target: new Map() };
   private readonly changed: ChangedRecord[] = [];
   private readonly invalid: InvalidEntry[] = [];
   private readonly read: Record<Side, number> = { source: 0, target: 0 };
@@ -136,24 +140,30 @@ export class DiffBuilder {
       return;
     }
     const other: Side = side === 'source' ? 'target' : 'source';
-    const counterpart = this.pending[other].get(record.key);
-    if (!counterpart) {
+    const waitingOther = this.pending[other].get(record.key);
+    if (waitingOther === undefined) {
+      if (this.done[other] && !this.keepResolved[side]) {
+        // Missing or extra for certain: nothing will look it up, so no map entry, no object.
+        this.resolved[side].keys.push(record.key);
+        this.resolved[side].hashes.push(record.hash);
+        return;
+      }
       const waiting = this.pending.source.size + this.pending.target.size + 1;
       if (!this.compact && waiting > this.compactAbove) {
         this.compact = true;
-        for (const map of [this.pending.source, this.pending.target]) for (const [key, r] of map) map.set(key, strip(r));
+        for (const map of [this.pending.source, this.pending.target]) for (const [key, r] of map) map.set(key, pack(r));
       }
-      const resolved = this.done[other] && !this.keepResolved[side];
-      this.pending[side].set(record.key, this.compact || resolved ? strip(record) : record);
+      this.pending[side].set(record.key, this.compact ? pack(record) : record);
       if (waiting > this.maxPending) this.maxPending = waiting;
       return;
     }
     this.pending[other].delete(record.key);
-    if (counterpart.hash === record.hash) {
+    if (hasHash(waitingOther, record.hash)) {
       this.matched++;
       this.index?.push([record.key, record.hash, record.hash]);
       return;
     }
+    const counterpart = unpack(record.key, waitingOther);
     const [source, target] = side === 'source' ? [record, counterpart] : [counterpart, record];
     if (this.tolerance && Object.keys(changedFields({ key: record.key, source, target }, this.tolerance.fields, this.tolerance.tolerances).fields).length === 0) {
       this.matched++;
@@ -178,15 +188,26 @@ export class DiffBuilder {
 
   finish(): DiffResult {
     const byKey = <T extends { key: string }>(a: T, b: T) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-    return this.result([...this.pending.source.values()].sort(byKey), [...this.pending.target.values()].sort(byKey), this.changed.sort(byKey));
+    return this.result(this.unmatched('source').sort(byKey), this.unmatched('target').sort(byKey), this.changed.sort(byKey));
   }
 
   /** finish(), sorting in slices so that a million-record result never stalls the event loop. */
   async finishInTurns(): Promise<DiffResult> {
     const byKey = <T extends { key: string }>(a: T, b: T) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-    const missing = await sortInTurns([...this.pending.source.values()], byKey);
-    const extra = await sortInTurns([...this.pending.target.values()], byKey);
+    const missing = await sortInTurns(this.unmatched('source'), byKey);
+    const extra = await sortInTurns(this.unmatched('target'), byKey);
     return this.result(missing, extra, await sortInTurns(this.changed, byKey));
+  }
+
+  /** A side's records with no counterpart: those still waiting, and those resolved as such. */
+  private unmatched(side: Side): NormalizedRecord[] {
+    const out: NormalizedRecord[] = [];
+    for (const [key, w] of this.pending[side]) out.push(unpack(key, w));
+    const { keys, hashes } = this.resolved[side];
+    for (let i = 0; i < keys.length; i++) out.push({ key: keys[i]!, hash: hashes[i]!, fields: STRIPPED });
+    this.pending[side].clear();
+    this.resolved[side] = { keys: [], hashes: [] };
+    return out;
   }
 
   private result(missing: NormalizedRecord[], extra: NormalizedRecord[], changed: ChangedRecord[]): DiffResult {
@@ -265,14 +286,44 @@ export function refill(waiting: Map<string, NormalizedRecord[]>, record: Normali
 /** The fields of a record that waited in compact mode: read again when needed. */
 const STRIPPED: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
+/** A record waiting for its counterpart: whole, or (past the compact limit) packed into one
+ *  string, `hash` + NUL + the fields as JSON, or the hash alone. */
+type Waiting = NormalizedRecord | string;
+const PACKED = '\u0000';
+
+/** Values JSON gives back exactly as they went in (nested objects and arrays come from JSON). */
+function jsonSafe(fields: Record<string, unknown>): boolean {
+  for (const name in fields) {
+    const v = fields[name];
+    if (v === null || v === undefined || typeof v === 'string' || typeof v === 'boolean') continue;
+    if (typeof v === 'number' && Number.isFinite(v)) continue;
+    if (Array.isArray(v) || (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)) continue;
+    return false;
+  }
+  return true;
+}
+
+function pack(w: Waiting): string {
+  if (typeof w === 'string') return w;
+  return w.fields !== STRIPPED && jsonSafe(w.fields) ? `${w.hash}${PACKED}${JSON.stringify(w.fields)}` : w.hash;
+}
+
+function hasHash(w: Waiting, hash: string): boolean {
+  if (typeof w !== 'string') return w.hash === hash;
+  return w.startsWith(hash) && (w.length === hash.length || w.charCodeAt(hash.length) === 0);
+}
+
+function unpack(key: string, w: Waiting): NormalizedRecord {
+  if (typeof w !== 'string') return w;
+  const at = w.indexOf(PACKED);
+  return at < 0 ? { key, hash: w, fields: STRIPPED } : { key, hash: w.slice(0, at), fields: JSON.parse(w.slice(at + 1)) as Record<string, unknown> };
+}
+
 /** Whether a record kept only key and hash (and its fields were not read again). */
 export function isStripped(r: NormalizedRecord): boolean {
   return r.fields === STRIPPED;
 }
 
-function strip(r: NormalizedRecord): NormalizedRecord {
-  return r.fields === STRIPPED ? r : { key: r.key, hash: r.hash, fields: STRIPPED };
-}
 
 /** Per-field numeric tolerances: values within this distance are equal. */
 export type Tolerances = Readonly<Record<string, number>>;

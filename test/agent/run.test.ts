@@ -69,7 +69,7 @@ describe('keeping the sides in step', () => {
     expect(e.join!.maxPending).toBeLessThanOrEqual(150 + 100 + 40);
   });
 
-  it('past the compact limit, a hash join keeps keys and hashes only and reads again the records it reports', async () => {
+  it('past the compact limit, a hash join packs the waiting records and reports exactly the same', async () => {
     const db = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'erp.db'), logging: false });
     await db.query("UPDATE items SET qty = qty + 1 WHERE sku IN ('S00005', 'S02500')");
     await db.query("INSERT INTO items VALUES ('S99999', 1)");
