@@ -8,6 +8,7 @@ import { canonicalValue, compareValue } from '../core/canonical.js';
 import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
 import { FingerprintSet } from './keyset.js';
 import { sortInTurns } from '../core/yield.js';
+import { WaitingTable, type WaitingEntry } from './waiting.js';
 
 export type Side = 'source' | 'target';
 
@@ -94,9 +95,9 @@ export class DiffBuilder {
 
   /**
    * Bounds memory when the sides do not arrive in the same order: once more than `limit`
-   * records wait for their counterpart, each waiting record is packed into one string (its
-   * hash and its fields as JSON), which holds about half the memory of the record and needs
-   * no second read. A record with a value JSON cannot carry exactly (a Date, binary) keeps
+   * records wait for their counterpart, waiting records are packed outside the JavaScript heap
+   * (key, hash and fields as JSON, see WaitingTable), so they need no second read and leave
+   * no garbage behind. A record with a value JSON cannot carry exactly (a Date, binary) keeps
    * only its hash; if a report or a push needs its fields, they are read again afterwards:
    * see `strippedNeeds()` and `refill()`.
    */
@@ -124,7 +125,9 @@ export class DiffBuilder {
   sideDone(side: Side): void {
     this.done[side] = true;
   }
-  private readonly pending: Record<Side, Map<string, Waiting>> = { source: new Map(), target: new Map() };
+  private readonly pending: Record<Side, Map<string, NormalizedRecord>> = { source: new Map(), target: new Map() };
+  /** Past the compact limit: waiting records packed outside the JavaScript heap. */
+  private readonly packed: Record<Side, WaitingTable | null> = { source: null, target: null };
   private readonly changed: ChangedRecord[] = [];
   private readonly invalid: InvalidEntry[] = [];
   private readonly read: Record<Side, number> = { source: 0, target: 0 };
@@ -140,30 +143,29 @@ export class DiffBuilder {
       return;
     }
     const other: Side = side === 'source' ? 'target' : 'source';
-    const waitingOther = this.pending[other].get(record.key);
-    if (waitingOther === undefined) {
+    let counterpart: NormalizedRecord | WaitingEntry | undefined = this.pending[other].get(record.key);
+    if (counterpart) this.pending[other].delete(record.key);
+    else counterpart = this.packed[other]?.take(record.key);
+    if (counterpart === undefined) {
       if (this.done[other] && !this.keepResolved[side]) {
         // Missing or extra for certain: nothing will look it up, so no map entry, no object.
         this.resolved[side].keys.push(record.key);
         this.resolved[side].hashes.push(record.hash);
         return;
       }
-      const waiting = this.pending.source.size + this.pending.target.size + 1;
-      if (!this.compact && waiting > this.compactAbove) {
-        this.compact = true;
-        for (const map of [this.pending.source, this.pending.target]) for (const [key, r] of map) map.set(key, pack(r));
-      }
-      this.pending[side].set(record.key, this.compact ? pack(record) : record);
+      const waiting = this.pendingCount('source') + this.pendingCount('target') + 1;
+      if (!this.compact && waiting > this.compactAbove) this.packAll();
+      if (this.compact) this.packed[side]!.set(record.key, record.hash, payloadOf(record));
+      else this.pending[side].set(record.key, record);
       if (waiting > this.maxPending) this.maxPending = waiting;
       return;
     }
-    this.pending[other].delete(record.key);
-    if (hasHash(waitingOther, record.hash)) {
+    if (counterpart.hash === record.hash) {
       this.matched++;
       this.index?.push([record.key, record.hash, record.hash]);
       return;
     }
-    const counterpart = unpack(record.key, waitingOther);
+    if (!('fields' in counterpart)) counterpart = unpacked(counterpart);
     const [source, target] = side === 'source' ? [record, counterpart] : [counterpart, record];
     if (this.tolerance && Object.keys(changedFields({ key: record.key, source, target }, this.tolerance.fields, this.tolerance.tolerances).fields).length === 0) {
       this.matched++;
@@ -178,7 +180,18 @@ export class DiffBuilder {
 
   /** Records of this side still waiting for their counterpart. */
   pendingCount(side: Side): number {
-    return this.pending[side].size;
+    return this.pending[side].size + (this.packed[side]?.size ?? 0);
+  }
+
+  /** Moves every waiting record into the packed tables; from now on new ones go there too. */
+  private packAll(): void {
+    this.compact = true;
+    for (const side of ['source', 'target'] as const) {
+      const table = new WaitingTable();
+      for (const r of this.pending[side].values()) table.set(r.key, r.hash, payloadOf(r));
+      this.pending[side].clear();
+      this.packed[side] = table;
+    }
   }
 
   addInvalid(side: Side, entry: InvalidRecord): void {
@@ -201,8 +214,8 @@ export class DiffBuilder {
 
   /** A side's records with no counterpart: those still waiting, and those resolved as such. */
   private unmatched(side: Side): NormalizedRecord[] {
-    const out: NormalizedRecord[] = [];
-    for (const [key, w] of this.pending[side]) out.push(unpack(key, w));
+    const out: NormalizedRecord[] = [...this.pending[side].values()];
+    for (const entry of this.packed[side]?.drain() ?? []) out.push(unpacked(entry));
     const { keys, hashes } = this.resolved[side];
     for (let i = 0; i < keys.length; i++) out.push({ key: keys[i]!, hash: hashes[i]!, fields: STRIPPED });
     this.pending[side].clear();
@@ -286,37 +299,23 @@ export function refill(waiting: Map<string, NormalizedRecord[]>, record: Normali
 /** The fields of a record that waited in compact mode: read again when needed. */
 const STRIPPED: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
-/** A record waiting for its counterpart: whole, or (past the compact limit) packed into one
- *  string, `hash` + NUL + the fields as JSON, or the hash alone. */
-type Waiting = NormalizedRecord | string;
-const PACKED = '\u0000';
-
-/** Values JSON gives back exactly as they went in (nested objects and arrays come from JSON). */
-function jsonSafe(fields: Record<string, unknown>): boolean {
-  for (const name in fields) {
-    const v = fields[name];
+/** What a waiting record keeps when packed: its fields as JSON, or nothing when a value
+ *  would not come back from JSON as it went in (a Date, binary): those are read again. */
+function payloadOf(r: NormalizedRecord): string | null {
+  if (r.fields === STRIPPED) return null;
+  for (const name in r.fields) {
+    const v = r.fields[name];
     if (v === null || v === undefined || typeof v === 'string' || typeof v === 'boolean') continue;
     if (typeof v === 'number' && Number.isFinite(v)) continue;
+    // Nested objects and arrays come from JSON answers in the first place.
     if (Array.isArray(v) || (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)) continue;
-    return false;
+    return null;
   }
-  return true;
+  return JSON.stringify(r.fields);
 }
 
-function pack(w: Waiting): string {
-  if (typeof w === 'string') return w;
-  return w.fields !== STRIPPED && jsonSafe(w.fields) ? `${w.hash}${PACKED}${JSON.stringify(w.fields)}` : w.hash;
-}
-
-function hasHash(w: Waiting, hash: string): boolean {
-  if (typeof w !== 'string') return w.hash === hash;
-  return w.startsWith(hash) && (w.length === hash.length || w.charCodeAt(hash.length) === 0);
-}
-
-function unpack(key: string, w: Waiting): NormalizedRecord {
-  if (typeof w !== 'string') return w;
-  const at = w.indexOf(PACKED);
-  return at < 0 ? { key, hash: w, fields: STRIPPED } : { key, hash: w.slice(0, at), fields: JSON.parse(w.slice(at + 1)) as Record<string, unknown> };
+function unpacked(e: WaitingEntry): NormalizedRecord {
+  return { key: e.key, hash: e.hash, fields: e.payload === null ? STRIPPED : (JSON.parse(e.payload) as Record<string, unknown>) };
 }
 
 /** Whether a record kept only key and hash (and its fields were not read again). */

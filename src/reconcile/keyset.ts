@@ -4,7 +4,7 @@
 // about n²/2⁶⁵ (3·10⁻⁸ for a million keys); such a pair would be counted as a duplicate.
 
 /** murmur3's 32-bit finalizer over the string's code units, with a seed. */
-function hash32(s: string, seed: number): number {
+export function hash32(s: string, seed: number): number {
   let h = seed ^ s.length;
   for (let i = 0; i < s.length; i++) {
     let k = s.charCodeAt(i);
