@@ -115,6 +115,10 @@ export async function probeHttpSystem(system: HttpSystemConfig, systemName: stri
     await client.getJson('', {});
     return { ok: true, check: 'connect', detail: `reached ${client.urlFor('', {})}` };
   } catch (err) {
+    // A base URL that redirects within its origin was reached all the same; one to another origin was not followed.
+    if (err instanceof ParityError && err.code === 'PARITY_ORIGIN_REFUSED' && err.message.includes('redirects are not followed')) {
+      return { ok: true, check: 'connect', detail: `reached ${client.urlFor('', {})} (${/HTTP \d+/.exec(err.message)?.[0]}, a redirect within the origin)` };
+    }
     if (err instanceof ParityError && (err.code === 'PARITY_HTTP_STATUS' || err.code === 'PARITY_HTTP_BAD_RESPONSE')) {
       return { ok: true, check: 'connect', detail: `reached ${client.urlFor('', {})} (${err.code === 'PARITY_HTTP_STATUS' ? /HTTP \d+/.exec(err.message)?.[0] : 'not JSON at the base URL'})` };
     }
