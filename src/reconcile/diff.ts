@@ -3,71 +3,17 @@
 // not yet matched by the other side are held, plus a fingerprint of every key seen per
 // side. When both sides arrive in the same key order and neither runs far ahead (the run
 // keeps them in step), the unmatched records stay few: a merge in bounded memory.
-import Big from 'big.js';
-import { canonicalValue, compareValue } from '../core/canonical.js';
 import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
+import { eventLoopTurns, sortInTurns } from '../core/yield.js';
+import { changedFields } from './fields.js';
 import { FingerprintSet } from './keyset.js';
-import { sortInTurns } from '../core/yield.js';
+import { payloadOf, STRIPPED, unpacked } from './stripped.js';
+import type { ChangedRecord, DiffResult, DuplicateKey, InvalidEntry, Side, Tolerances } from './types.js';
 import { WaitingTable, type WaitingEntry } from './waiting.js';
 
-export type Side = 'source' | 'target';
-
-export interface DiffCounts {
-  matched: number;
-  missing: number;
-  extra: number;
-  changed: number;
-  duplicates: number;
-  invalid: number;
-}
-
-export interface ChangedRecord {
-  key: string;
-  source: NormalizedRecord;
-  target: NormalizedRecord;
-}
-
-export interface ChangedSample {
-  key: string;
-  /** Only the fields that differ: [source value, target value] in canonical form. */
-  fields: Record<string, [string | null, string | null]>;
-}
-
-export interface DuplicateKey {
-  key: string;
-  side: Side;
-  /** How many records carry this key on that side (2 or more). */
-  occurrences: number;
-}
-
-export interface InvalidEntry extends InvalidRecord {
-  side: Side;
-}
-
-export interface JoinStats {
-  /** merge: the sides arrived in the same key order and few records waited for their
-   *  counterpart; hash: they did not, and unmatched records were held until the end. */
-  strategy: 'merge' | 'hash';
-  /** The most records that waited for the other side at any moment. */
-  maxPending: number;
-}
-
-export interface DiffResult {
-  counts: DiffCounts;
-  join: JoinStats;
-  /** Matched records whose values differ only within a tolerance. */
-  tolerated: number;
-  /** Records per side that entered the comparison, with duplicates and invalid ones. */
-  read: Record<Side, number>;
-  /** Sorted by key. Source records absent from the target (they would be created). */
-  missing: NormalizedRecord[];
-  /** Sorted by key. Target records absent from the source. */
-  extra: NormalizedRecord[];
-  /** Sorted by key. */
-  changed: ChangedRecord[];
-  duplicateKeys: DuplicateKey[];
-  invalid: InvalidEntry[];
-}
+export type * from './types.js';
+export { changedFields } from './fields.js';
+export { isStripped, refill, strippedNeeds, type FieldNeeds } from './stripped.js';
 
 /** Semantics, which the reference test restates: per side, the first record with a key takes
  *  part in the comparison; each later record with the same key counts once in `duplicates`
@@ -207,20 +153,30 @@ export class DiffBuilder {
   /** finish(), sorting in slices so that a million-record result never stalls the event loop. */
   async finishInTurns(): Promise<DiffResult> {
     const byKey = <T extends { key: string }>(a: T, b: T) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-    const missing = await sortInTurns(this.unmatched('source'), byKey);
-    const extra = await sortInTurns(this.unmatched('target'), byKey);
+    const turn = eventLoopTurns();
+    const collect = async (side: Side) => {
+      const out: NormalizedRecord[] = [];
+      for (const r of this.unmatchedRecords(side)) if (out.push(r) % 16_384 === 0) await turn();
+      return out;
+    };
+    const missing = await sortInTurns(await collect('source'), byKey);
+    const extra = await sortInTurns(await collect('target'), byKey);
     return this.result(missing, extra, await sortInTurns(this.changed, byKey));
   }
 
-  /** A side's records with no counterpart: those still waiting, and those resolved as such. */
   private unmatched(side: Side): NormalizedRecord[] {
-    const out: NormalizedRecord[] = [...this.pending[side].values()];
-    for (const entry of this.packed[side]?.drain() ?? []) out.push(unpacked(entry));
-    const { keys, hashes } = this.resolved[side];
-    for (let i = 0; i < keys.length; i++) out.push({ key: keys[i]!, hash: hashes[i]!, fields: STRIPPED });
+    return [...this.unmatchedRecords(side)];
+  }
+
+  /** A side's records with no counterpart: those still waiting, and those resolved as such.
+   *  Once through, they are gone from the builder (finish is called once). */
+  private *unmatchedRecords(side: Side): Generator<NormalizedRecord> {
+    yield* this.pending[side].values();
     this.pending[side].clear();
+    for (const entry of this.packed[side]?.drain() ?? []) yield unpacked(entry);
+    const { keys, hashes } = this.resolved[side];
     this.resolved[side] = { keys: [], hashes: [] };
-    return out;
+    for (let i = 0; i < keys.length; i++) yield { key: keys[i]!, hash: hashes[i]!, fields: STRIPPED };
   }
 
   private result(missing: NormalizedRecord[], extra: NormalizedRecord[], changed: ChangedRecord[]): DiffResult {
@@ -253,98 +209,4 @@ export class DiffBuilder {
       invalid: this.invalid,
     };
   }
-}
-
-/** What the caller will look at the fields of, beyond keys and hashes. */
-export interface FieldNeeds {
-  /** The first N changed records by key (the report's samples). */
-  changedSamples: number;
-  /** Every changed record (a push, or a newest-wins conflict rule). */
-  allChanged: boolean;
-  /** Every missing record (a push creates them). */
-  allMissing: boolean;
-}
-
-/**
- * The records whose fields are needed but were not kept (they waited as key and hash only), by
- * side and key. Reading a side again and handing each record to `refill` puts them back, one
- * map lookup per record.
- */
-export function strippedNeeds(result: DiffResult, needs: FieldNeeds): Record<Side, Map<string, NormalizedRecord[]>> {
-  const out: Record<Side, Map<string, NormalizedRecord[]>> = { source: new Map(), target: new Map() };
-  const note = (side: Side, r: NormalizedRecord) => {
-    if (r.fields !== STRIPPED) return;
-    const list = out[side].get(r.key);
-    if (list) list.push(r);
-    else out[side].set(r.key, [r]);
-  };
-  if (needs.allMissing) for (const r of result.missing) note('source', r);
-  const changed = needs.allChanged ? result.changed : result.changed.slice(0, needs.changedSamples);
-  for (const c of changed) {
-    note('source', c.source);
-    note('target', c.target);
-  }
-  return out;
-}
-
-/** Puts back the fields of the waiting records with this record's key; false when none waited. */
-export function refill(waiting: Map<string, NormalizedRecord[]>, record: NormalizedRecord): boolean {
-  const list = waiting.get(record.key);
-  if (!list) return false;
-  for (const r of list) r.fields = record.fields;
-  waiting.delete(record.key);
-  return true;
-}
-
-/** The fields of a record that waited in compact mode: read again when needed. */
-const STRIPPED: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
-
-/** What a waiting record keeps when packed: its fields as JSON, or nothing when a value
- *  would not come back from JSON as it went in (a Date, binary): those are read again. */
-function payloadOf(r: NormalizedRecord): string | null {
-  if (r.fields === STRIPPED) return null;
-  for (const name in r.fields) {
-    const v = r.fields[name];
-    if (v === null || v === undefined || typeof v === 'string' || typeof v === 'boolean') continue;
-    if (typeof v === 'number' && Number.isFinite(v)) continue;
-    // Nested objects and arrays come from JSON answers in the first place.
-    if (Array.isArray(v) || (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)) continue;
-    return null;
-  }
-  return JSON.stringify(r.fields);
-}
-
-function unpacked(e: WaitingEntry): NormalizedRecord {
-  return { key: e.key, hash: e.hash, fields: e.payload === null ? STRIPPED : (JSON.parse(e.payload) as Record<string, unknown>) };
-}
-
-/** Whether a record kept only key and hash (and its fields were not read again). */
-export function isStripped(r: NormalizedRecord): boolean {
-  return r.fields === STRIPPED;
-}
-
-
-/** Per-field numeric tolerances: values within this distance are equal. */
-export type Tolerances = Readonly<Record<string, number>>;
-
-function withinTolerance(a: string | null, b: string | null, tolerance: number | undefined): boolean {
-  if (a === b) return true;
-  if (tolerance === undefined || a === null || b === null) return false;
-  try {
-    return new Big(a).minus(b).abs().lte(tolerance);
-  } catch {
-    return false;
-  }
-}
-
-/** The fields of a changed record that differ (beyond their tolerance), in canonical form. */
-export function changedFields(change: ChangedRecord, compareFields: readonly string[], tolerances: Tolerances = {}): ChangedSample {
-  const fields: ChangedSample['fields'] = {};
-  for (const name of compareFields) {
-    const a = change.source.fields[name];
-    const b = change.target.fields[name];
-    // Compared as decimals, shown as they were mapped ("12.50", not "12.5").
-    if (!withinTolerance(compareValue(a), compareValue(b), tolerances[name])) fields[name] = [canonicalValue(a), canonicalValue(b)];
-  }
-  return { key: change.key, fields };
 }

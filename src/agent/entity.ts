@@ -1,0 +1,226 @@
+// One entity's part of a run: read both sides at once, kept in step, into the diff; read again
+// what a sample or a push needs; update the key index; build the entity's report and what a
+// push would send.
+import { createCollector, type Collector } from '../collectors/index.js';
+import { MetricAccumulator, type MetricValue } from '../collectors/metrics.js';
+import { sortedFields } from '../core/canonical.js';
+import { describeError, ParityError } from '../core/errors.js';
+import type { NormalizedRecord } from '../core/record.js';
+import { eventLoopTurns } from '../core/yield.js';
+import { DiffBuilder, isStripped, refill, strippedNeeds, type Side } from '../reconcile/diff.js';
+import { compareEntityReport, compareMetrics, decideConflicts, failedEntityReport, type EntityReport } from '../reconcile/report.js';
+import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.js';
+import type { Logger } from './logger.js';
+import { mapperFor } from './mappers.js';
+import { Pacer } from './pacer.js';
+import type { RunProgress } from './progress.js';
+import type { IndexRow, StateStore } from './state/store.js';
+import type { Candidates } from './sync.js';
+
+export const SAMPLE_LIMIT = 20;
+
+export function sideNames(entity: ResolvedEntity) {
+  return { name: entity.name, sourceSystem: entity.source.systemName, targetSystem: entity.target.systemName };
+}
+
+async function resolveCompareFields(entity: ResolvedEntity, source: Collector, target: Collector): Promise<string[]> {
+  if (entity.compare) return entity.compare;
+  const columns = (await source.columns()) ?? (await target.columns());
+  if (!columns) {
+    throw new ParityError('PARITY_CONFIG_INVALID', `entities.${entity.name}: neither side can list its fields; set "compare" or map "fields"`);
+  }
+  return sortedFields(columns.filter((c) => !entity.keyFields.includes(c)));
+}
+
+
+export interface EntityOutcome {
+  report: EntityReport;
+  /** The largest incremental value each side showed, to store when the run completes. */
+  watermarks: Partial<Record<Side, string>>;
+  /** What a push would send: source records to upsert, target keys to delete. */
+  candidates?: Candidates;
+}
+
+/** Whether a side can read only what changed since its watermark. */
+function canFilter(side: ResolvedSide): boolean {
+  const incremental = side.config.incremental;
+  if (!incremental) return false;
+  if (side.system.type === 'sql') return true;
+  return side.system.type === 'http' && Boolean(incremental.param);
+}
+
+export interface EntityPlan {
+  store: StateStore;
+  progress: RunProgress;
+  compactAbove: number;
+  /** --full: read everything and rebuild the key index. */
+  full: boolean;
+  maxAhead: number;
+  lastRunAt: Date | null;
+  /** Whether this run may push the entity's difference (a write block, not a dry run). */
+  pushes: boolean;
+}
+
+export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, plan: EntityPlan, log: Logger, signal: AbortSignal | undefined): Promise<EntityOutcome> {
+  const { store, maxAhead } = plan;
+  const context = { keyChains: entity.keyChains, baseDir: loaded.baseDir, lastRunAt: plan.lastRunAt };
+  const collectors: Record<Side, Collector> = {
+    source: createCollector(entity.source, context),
+    target: createCollector(entity.target, context),
+  };
+  const abort = new AbortController();
+  const onAbort = () => abort.abort();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    const compareFields = await resolveCompareFields(entity, collectors.source, collectors.target);
+    // Entities with a side that can filter by watermark keep a key index. With one, a run
+    // reads only what changed and takes the whole entity's counts from the index.
+    const keepsIndex = canFilter(entity.source) || canFilter(entity.target);
+    const since: Record<Side, string | null> = { source: null, target: null };
+    if (keepsIndex && !plan.full && (await store.hasKeyIndex(entity.name))) {
+      for (const side of ['source', 'target'] as const) if (canFilter(entity[side])) since[side] = await store.getWatermark(entity.name, side);
+    }
+    const incremental = since.source !== null || since.target !== null;
+    if (keepsIndex && !incremental) log.info({ reason: plan.full ? '--full' : 'no key index or watermark yet' }, 'reading in full');
+    const indexRows: IndexRow[] | undefined = keepsIndex && !incremental ? [] : undefined;
+    const readKeys: Record<Side, Map<string, string>> = { source: new Map(), target: new Map() };
+    const tolerant = Object.keys(entity.tolerances).length > 0;
+    const builder = new DiffBuilder(maxAhead * 2, tolerant ? { fields: compareFields, tolerances: entity.tolerances } : undefined, indexRows);
+    // Tolerances compare field values as records meet, so they keep whole records.
+    if (!tolerant) builder.compactWhenPendingExceeds(plan.compactAbove);
+    // Only a push needs the fields of records that are simply missing; deletes need keys only.
+    builder.keepFieldsOfResolved({ source: plan.pushes, target: false });
+    const turn = eventLoopTurns();
+    const pace = new Pacer(builder, maxAhead);
+    const mappers = { source: mapperFor(entity.source, entity, compareFields), target: mapperFor(entity.target, entity, compareFields) };
+    const metricValues: Record<Side, Map<string, MetricValue>> = { source: new Map(), target: new Map() };
+    const drain = async (side: Side) => {
+      try {
+        // Metrics the system computes itself come first; the rest are counted while streaming.
+        const pushedDown = await collectors[side].metrics(entity.metrics);
+        // An incremental read sees only the changes: metrics it would stream are left out.
+        const streamed = incremental ? [] : entity.metrics.filter((m) => !pushedDown.has(m.name));
+        const accumulator = streamed.length ? new MetricAccumulator(streamed) : null;
+        const seen = readKeys[side];
+        for await (const page of collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side] })) {
+          for (const record of page.records) {
+            builder.add(side, record);
+            accumulator?.add(record.fields);
+            if (incremental && !seen.has(record.key)) seen.set(record.key, record.hash);
+          }
+          for (const invalid of page.invalid) builder.addInvalid(side, invalid);
+          plan.progress.recordsRead += page.records.length + page.invalid.length;
+          log.debug({ side, records: page.records.length, invalid: page.invalid.length, from: page.from }, 'page read');
+          await pace.after(side);
+          await turn();
+        }
+        metricValues[side] = new Map([...pushedDown, ...(accumulator?.values() ?? [])]);
+      } catch (err) {
+        abort.abort();
+        throw err;
+      } finally {
+        builder.sideDone(side);
+        pace.done(side);
+      }
+    };
+    // Both sides are read at once: the run takes as long as the slower side, not the sum.
+    const results = await Promise.allSettled([drain('source'), drain('target')]);
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(isParityAbort(r.reason) && !signal?.aborted));
+    if (failure) throw failure.reason;
+    let diff = await builder.finishInTurns();
+    const readThisRun = { ...diff.read };
+    // Records that waited as (key, hash) only but whose fields the report or the push needs:
+    // read their side again, until the last one is found.
+    const waiting = strippedNeeds(diff, { changedSamples: SAMPLE_LIMIT, allChanged: plan.pushes || entity.config.conflict.startsWith('newest-wins'), allMissing: plan.pushes });
+    for (const side of ['source', 'target'] as const) {
+      const count = waiting[side].size;
+      if (count === 0) continue;
+      const again = createCollector(entity[side], context);
+      try {
+        for await (const page of again.read({ mapper: mapperFor(entity[side], entity, compareFields), signal: abort.signal, since: since[side] })) {
+          for (const record of page.records) refill(waiting[side], record);
+          if (waiting[side].size === 0) break;
+          await turn();
+        }
+      } finally {
+        await again.close();
+      }
+      log.info({ side, records: count }, 'read again for the fields of the records to report and push');
+      // Gone between the two reads: nothing is pushed for them in this run (never an empty record).
+      if (waiting[side].size > 0) log.warn({ side, records: waiting[side].size }, 'records changed or vanished while being read again; the next run takes them up');
+    }
+    // What a push would send, from the records this run read. A record the conflict strategy
+    // gives to the target stays out. Deletes come from full runs only: an incremental run
+    // does not see every target key.
+    const targetWins = new Set(decideConflicts(entity.config.conflict, diff.changed, true)?.targetKeys ?? []);
+    // A push never sends a record whose fields could not be read again; a dry run counts them all.
+    const sendable = (r: NormalizedRecord) => !plan.pushes || !isStripped(r);
+    const candidates: Candidates = {
+      missing: diff.missing.filter(sendable),
+      changed: diff.changed.filter((c) => !targetWins.has(c.key) && sendable(c.source)).map((c) => c.source),
+      deletes: incremental ? [] : diff.extra,
+      compareFields,
+    };
+    if (incremental) {
+      // A side read since its watermark updates its keys; a side read in full replaces them.
+      await store.applyToKeyIndex(entity.name, readKeys, { source: since.source === null, target: since.target === null });
+      const c = await store.keyIndexCounts(entity.name);
+      const keysOf = async (kind: 'missing' | 'extra') => (await store.keyIndexSample(entity.name, kind, SAMPLE_LIMIT)).map((key) => ({ key, hash: '', fields: {} }));
+      diff = {
+        ...diff,
+        counts: { ...diff.counts, matched: c.matched, missing: c.missing, extra: c.extra, changed: c.changed },
+        read: { source: c.source, target: c.target },
+        missing: await keysOf('missing'),
+        extra: await keysOf('extra'),
+        // Field samples only for changed records this run read on both sides.
+        changed: diff.changed.filter((change) => readKeys.source.has(change.key) && readKeys.target.has(change.key)),
+      };
+    } else if (indexRows) {
+      await store.replaceKeyIndex(entity.name, indexRows);
+    }
+    const report = compareEntityReport(
+      {
+        ...sideNames(entity),
+        compareFields,
+        tolerances: entity.tolerances,
+        thresholds: entity.config.thresholds,
+        bands: loaded.config.health.bands,
+        sampleLimit: SAMPLE_LIMIT,
+      },
+      diff,
+    );
+    report.metrics = compareMetrics(entity.metrics, metricValues.source, metricValues.target);
+    report.join = diff.join;
+    report.mode = incremental ? 'incremental' : 'full';
+    const conflicts = decideConflicts(entity.config.conflict, diff.changed);
+    if (conflicts) report.conflicts = conflicts;
+    report.read = readThisRun;
+    if (entity.keyChains.length > 1) {
+      report.keyChains = entity.keyChains.map((fields, i) => ({ fields, source: mappers.source.chainCounts[i]!, target: mappers.target.chainCounts[i]! }));
+    }
+    log.info({ match: report.match, diff: report.diff, outcome: report.outcome, tripped: report.tripped }, 'entity compared');
+    const watermarks: Partial<Record<Side, string>> = {};
+    for (const side of ['source', 'target'] as const) {
+      const w = collectors[side].watermark();
+      if (w !== null) watermarks[side] = w;
+    }
+    return { report, watermarks, candidates };
+  } catch (err) {
+    const message = describeError(err);
+    log.error({ err: message }, 'entity failed');
+    return { report: failedEntityReport(sideNames(entity), 'failed', message), watermarks: {} };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await Promise.all([collectors.source.close(), collectors.target.close()]).catch(() => undefined);
+  }
+}
+
+/** How many records one side may hold waiting for the other before it pauses. */
+export const MAX_AHEAD = 20_000;
+
+/** Past this many waiting records, the join keeps only keys and hashes. */
+export const COMPACT_ABOVE = 100_000;
+
+function isParityAbort(err: unknown): boolean {
+  return err instanceof ParityError && err.code === 'PARITY_ABORTED';
+}

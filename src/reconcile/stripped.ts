@@ -1,0 +1,74 @@
+// Records whose fields were not kept while they waited (a value JSON cannot carry exactly,
+// or a record resolved as missing when no push needs it), and how their fields are put back
+// when a report or a push needs them: one map lookup per record read again.
+import type { NormalizedRecord } from '../core/record.js';
+import type { DiffResult, Side } from './types.js';
+import type { WaitingEntry } from './waiting.js';
+
+/** What the caller will look at the fields of, beyond keys and hashes. */
+export interface FieldNeeds {
+  /** The first N changed records by key (the report's samples). */
+  changedSamples: number;
+  /** Every changed record (a push, or a newest-wins conflict rule). */
+  allChanged: boolean;
+  /** Every missing record (a push creates them). */
+  allMissing: boolean;
+}
+
+/**
+ * The records whose fields are needed but were not kept (they waited as key and hash only), by
+ * side and key. Reading a side again and handing each record to `refill` puts them back, one
+ * map lookup per record.
+ */
+export function strippedNeeds(result: DiffResult, needs: FieldNeeds): Record<Side, Map<string, NormalizedRecord[]>> {
+  const out: Record<Side, Map<string, NormalizedRecord[]>> = { source: new Map(), target: new Map() };
+  const note = (side: Side, r: NormalizedRecord) => {
+    if (r.fields !== STRIPPED) return;
+    const list = out[side].get(r.key);
+    if (list) list.push(r);
+    else out[side].set(r.key, [r]);
+  };
+  if (needs.allMissing) for (const r of result.missing) note('source', r);
+  const changed = needs.allChanged ? result.changed : result.changed.slice(0, needs.changedSamples);
+  for (const c of changed) {
+    note('source', c.source);
+    note('target', c.target);
+  }
+  return out;
+}
+
+/** Puts back the fields of the waiting records with this record's key; false when none waited. */
+export function refill(waiting: Map<string, NormalizedRecord[]>, record: NormalizedRecord): boolean {
+  const list = waiting.get(record.key);
+  if (!list) return false;
+  for (const r of list) r.fields = record.fields;
+  waiting.delete(record.key);
+  return true;
+}
+
+/** The fields of a record that waited in compact mode: read again when needed. */
+export const STRIPPED: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/** What a waiting record keeps when packed: its fields as JSON, or nothing when a value
+ *  would not come back from JSON as it went in (a Date, binary): those are read again. */
+export function payloadOf(r: NormalizedRecord): string | null {
+  if (r.fields === STRIPPED) return null;
+  for (const name in r.fields) {
+    const v = r.fields[name];
+    if (v === null || v === undefined || typeof v === 'string' || typeof v === 'boolean') continue;
+    if (typeof v === 'number' && Number.isFinite(v)) continue;
+    // Nested objects and arrays come from JSON answers in the first place.
+    if (Array.isArray(v) || (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)) continue;
+    return null;
+  }
+  return JSON.stringify(r.fields);
+}
+
+export function unpacked(e: WaitingEntry): NormalizedRecord {
+  return { key: e.key, hash: e.hash, fields: e.payload === null ? STRIPPED : (JSON.parse(e.payload) as Record<string, unknown>) };
+}
+
+/** Whether a record kept only key and hash (and its fields were not read again). */
+export function isStripped(r: NormalizedRecord): boolean {
+  return r.fields === STRIPPED;
+}
