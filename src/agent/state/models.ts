@@ -1,0 +1,136 @@
+// parity's tables as Sequelize models (the migrations in migrations.ts create them), and the
+// handle every part of the store works with.
+import { DataTypes, type Model, type ModelStatic, type Sequelize } from 'sequelize';
+
+export type Row = Model<Record<string, unknown>>;
+
+export interface StoreModels {
+  sequelize: Sequelize;
+  runs: ModelStatic<Row>;
+  entityRuns: ModelStatic<Row>;
+  watermarks: ModelStatic<Row>;
+  keyIndex: ModelStatic<Row>;
+  keyCounts: ModelStatic<Row>;
+  outbox: ModelStatic<Row>;
+  ledger: ModelStatic<Row>;
+  leases: ModelStatic<Row>;
+  /** Outbox writes go one at a time (see outbox.ts): the tail of that queue. */
+  writing: Promise<unknown>;
+}
+
+export function defineModels(sequelize: Sequelize): StoreModels {
+  const runs = sequelize.define<Row>(
+    'Run',
+    {
+      id: { type: DataTypes.STRING(64), primaryKey: true },
+      status: DataTypes.STRING(16),
+      mode: DataTypes.STRING(16),
+      trigger: DataTypes.STRING(16),
+      dry_run: DataTypes.BOOLEAN,
+      started_at: DataTypes.DATE(3),
+      finished_at: DataTypes.DATE(3),
+      duration_ms: DataTypes.INTEGER,
+      health_score: DataTypes.DOUBLE,
+      health_status: DataTypes.STRING(16),
+      stats: DataTypes.TEXT,
+      error: DataTypes.TEXT,
+      holder: DataTypes.STRING(160),
+    },
+    { tableName: 'parity_runs', timestamps: false },
+  );
+  const entityRuns = sequelize.define<Row>(
+    'EntityRun',
+    {
+      id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+      run_id: DataTypes.STRING(64),
+      entity: DataTypes.STRING(128),
+      status: DataTypes.STRING(16),
+      outcome: DataTypes.STRING(16),
+      match: DataTypes.DOUBLE,
+      source_count: DataTypes.INTEGER,
+      target_count: DataTypes.INTEGER,
+      diff: DataTypes.TEXT,
+      tripped: DataTypes.TEXT,
+      error: DataTypes.TEXT,
+      duration_ms: DataTypes.INTEGER,
+      started_at: DataTypes.DATE(3),
+      finished_at: DataTypes.DATE(3),
+    },
+    { tableName: 'parity_entity_runs', timestamps: false },
+  );
+  const watermarks = sequelize.define<Row>(
+    'Watermark',
+    {
+      entity: { type: DataTypes.STRING(128), primaryKey: true },
+      side: { type: DataTypes.STRING(16), primaryKey: true },
+      value: DataTypes.STRING(255),
+      run_id: DataTypes.STRING(64),
+      updated_at: DataTypes.DATE(3),
+    },
+    { tableName: 'parity_watermarks', timestamps: false },
+  );
+  const keyIndex = sequelize.define<Row>(
+    'KeyIndex',
+    {
+      entity: { type: DataTypes.STRING(128), primaryKey: true },
+      key: { type: DataTypes.STRING(512), primaryKey: true },
+      source_hash: DataTypes.STRING(64),
+      target_hash: DataTypes.STRING(64),
+      state: DataTypes.SMALLINT,
+    },
+    { tableName: 'parity_key_index', timestamps: false },
+  );
+  const keyCounts = sequelize.define<Row>(
+    'KeyCounts',
+    {
+      entity: { type: DataTypes.STRING(128), primaryKey: true },
+      matched: DataTypes.INTEGER,
+      missing: DataTypes.INTEGER,
+      extra: DataTypes.INTEGER,
+      changed: DataTypes.INTEGER,
+    },
+    { tableName: 'parity_key_counts', timestamps: false },
+  );
+  const outbox = sequelize.define<Row>(
+    'Outbox',
+    {
+      batch_id: { type: DataTypes.STRING(64), primaryKey: true },
+      entity: DataTypes.STRING(128),
+      system: DataTypes.STRING(128),
+      idempotency_key: DataTypes.STRING(64),
+      payload: DataTypes.TEXT,
+      records: DataTypes.INTEGER,
+      status: DataTypes.STRING(16),
+      attempts: DataTypes.INTEGER,
+      not_before: DataTypes.DATE(3),
+      last_error: DataTypes.TEXT,
+      created_at: DataTypes.DATE(3),
+      updated_at: DataTypes.DATE(3),
+    },
+    { tableName: 'parity_outbox', timestamps: false },
+  );
+  const ledger = sequelize.define<Row>(
+    'Ledger',
+    {
+      entity: { type: DataTypes.STRING(128), primaryKey: true },
+      local_id: { type: DataTypes.STRING(512), primaryKey: true },
+      hash: DataTypes.STRING(64),
+      status: DataTypes.STRING(16),
+      remote_id: DataTypes.STRING(255),
+      error: DataTypes.TEXT,
+      run_id: DataTypes.STRING(64),
+      pushed_at: DataTypes.DATE(3),
+    },
+    { tableName: 'parity_ledger', timestamps: false },
+  );
+  const leases = sequelize.define<Row>(
+    'Lease',
+    {
+      name: { type: DataTypes.STRING(160), primaryKey: true },
+      holder: DataTypes.STRING(160),
+      expires_at: DataTypes.DATE(3),
+    },
+    { tableName: 'parity_leases', timestamps: false },
+  );
+  return { sequelize, runs, entityRuns, watermarks, keyIndex, keyCounts, outbox, ledger, leases, writing: Promise.resolve() };
+}

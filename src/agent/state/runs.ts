@@ -1,0 +1,154 @@
+// Run history: each run and each entity's part of it.
+import { ParityError } from '../../core/errors.js';
+import type { EntityReport, RunReport } from '../../reconcile/report.js';
+import type { Row, StoreModels } from './models.js';
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface RunRow {
+  id: string;
+  status: RunStatus;
+  mode: string;
+  trigger: string;
+  dryRun: boolean;
+  startedAt: Date;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  healthScore: number | null;
+  healthStatus: string | null;
+  stats: Record<string, unknown> | null;
+  error: string | null;
+}
+
+export interface EntityRunRow {
+  runId: string;
+  entity: string;
+  status: string;
+  outcome: string;
+  match: number;
+  sourceCount: number;
+  targetCount: number;
+  diff: Record<string, number>;
+  tripped: string[];
+  error: string | null;
+  durationMs: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export async function startRun(m: StoreModels, run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date; holder?: string }): Promise<void> {
+  await m.runs.create({ id: run.id, status: 'running', mode: run.mode, trigger: run.trigger, dry_run: run.dryRun, started_at: run.startedAt, holder: run.holder ?? null });
+}
+
+export async function recordEntity(m: StoreModels, runId: string, entity: EntityReport, durationMs: number, startedAt?: Date): Promise<void> {
+  const finishedAt = new Date();
+  await m.entityRuns.create({
+    started_at: startedAt ?? new Date(finishedAt.getTime() - durationMs),
+    finished_at: finishedAt,
+    run_id: runId,
+    entity: entity.name,
+    status: entity.status,
+    outcome: entity.outcome,
+    match: entity.match,
+    source_count: entity.source.count,
+    target_count: entity.target.count,
+    diff: JSON.stringify(entity.diff),
+    tripped: JSON.stringify(entity.tripped),
+    error: entity.error,
+    duration_ms: Math.round(durationMs),
+  });
+}
+
+export async function finishRun(m: StoreModels, runId: string, status: RunStatus, report: RunReport | null, error: string | null): Promise<void> {
+  const finishedAt = report ? new Date(report.finishedAt) : new Date();
+  const row = await m.runs.findByPk(runId);
+  if (!row) throw new ParityError('PARITY_STATE_ERROR', `run ${runId} is not in the state store`);
+  const startedAt = new Date(row.get('started_at') as Date);
+  await row.update({
+    status,
+    mode: report?.mode ?? row.get('mode'),
+    finished_at: finishedAt,
+    duration_ms: finishedAt.getTime() - startedAt.getTime(),
+    health_score: report?.health.score ?? null,
+    health_status: report?.health.status ?? null,
+    stats: report ? JSON.stringify(runStats(report)) : null,
+    error,
+  });
+}
+
+/** The source count of the entity in the last completed, non-dry run that read it, or null. */
+export async function lastSourceCount(m: StoreModels, entity: string): Promise<number | null> {
+  const rows = await m.entityRuns.findAll({
+    where: { entity, outcome: ['synced', 'in-sync', 'report-only', 'deferred', 'blocked'] },
+    order: [['id', 'DESC']],
+    limit: 20,
+  });
+  for (const row of rows) {
+    const run = await m.runs.findByPk(row.get('run_id') as string);
+    if (run && run.get('status') === 'completed' && !run.get('dry_run')) return Number(row.get('source_count'));
+  }
+  return null;
+}
+
+/** When the last completed, non-dry run started, or null. */
+export async function lastCompletedRunStart(m: StoreModels): Promise<Date | null> {
+  const row = await m.runs.findOne({ where: { status: 'completed', dry_run: false }, order: [['started_at', 'DESC']] });
+  return row ? new Date(row.get('started_at') as Date) : null;
+}
+
+export async function listRuns(m: StoreModels, limit = 20): Promise<RunRow[]> {
+  const rows = await m.runs.findAll({ order: [['started_at', 'DESC']], limit });
+  return rows.map(toRunRow);
+}
+
+export async function getRun(m: StoreModels, id: string): Promise<{ run: RunRow; entities: EntityRunRow[] } | null> {
+  const row = await m.runs.findByPk(id);
+  if (!row) return null;
+  const entities = await m.entityRuns.findAll({ where: { run_id: id }, order: [['id', 'ASC']] });
+  return { run: toRunRow(row), entities: entities.map(toEntityRunRow) };
+}
+
+function runStats(report: RunReport): Record<string, unknown> {
+  const outcomes: Record<string, number> = {};
+  for (const e of report.entities) outcomes[e.outcome] = (outcomes[e.outcome] ?? 0) + 1;
+  return { entities: report.entities.length, outcomes, overallMatch: report.health.overallMatch };
+}
+
+const parseJson = <T>(v: unknown, fallback: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : fallback);
+
+function toRunRow(row: Row): RunRow {
+  const g = (k: string) => row.get(k);
+  return {
+    id: g('id') as string,
+    status: g('status') as RunStatus,
+    mode: g('mode') as string,
+    trigger: g('trigger') as string,
+    dryRun: Boolean(g('dry_run')),
+    startedAt: new Date(g('started_at') as Date),
+    finishedAt: g('finished_at') ? new Date(g('finished_at') as Date) : null,
+    durationMs: (g('duration_ms') as number | null) ?? null,
+    healthScore: g('health_score') === null ? null : Number(g('health_score')),
+    healthStatus: (g('health_status') as string | null) ?? null,
+    stats: parseJson(g('stats'), null),
+    error: (g('error') as string | null) ?? null,
+  };
+}
+
+function toEntityRunRow(row: Row): EntityRunRow {
+  const g = (k: string) => row.get(k);
+  return {
+    runId: g('run_id') as string,
+    entity: g('entity') as string,
+    status: g('status') as string,
+    outcome: g('outcome') as string,
+    match: Number(g('match')),
+    sourceCount: Number(g('source_count')),
+    targetCount: Number(g('target_count')),
+    diff: parseJson(g('diff'), {}),
+    tripped: parseJson(g('tripped'), []),
+    error: (g('error') as string | null) ?? null,
+    durationMs: Number(g('duration_ms')),
+    startedAt: g('started_at') ? new Date(g('started_at') as Date) : null,
+    finishedAt: g('finished_at') ? new Date(g('finished_at') as Date) : null,
+  };
+}
