@@ -15,8 +15,8 @@ import { PROCESS_HOLDER } from './holder.js';
 import { missedSlot, parseSchedule, Trigger, type ScheduleKind, type ScheduleSpec } from './schedule.js';
 import { createStatusApp } from './server.js';
 import type { StateStore } from './state/store.js';
+import { VERSION } from './version.js';
 
-export const VERSION = '0.1.0';
 
 export interface RunRequest {
   mode: 'incremental' | 'full';

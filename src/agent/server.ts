@@ -6,9 +6,20 @@ import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import type { Agent } from './daemon.js';
+import type { Registry } from 'prom-client';
+import type { StateStore } from './state/store.js';
 import { findReport } from './reports.js';
 import { describeError } from '../core/errors.js';
+
+/** What the status API needs of the agent (daemon.ts's Agent), without importing it. */
+export interface StatusAgent {
+  status(): Record<string, unknown>;
+  readonly store: Pick<StateStore, 'listRuns' | 'getRun'>;
+  readonly loaded: { entities: readonly { name: string }[] };
+  readonly running: { runId: string } | null;
+  trigger(request: { mode: 'incremental' | 'full'; entities: string[]; dryRun: boolean; trigger: 'api' }): string | null;
+  readonly metrics: { registry: Registry };
+}
 
 export interface StatusAppOptions {
   token: string | undefined;
@@ -32,7 +43,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TYPES = { json: 'application/json; charset=utf-8', md: 'text/markdown; charset=utf-8', html: 'text/html; charset=utf-8' } as const;
 
-export function createStatusApp(agent: Agent, options: StatusAppOptions): Hono {
+export function createStatusApp(agent: StatusAgent, options: StatusAppOptions): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ ok: true }));
 

@@ -147,6 +147,13 @@ describe('config loading', () => {
     expect(await loadError(GOOD.replace('      table: products', '      path: /products'))).toContain('entities.items.source.path: "path" does not apply to sql system "erp"');
   });
 
+  it('a folder or a file far too large for a config is refused before it is read', async () => {
+    await expect(loadConfig(dir)).rejects.toThrow(/: is a folder, not a config file \(pass --config PATH to the parity\.yaml in it\)$/);
+    const big = path.join(dir, 'export.csv');
+    writeFileSync(big, 'sku,qty\n'.repeat(200_000));
+    await expect(loadConfig(big)).rejects.toThrow(/export\.csv: 1\.5 MB is more than a config file can be \(1 MB\): check that --config names parity\.yaml/);
+  });
+
   it('a missing file says how to point at one', async () => {
     await expect(loadConfig(path.join(dir, 'nope.yaml'))).rejects.toThrow(/config file not found \(pass --config PATH or set PARITY_CONFIG\)/);
   });

@@ -1,7 +1,7 @@
 // Parts of DESIGN's config that parity does not carry out yet. They are refused at load
 // ("not supported yet: <path>") rather than silently ignored; each entry is removed when
 // the feature lands.
-import type { PathPart } from './load.js';
+import type { PathPart } from './path.js';
 import type { ParityConfig } from './schema.js';
 
 export interface Unsupported {

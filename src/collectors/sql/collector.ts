@@ -5,6 +5,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import { describeError, ParityError } from '../../core/errors.js';
 import { openSequelize, parseDatabaseUrl, readErrorHint, type SqlTarget } from '../../core/sql.js';
 import { checkQuery, singleStatement } from './statement.js';
+import { keysetCondition, keysetParams } from './keyset.js';
 import type { InvalidRecord, NormalizedRecord, Page } from '../../core/record.js';
 import type { SideSpec } from '../schema.js';
 import type { Collector, ProbeResult, ReadOptions } from '../types.js';
@@ -280,17 +281,6 @@ export class SqlCollector implements Collector {
     this.sequelize = undefined;
     await s?.close();
   }
-}
-
-/** (k1 > ?) OR (k1 = ? AND k2 > ?) OR …: portable across SQLite, PostgreSQL and MySQL. */
-function keysetCondition(keys: string[]): string {
-  return keys.map((k, i) => `(${[...keys.slice(0, i).map((p) => `${p} = ?`), `${k} > ?`].join(' AND ')})`).join(' OR ');
-}
-
-function keysetParams(last: unknown[]): unknown[] {
-  const params: unknown[] = [];
-  last.forEach((v, i) => params.push(...last.slice(0, i), v));
-  return params;
 }
 
 /** Checks that the system answers at all, for `parity validate`. */

@@ -1,0 +1,85 @@
+// What the CLI prints: the run summary, the progress bar on a terminal, and the text of
+// `parity status`, `parity runs` and `parity list`.
+import { redactUrl } from '../core/redact.js';
+import { percent } from '../reconcile/score.js';
+import { displayPath, type LoadedConfig } from './config/load.js';
+import type { RunRow } from './state/store.js';
+
+export function summary(report: import('../reconcile/report.js').RunReport, files: string[]): string {
+  const h = report.health;
+  const lines = [`health ${h.score.toFixed(2)} (${h.status}), overall match ${percent(h.overallMatch).toFixed(2)}%, ${report.mode}${report.dryRun ? ', dry run' : ''}`];
+  const width = Math.max(...report.entities.map((e) => e.name.length), 6);
+  for (const e of report.entities) {
+    const d = e.diff;
+    const sync = (['created', 'updated', 'deleted', 'rejected', 'pending'] as const).filter((k) => e.sync[k] > 0).map((k) => `${e.sync[k]} ${k}`);
+    const detail = e.error
+      ? e.error
+      : `missing ${d.missing}, extra ${d.extra}, changed ${d.changed}${d.duplicates ? `, duplicates ${d.duplicates}` : ''}${d.invalid ? `, invalid ${d.invalid}` : ''}${sync.length ? `; ${report.dryRun ? 'would sync' : 'synced'} ${sync.join(', ')}` : ''}${e.blocked ? `; blocked: ${e.blocked}` : ''}`;
+    lines.push(`  ${e.name.padEnd(width)}  ${e.match.toFixed(2).padStart(6)}%  ${e.status.padEnd(8)}  ${e.outcome.padEnd(11)}  ${detail}`);
+  }
+  for (const f of files) lines.push(`report: ${displayPath(f)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function progressBar(progress: import('./progress.js').RunProgress): Promise<() => void> {
+  const { default: cliProgress } = await import('cli-progress');
+  const bar = new cliProgress.SingleBar(
+    { format: 'parity {bar} {value}/{total} entities | {entity} {phase} | {read} records read | {batches} batches sent', stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const payload = () => ({ entity: progress.entity ?? '-', phase: progress.phase, read: progress.recordsRead, batches: progress.batchesSent });
+  bar.start(progress.entitiesTotal, 0, payload());
+  const timer = setInterval(() => bar.update(progress.entitiesDone, payload()), 200);
+  return () => {
+    clearInterval(timer);
+    bar.update(progress.entitiesDone, payload());
+    bar.stop();
+  };
+}
+
+export function statusText(s: Record<string, unknown>): string {
+  const lines: string[] = [];
+  const last = s.lastRun as { runId: string; status: string; health: { score: number; status: string } | null; finishedAt: string | null; error: string | null } | null;
+  lines.push(`source: ${s.source === 'agent' ? `the running agent at ${s.url}` : `the state store (${s.reason})`}`);
+  if (s.source === 'agent') {
+    lines.push(`agent ${s.agent}, version ${s.version}, up ${s.uptimeS} s, ${s.state}`);
+    const cur = s.current as { runId: string; entity: string | null; phase: string; recordsRead: number; batchesSent: number; entitiesDone: number; entitiesTotal: number } | null;
+    if (cur) lines.push(`running ${cur.runId}: ${cur.entity ?? '-'} (${cur.phase}), ${cur.recordsRead} records read, ${cur.batchesSent} batches sent, ${cur.entitiesDone}/${cur.entitiesTotal} entities done`);
+    for (const n of (s.next as { kind: string; schedule: string; at: string | null }[]) ?? []) lines.push(`next ${n.kind} (${n.schedule}): ${n.at ?? '-'}`);
+    const breakers = Object.entries((s.breakers as Record<string, string>) ?? {});
+    if (breakers.length) lines.push(`breakers: ${breakers.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  lines.push(last ? `last run ${last.runId}: ${last.status}${last.health ? `, health ${last.health.score.toFixed(2)} (${last.health.status})` : ''}${last.finishedAt ? `, finished ${last.finishedAt}` : ''}${last.error ? `, ${last.error}` : ''}` : 'no runs yet');
+  lines.push(`outbox: ${s.outboxPending} pending batch${s.outboxPending === 1 ? '' : 'es'}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function runsText(runs: RunRow[]): string {
+  if (runs.length === 0) return 'no runs yet\n';
+  const lines = runs.map((r) => {
+    const health = r.healthScore === null ? '-' : `${r.healthScore.toFixed(2)} ${r.healthStatus}`;
+    const took = r.durationMs === null ? '-' : `${(r.durationMs / 1000).toFixed(1)} s`;
+    return `${r.id}  ${r.startedAt.toISOString()}  ${r.status.padEnd(9)}  ${r.mode.padEnd(11)}  ${r.dryRun ? 'dry-run ' : ''}${r.trigger.padEnd(8)}  ${took.padStart(8)}  ${health}${r.error ? `  ${r.error}` : ''}`;
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+export function listText(loaded: LoadedConfig): string {
+  const c = loaded.config;
+  const lines = ['systems:'];
+  const sw = Math.max(...Object.keys(c.systems).map((n) => n.length));
+  for (const [name, s] of Object.entries(c.systems)) {
+    const where = s.type === 'sql' ? s.url : s.type === 'http' ? s.baseUrl : s.path;
+    lines.push(`  ${name.padEnd(sw)}  ${s.type.padEnd(5)}  ${redactUrl(where)}`);
+  }
+  lines.push('entities (in run order):');
+  const side = (s: LoadedConfig['entities'][number]['source']) => {
+    const where = s.config.table ?? s.config.path ?? (s.config.query ? 'query' : s.config.sheet);
+    return where === undefined ? s.systemName : `${s.systemName}:${where}`;
+  };
+  loaded.entities.forEach((e, i) => {
+    const deps = e.config.dependsOn.length ? `, after ${e.config.dependsOn.join(', ')}` : '';
+    lines.push(`  ${i + 1}. ${e.name}: ${side(e.source)} -> ${side(e.target)}, key ${e.keyFields.join('+')}${deps}`);
+  });
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,239 @@
+// Resolves the validated config into what a run needs: each entity's key chains, sides
+// (system, mappings, transforms), compared fields, metrics and rules, its write block with
+// hooks loaded, and the entities in dependency order. Checks what the schema cannot.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { sortedFields } from '../../core/canonical.js';
+import { ParityError } from '../../core/errors.js';
+import { exportedFunction, importUserModule } from '../../core/modules.js';
+import { parseDatabaseUrl, type SqlDialect } from '../../core/sql.js';
+import { parseTransforms, TransformSpecError, type CustomTransform } from '../../core/transforms.js';
+import type { FieldMapping } from '../../collectors/mapper.js';
+import { fieldsOf, MetricSpecError, parseMetric, type MetricDef } from '../../collectors/metrics.js';
+import type { FieldRules } from '../../collectors/rules.js';
+import type { SideSpec } from '../../collectors/schema.js';
+import { checkQuery, singleStatement } from '../../collectors/sql/statement.js';
+import type { PushHooks } from '../../push/http/hooks.js';
+import type { Fail, PathPart } from './path.js';
+import type { EntityConfig, ParityConfig, SideConfig, SystemConfig } from './schema.js';
+
+export interface ResolvedSide extends SideSpec {
+  config: SideConfig;
+  /** The target's request hooks (`write.request`, `write.response`), loaded. */
+  hooks?: PushHooks;
+}
+
+export interface ResolvedEntity {
+  name: string;
+  /** Key fallback chains; one chain for an ordinary key. */
+  keyChains: string[][];
+  /** Every field of every chain. */
+  keyFields: string[];
+  /** Sorted compared fields, or null to take the source's columns (less the key) at run time. */
+  compare: string[] | null;
+  source: ResolvedSide;
+  target: ResolvedSide;
+  metrics: MetricDef[];
+  rules: FieldRules;
+  tolerances: Record<string, number>;
+  config: EntityConfig;
+}
+
+
+export function resolveEntities(config: ParityConfig, custom: Record<string, CustomTransform>, fail: Fail): ResolvedEntity[] {
+  const out: ResolvedEntity[] = [];
+  for (const [name, entity] of Object.entries(config.entities)) {
+    const at = ['entities', name];
+    if (!entity.key && !entity.keys) fail(at, 'needs a key (key: [field] or key: [a, b])');
+    if (entity.key && entity.keys) fail([...at, 'keys'], 'use either "key" or "keys", not both');
+    const keyChains = entity.keys ?? [typeof entity.key === 'string' ? [entity.key] : entity.key!];
+    const keyFields = [...new Set(keyChains.flat())];
+    for (const f of keyFields) if (f.includes(':') || f.includes('+')) fail([...at, entity.keys ? 'keys' : 'key'], `key field "${f}" may not contain ":" or "+"`);
+
+    const sides = (['source', 'target'] as const).map((role) => resolveSide(config, entity, role, [...at, role], keyFields, custom, fail));
+    const [source, target] = sides as [ResolvedSide, ResolvedSide];
+
+    let compare: string[] | null = null;
+    if (entity.compare) {
+      for (const side of sides) {
+        if (!side.mappings) continue;
+        const mapped = new Set(side.mappings.map((m) => m.name));
+        const missing = entity.compare.filter((f) => !mapped.has(f));
+        if (missing.length) fail([...at, side.role, 'fields'], `compare field ${missing.map((f) => `"${f}"`).join(', ')} is not mapped (add ${missing[0]}: <column>)`);
+      }
+      compare = sortedFields(entity.compare.filter((f) => !keyFields.includes(f)));
+    } else if (source.mappings || target.mappings) {
+      const names = (s: ResolvedSide) => (s.mappings ? new Set(s.mappings.map((m) => m.name)) : null);
+      const s = names(source);
+      const t = names(target);
+      const both = [...(s ?? t!)].filter((f) => (s ? s.has(f) : true) && (t ? t.has(f) : true));
+      compare = sortedFields(both.filter((f) => !keyFields.includes(f)));
+    }
+    for (const dep of entity.dependsOn) {
+      if (!config.entities[dep]) fail([...at, 'dependsOn'], `unknown entity "${dep}"`);
+      if (dep === name) fail([...at, 'dependsOn'], 'an entity cannot depend on itself');
+    }
+    const metrics = Object.entries(entity.metrics ?? {}).map(([metricName, spec]) => {
+      let def: MetricDef;
+      try {
+        def = parseMetric(metricName, spec);
+      } catch (err) {
+        if (err instanceof MetricSpecError) fail([...at, 'metrics', metricName], err.message);
+        throw err;
+      }
+      for (const side of sides) {
+        const unmapped = side.mappings ? fieldsOf(def!).filter((f) => !side.mappings!.some((m) => m.name === f)) : [];
+        if (unmapped.length) fail([...at, 'metrics', metricName], `uses field "${unmapped[0]}", which ${side.role} does not map (add it to entities.${name}.${side.role}.fields)`);
+      }
+      return def!;
+    });
+    const mapped = (f: string) => sides.every((side) => !side.mappings || side.mappings.some((m) => m.name === f));
+    const newest = /^newest-wins\(\s*([\w.]+)\s*\)$/.exec(entity.conflict)?.[1];
+    if (newest && !mapped(newest)) fail([...at, 'conflict'], `"${newest}" is not a field of this entity (map it on both sides)`);
+    const named: [string, string[]][] = [
+      ['tolerance', Object.keys(entity.tolerance ?? {})],
+      ['precision', Object.keys(entity.precision ?? {})],
+      ['validate', Object.keys(entity.validate ?? {})],
+      ['emptyIsNull', Array.isArray(entity.emptyIsNull) ? entity.emptyIsNull : []],
+    ];
+    for (const [option, fields] of named) {
+      const unknown = fields.find((f) => !mapped(f));
+      if (unknown) fail([...at, option], `"${unknown}" is not a field of this entity (map it in fields)`);
+    }
+    for (const [field, rule] of Object.entries(entity.validate ?? {})) {
+      if (rule.pattern !== undefined) {
+        try {
+          new RegExp(rule.pattern);
+        } catch (err) {
+          fail([...at, 'validate', field, 'pattern'], `not a valid regular expression: ${(err as Error).message}`);
+        }
+      }
+    }
+    const rules: FieldRules = { emptyIsNull: entity.emptyIsNull, precision: entity.precision ?? {}, validate: entity.validate ?? {} };
+    out.push({ name, keyChains, keyFields, compare, source, target, metrics, rules, tolerances: entity.tolerance ?? {}, config: entity });
+  }
+  return out;
+}
+
+function resolveSide(config: ParityConfig, entity: EntityConfig, role: 'source' | 'target', at: PathPart[], keyFields: string[], custom: Record<string, CustomTransform>, fail: Fail): ResolvedSide {
+  const side = entity[role];
+  const system = config.systems[side.system];
+  if (!system) {
+    const known = Object.keys(config.systems);
+    fail([...at, 'system'], `unknown system "${side.system}"${known.length ? ` (systems: ${known.join(', ')})` : ''}`);
+  }
+  const sys = system!;
+  const allowed: Record<SystemConfig['type'], (keyof SideConfig)[]> = {
+    sql: ['table', 'where', 'query', 'pageBy'],
+    http: ['path', 'list', 'pagination', 'params'],
+    excel: ['sheet', 'headerRow'],
+    csv: ['headerRow'],
+  };
+  const locationKeys: (keyof SideConfig)[] = ['table', 'where', 'query', 'pageBy', 'path', 'list', 'pagination', 'params', 'sheet', 'headerRow'];
+  for (const k of locationKeys) {
+    if (side[k] !== undefined && !allowed[sys.type].includes(k)) {
+      fail([...at, k], `"${k}" does not apply to ${sys.type} system "${side.system}" (use ${allowed[sys.type].join(', ')})`);
+    }
+  }
+  if (sys.type === 'sql' && !side.table && !side.query) fail(at, `a sql side needs "table" (or "query")`);
+  if (sys.type === 'sql' && side.table && side.query) fail([...at, 'query'], `use either "table" or "query", not both`);
+  if (sys.type === 'sql') checkSqlText(sys.url, side, [...at], ['systems', side.system, 'url'], fail);
+  if (sys.type === 'http' && !side.path) fail(at, `an http side needs "path" (the list endpoint, e.g. /items)`);
+
+  let mappings: FieldMapping[] | null = null;
+  if (side.fields) {
+    mappings = Object.entries(side.fields).map(([name, spec]) => {
+      const from = typeof spec === 'string' ? spec : spec.from ?? name;
+      const text = typeof spec === 'string' ? '' : spec.transform ?? '';
+      try {
+        return { name, from, transforms: parseTransforms(text, custom) };
+      } catch (err) {
+        if (err instanceof TransformSpecError) fail([...at, 'fields', name, 'transform'], err.message);
+        throw err;
+      }
+    });
+    const mapped = new Set(mappings.map((m) => m.name));
+    for (const k of keyFields) {
+      if (!mapped.has(k)) fail([...at, 'fields'], `key field "${k}" is not in the mapping (add ${k}: <column>)`);
+    }
+  }
+  return { role, systemName: side.system, system: sys, config: side, mappings };
+}
+
+/** A SQL side's `where:` and `query:` are one statement each, in the system's dialect. */
+function checkSqlText(url: string, side: SideConfig, at: PathPart[], urlAt: PathPart[], fail: Fail): void {
+  let dialect: SqlDialect;
+  try {
+    dialect = parseDatabaseUrl(url, '.').dialect;
+  } catch (err) {
+    return fail(urlAt, err instanceof ParityError ? err.message : String(err));
+  }
+  if (side.where !== undefined) {
+    const checked = singleStatement(side.where, dialect);
+    if (checked.problem !== undefined) fail([...at, 'where'], `${checked.problem} (a where clause is one condition)`);
+  }
+  if (side.query !== undefined) {
+    const checked = checkQuery(side.query, dialect);
+    if (checked.problem !== undefined) fail([...at, 'query'], checked.problem);
+  }
+}
+
+/** Checks a target's write block against its system and loads its request hooks. */
+export async function resolveWrite(entity: ResolvedEntity, baseDir: string, fail: Fail): Promise<void> {
+  const { target } = entity;
+  const write = target.config.write;
+  if (!write) return;
+  const at = ['entities', entity.name, 'target', 'write'];
+  if (target.system.type === 'http') {
+    if (!write.path) fail(at, 'an http target needs "path" to sync into (the sync endpoint, e.g. /sync/items)');
+    for (const k of ['table', 'softDeleteColumn', 'softDeleteValue'] as const) if (write[k] !== undefined) fail([...at, k], `"${k}" applies to SQL targets only`);
+    const hooks: PushHooks = {};
+    for (const k of ['request', 'response'] as const) {
+      const spec = write[k];
+      if (spec === undefined) continue;
+      const m = /^(.+)#([A-Za-z_$][\w$]*)$/.exec(spec);
+      if (!m) fail([...at, k], `"${spec}" is not a hook (use ./hooks.ts#functionName)`);
+      const modulePath = path.resolve(baseDir, m![1]!);
+      if (!existsSync(modulePath)) fail([...at, k], `module ${m![1]} not found (looked for ${modulePath})`);
+      let fn: unknown;
+      try {
+        fn = exportedFunction(await importUserModule(modulePath), m![2]!);
+      } catch (err) {
+        fail([...at, k], `module ${m![1]} could not be loaded: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      }
+      if (typeof fn !== 'function') fail([...at, k], `module ${m![1]} exports no function "${m![2]}"`);
+      hooks[k] = fn as never;
+    }
+    target.hooks = hooks;
+  } else if (target.system.type === 'sql') {
+    if (write.path !== undefined) fail([...at, 'path'], '"path" applies to HTTP targets only (a SQL target takes "table")');
+    for (const k of ['request', 'response'] as const) if (write[k] !== undefined) fail([...at, k], 'request hooks shape HTTP requests; a SQL target writes rows');
+    if (!write.table && !target.config.table) fail(at, 'a SQL target read through "query" needs write.table: the table to write');
+    if (entity.keyChains.length > 1) fail(['entities', entity.name, 'keys'], 'a SQL target is written by one key (the unique index the upsert uses), not a fallback chain');
+    const dotted = target.mappings?.find((m) => m.from.includes('.') && entity.keyFields.includes(m.name));
+    if (dotted) fail(['entities', entity.name, 'target', 'fields', dotted.name], `"${dotted.from}" is not a column of the table`);
+  }
+}
+
+/** Prerequisites first; a cycle is a config error naming it. Order is otherwise the file's. */
+export function orderByDependencies(entities: ResolvedEntity[], config: ParityConfig, fail: Fail): ResolvedEntity[] {
+  const byName = new Map(entities.map((e) => [e.name, e]));
+  const done = new Set<string>();
+  const visiting: string[] = [];
+  const out: ResolvedEntity[] = [];
+  const visit = (name: string) => {
+    if (done.has(name)) return;
+    const at = visiting.indexOf(name);
+    if (at >= 0) {
+      const cycle = [...visiting.slice(at), name];
+      fail(['entities', cycle[0]!, 'dependsOn'], `dependency cycle: ${cycle.join(' -> ')}`);
+    }
+    visiting.push(name);
+    for (const dep of config.entities[name]?.dependsOn ?? []) visit(dep);
+    visiting.pop();
+    done.add(name);
+    out.push(byName.get(name)!);
+  };
+  for (const e of entities) visit(e.name);
+  return out;
+}

@@ -1,0 +1,2 @@
+// The version parity reports (--version, GET /status).
+export const VERSION = '0.1.0';
