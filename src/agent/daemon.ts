@@ -34,6 +34,8 @@ export interface AgentOptions {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const GAUGE_REFRESH_MS = 5000;
+/** At most this much of shutdownTimeoutS is kept for a cancelled run to record itself. */
+const CANCEL_GRACE_MS = 3000;
 
 /** The last run as /status shows it: from this agent's memory, or from the state store at start. */
 interface LastRun {
@@ -49,7 +51,7 @@ export class Agent {
   readonly holder: string;
   readonly startedAt = new Date();
   private readonly triggers: Trigger[] = [];
-  private current: { progress: RunProgress; done: Promise<void> } | null = null;
+  private current: { progress: RunProgress; done: Promise<void>; abort: AbortController } | null = null;
   private last: LastRun | null = null;
   private alertState: AlertState = { band: null, failed: false, alerting: false };
   private alerter: Alerter | null = null;
@@ -115,11 +117,12 @@ export class Agent {
     }
     const runId = randomUUID();
     const progress = newProgress(runId, request.trigger, request.mode, this.loaded.entities.length);
-    const done = this.execute(request, progress).finally(() => {
+    const abort = new AbortController();
+    const done = this.execute(request, progress, abort).finally(() => {
       this.current = null;
       this.metrics.running.set(0);
     });
-    this.current = { progress, done };
+    this.current = { progress, done, abort };
     this.metrics.running.set(1);
     return runId;
   }
@@ -129,9 +132,9 @@ export class Agent {
     this.log.warn({ trigger: request.trigger, mode: request.mode, reason }, 'trigger skipped');
   }
 
-  private async execute(request: RunRequest, progress: RunProgress): Promise<void> {
+  private async execute(request: RunRequest, progress: RunProgress, abort: AbortController): Promise<void> {
     let report: RunReport | null = null;
-    let status: 'completed' | 'failed' = 'failed';
+    let status: 'completed' | 'failed' | 'cancelled' = 'failed';
     let error: string | null = null;
     try {
       // Loaded at the first run: an idle agent does not hold the collectors in memory.
@@ -147,6 +150,7 @@ export class Agent {
         leaseTtlMs: this.loaded.config.agent.leaseTtlS * 1000,
         progress,
         shouldStop: () => this.stopping,
+        signal: abort.signal,
       });
       report = result.report;
       status = result.status;
@@ -161,7 +165,8 @@ export class Agent {
     }
     this.last = { runId: progress.runId, status, health: report?.health ?? null, finishedAt: new Date().toISOString(), error };
     await this.refreshGauges();
-    if (!(request.dryRun ?? false)) await this.alert(report, status, error);
+    // A run cut short by a shutdown says nothing about the systems: no alert.
+    if (!(request.dryRun ?? false) && status !== 'cancelled') await this.alert(report, status, error);
   }
 
   private async alert(report: RunReport | null, status: 'completed' | 'failed', error: string | null): Promise<void> {
@@ -257,15 +262,23 @@ export class Agent {
     if (this.current) {
       const deadline = this.loaded.config.agent.shutdownTimeoutS * 1000;
       this.log.info({ runId: this.current.progress.runId, deadlineS: deadline / 1000 }, 'waiting for the current batch to finish');
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        this.current.done.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), deadline);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) this.log.warn('the run did not finish before the deadline; its unsent batches stay pending in the outbox');
+      // The last part of the deadline is kept for cancelling: the run is aborted, records
+      // itself `cancelled` and lets go of the state store before it is closed.
+      const grace = Math.min(CANCEL_GRACE_MS, deadline / 4);
+      const within = (ms: number) => {
+        let timer: NodeJS.Timeout | undefined;
+        return Promise.race([
+          this.current!.done.then(() => true),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(false), ms);
+          }),
+        ]).finally(() => clearTimeout(timer));
+      };
+      if (!(await within(deadline - grace)) && this.current) {
+        this.log.warn({ runId: this.current.progress.runId }, 'the run did not finish before the deadline: cancelling it; its unsent batches stay pending in the outbox');
+        this.current.abort.abort();
+        if (!(await within(grace))) this.log.warn('the cancelled run did not let go in time; closing anyway');
+      }
     }
     const s = this.server;
     this.server = null;

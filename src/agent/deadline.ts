@@ -7,16 +7,22 @@ export async function withDeadline<T>(ms: number, describe: () => string, parent
   const deadline = new AbortController();
   const signal = parent ? AbortSignal.any([parent, deadline.signal]) : deadline.signal;
   let timer: NodeJS.Timeout | undefined;
+  let onParentAbort: (() => void) | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new ParityError('PARITY_DEADLINE', describe());
       deadline.abort(error);
       reject(error);
     }, ms);
+    // A stop from above (a shutdown) ends the wait too, whatever the step is doing.
+    onParentAbort = () => reject(new ParityError('PARITY_ABORTED', 'stopped: the agent is shutting down'));
+    if (parent?.aborted) onParentAbort();
+    else parent?.addEventListener('abort', onParentAbort, { once: true });
   });
   try {
     return await Promise.race([work(signal), expired]);
   } finally {
     clearTimeout(timer);
+    if (onParentAbort) parent?.removeEventListener('abort', onParentAbort);
   }
 }

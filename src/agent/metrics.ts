@@ -25,7 +25,7 @@ export class AgentMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  recordRun(report: RunReport, status: 'completed' | 'failed'): void {
+  recordRun(report: RunReport, status: 'completed' | 'failed' | 'cancelled'): void {
     this.runs.inc({ status, trigger: report.trigger });
     this.duration.observe(report.durationMs / 1000);
     this.health.set(report.health.score);

@@ -9,7 +9,7 @@ import { band, healthScore, percent } from '../reconcile/score.js';
 import type { LoadedConfig, ResolvedEntity } from './config/load.js';
 import { withDeadline } from './deadline.js';
 import { COMPACT_ABOVE, MAX_AHEAD, reconcileEntity, sideNames, type EntityOutcome } from './entity.js';
-import { PROCESS_HOLDER } from './holder.js';
+import { holderIsDead, PROCESS_HOLDER } from './holder.js';
 import { takeEntityLease } from './leases.js';
 import type { Logger } from './logger.js';
 import { newProgress, type RunProgress } from './progress.js';
@@ -46,7 +46,8 @@ export const DEFAULT_LEASE_TTL_MS = 30_000;
 
 export interface RunResult {
   report: RunReport;
-  status: 'completed' | 'failed';
+  /** cancelled: the run's signal was aborted (a shutdown past its deadline) before it ended. */
+  status: 'completed' | 'failed' | 'cancelled';
   files: string[];
 }
 
@@ -71,6 +72,9 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
   const started = new Date();
   const requested: RunReport['mode'] = options.full ? 'full' : 'incremental';
   const dryRun = options.dryRun ?? false;
+  // A run left `running` by a process that was killed is recorded as what it is.
+  const abandoned = await store.markAbandoned(holder, holderIsDead, ttl);
+  if (abandoned.length) log.warn({ runs: abandoned }, 'runs whose process died were marked abandoned');
   const lastRunAt = await store.lastCompletedRunStart();
   await store.startRun({ id: runId, mode: requested, trigger: options.trigger ?? 'cli', dryRun, startedAt: started, holder });
   log.info({ mode: requested, dryRun, entities: entities.map((e) => e.name) }, 'run started');
@@ -88,7 +92,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       progress.phase = 'read';
       progress.recordsRead = 0;
       const blocked = entity.config.dependsOn.map((d) => byName.get(d)).find((r) => r && (r.outcome === 'failed' || r.outcome === 'skipped'));
-      let why: string | null = blocked ? `prerequisite ${blocked.name} ${blocked.outcome}` : options.shouldStop?.() ? 'the agent is shutting down' : null;
+      let why: string | null = blocked ? `prerequisite ${blocked.name} ${blocked.outcome}` : options.shouldStop?.() || options.signal?.aborted ? 'the agent is shutting down' : null;
       const lease = why ? null : await takeEntityLease(store, entity.name, holder, ttl, log);
       // An entity waiting on one another agent is running is that agent's business too.
       if (blocked && busy.has(blocked.name)) busy.add(entity.name);
@@ -173,7 +177,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       entities: reports,
     };
     const failed = reports.filter((r) => r.outcome === 'failed').map((r) => r.name);
-    const status = failed.length ? 'failed' : 'completed';
+    const status: RunResult['status'] = options.signal?.aborted ? 'cancelled' : failed.length ? 'failed' : 'completed';
 
     const reportsDir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
     const history = loaded.config.reports.formats.includes('html') ? await store.listRuns(30) : [];
@@ -192,7 +196,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
     log.info({ status, health: report.health, durationMs: report.durationMs }, 'run finished');
     return { report, status, files };
   } catch (err) {
-    await store.finishRun(runId, 'failed', null, describeError(err)).catch(() => undefined);
+    await store.finishRun(runId, options.signal?.aborted ? 'cancelled' : 'failed', null, describeError(err)).catch(() => undefined);
     throw err;
   }
 }

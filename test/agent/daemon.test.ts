@@ -145,6 +145,55 @@ describe('status API auth', () => {
   });
 });
 
+describe('shutdown', () => {
+  it('past shutdownTimeoutS a run still reading is cancelled, recorded as such, and the agent stops within the deadline', async () => {
+    // A source that pages slowly for ever: the run cannot end by itself before the deadline.
+    const slow = new Hono();
+    let page = 0;
+    slow.get('/items', async (c) => {
+      await new Promise((r) => setTimeout(r, 100));
+      page++;
+      return c.json({ items: [{ sku: `S${page}`, qty: page }], next: `p${page}` });
+    });
+    const base = await serveApp(slow);
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'copy.csv'), 'sku,qty\nS1,1\n');
+    writeFileSync(
+      path.join(dir, 'parity.yaml'),
+      `version: 1
+state: sqlite:state.db
+reports: { dir: reports, formats: [json] }
+agent: { shutdownTimeoutS: 2 }
+server: { host: 127.0.0.1, port: 0 }
+systems:
+  slow: { type: http, baseUrl: "${base}" }
+  copy: { type: csv, path: copy.csv }
+entities:
+  items:
+    key: [sku]
+    source: { system: slow, path: /items, list: items, pagination: { type: cursor, nextCursor: next } }
+    target: { system: copy }
+`,
+    );
+    const loaded = await loadConfig(path.join(dir, 'parity.yaml'));
+    const agent = new Agent(loaded, await StateStore.open('sqlite:state.db', dir), { logger: silentLogger() });
+    await agent.start();
+    const runId = agent.trigger({ mode: 'full', trigger: 'api' })!;
+    while ((agent.running?.recordsRead ?? 0) < 3) await new Promise((r) => setTimeout(r, 20));
+    const t0 = performance.now();
+    await agent.stop();
+    const seconds = (performance.now() - t0) / 1000;
+    expect(seconds).toBeGreaterThan(1);
+    expect(seconds).toBeLessThan(2.5);
+    const store = await StateStore.open('sqlite:state.db', dir);
+    try {
+      expect((await store.getRun(runId))?.run).toMatchObject({ status: 'cancelled' });
+    } finally {
+      await store.close();
+    }
+  }, 20_000);
+});
+
 describe('the schedule', () => {
   it('a run longer than the interval is never overlapped; the skipped triggers are counted', async () => {
     applyDelayMs = 700; // 5 batches of 10: a run takes about 3.5 s, the schedule fires every second

@@ -127,6 +127,11 @@ describe('SIGKILL during a push', () => {
     expect(killedMidPush).toBe(KILLS);
     const store = await StateStore.open('sqlite:data/state.db', dir);
     expect(await store.pendingCount()).toBe(0);
+    // Each killed run was marked abandoned by the run after it; none is left `running`.
+    const runs = await store.listRuns(1000);
+    expect(runs.filter((r) => r.status === 'running')).toEqual([]);
+    expect(runs.filter((r) => r.status === 'abandoned')).toHaveLength(KILLS);
+    expect(runs.find((r) => r.status === 'abandoned')!.error).toMatch(/^abandoned: the process running it \(.+\) stopped before the run ended/);
     await store.close();
   }, 600_000);
 

@@ -1,9 +1,11 @@
 // Run history: each run and each entity's part of it.
+import { Op } from 'sequelize';
 import { ParityError } from '../../core/errors.js';
 import type { EntityReport, RunReport } from '../../reconcile/report.js';
 import type { Row, StoreModels } from './models.js';
 
-export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+/** cancelled: stopped by a deadline or a shutdown; abandoned: its process died before it ended. */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'abandoned';
 
 export interface RunRow {
   id: string;
@@ -34,6 +36,35 @@ export interface EntityRunRow {
   durationMs: number;
   startedAt: Date | null;
   finishedAt: Date | null;
+}
+
+/**
+ * Marks `abandoned` the runs still `running` whose process is gone: a holder on this machine
+ * that no longer runs, or one that holds no live lease and has shown no activity for twice
+ * the lease TTL. Returns their IDs.
+ */
+export async function markAbandoned(m: StoreModels, self: string, holderIsDead: (holder: string) => boolean, ttlMs: number): Promise<string[]> {
+  const now = Date.now();
+  const abandoned: string[] = [];
+  for (const run of await m.runs.findAll({ where: { status: 'running' } })) {
+    const holder = run.get('holder') as string | null;
+    if (!holder || holder === self) continue;
+    const lastEntity = await m.entityRuns.findOne({ where: { run_id: run.get('id') as string }, order: [['id', 'DESC']] });
+    const lastActivity = Math.max(new Date(run.get('started_at') as Date).getTime(), lastEntity ? new Date(lastEntity.get('finished_at') as Date).getTime() : 0);
+    let dead = holderIsDead(holder);
+    if (!dead) {
+      const live = await m.leases.count({ where: { holder, expires_at: { [Op.gt]: new Date(now) } } });
+      dead = live === 0 && now - lastActivity > 2 * ttlMs;
+    }
+    if (!dead) continue;
+    await run.update({
+      status: 'abandoned',
+      finished_at: new Date(lastActivity),
+      error: `abandoned: the process running it (${holder}) stopped before the run ended (killed, or its machine went down)`,
+    });
+    abandoned.push(run.get('id') as string);
+  }
+  return abandoned;
 }
 
 export async function startRun(m: StoreModels, run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date; holder?: string }): Promise<void> {

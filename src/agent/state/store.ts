@@ -69,6 +69,9 @@ export class StateStore implements Outbox {
   }
 
   // ---- Run history (runs.ts) ----
+  markAbandoned(self: string, holderIsDead: (holder: string) => boolean, ttlMs: number) {
+    return runs.markAbandoned(this.m, self, holderIsDead, ttlMs);
+  }
   startRun(run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date; holder?: string }) {
     return runs.startRun(this.m, run);
   }
