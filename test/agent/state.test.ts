@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { QueryTypes, Sequelize } from 'sequelize';
 import { describe, expect, it } from 'vitest';
@@ -152,6 +152,14 @@ describe('a state store that refuses to lose history', () => {
       expect(readFileSync(path.join(dir, file)).equals(before[file]!), file).toBe(true);
       expect(existsSync(path.join(dir, `${file}-wal`)), file).toBe(false);
     });
+  });
+
+  it('processes that create a new store at the same moment all open it (none sees it empty)', async () => {
+    const stores = await Promise.all(Array.from({ length: 4 }, () => StateStore.open('sqlite:fresh/state.db', dir)));
+    await stores[0]!.startRun({ id: 'r1', mode: 'full', trigger: 'cli', dryRun: false, startedAt: new Date() });
+    for (const store of stores) expect((await store.listRuns()).map((r) => r.id)).toEqual(['r1']);
+    await Promise.all(stores.map((store) => store.close()));
+    expect(readdirSync(path.join(dir, 'fresh')).filter((f) => f.includes('.new-'))).toEqual([]);
   });
 
   it('a database error inside the store says that it is the state store', async () => {

@@ -2,7 +2,8 @@
 // leases, in one database. Sequelize on SQLite by default (WAL, busy timeout), PostgreSQL or
 // MySQL by URL. Each job lives in a module of its own; this class opens the store and hands
 // each call to its module.
-import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
 import type { Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import { describeError, ParityError } from '../../core/errors.js';
@@ -36,7 +37,9 @@ export class StateStore implements Outbox {
     let sequelize: Sequelize | undefined;
     try {
       target = parseDatabaseUrl(url, baseDir);
-      const existing = target.dialect === 'sqlite' && target.storage !== ':memory:' && existsSync(target.storage!) ? target.storage! : null;
+      const file = target.dialect === 'sqlite' && target.storage !== ':memory:' ? target.storage! : null;
+      if (file && !existsSync(file)) await createSqliteStore(target, file);
+      const existing = file;
       if (existing) refuseForeignFile(existing, target.display);
       sequelize = await openSequelize(target, { owned: true });
       await sequelize.authenticate();
@@ -147,6 +150,32 @@ export class StateStore implements Outbox {
 
   async close(): Promise<void> {
     await this.m.sequelize.close();
+  }
+}
+
+/**
+ * A new SQLite store is made whole under another name and then linked into place, so that no
+ * process ever sees it empty: one that did would take it for an emptied store and refuse it.
+ * When two processes create it at once, the first link wins and the other uses that file.
+ */
+async function createSqliteStore(target: SqlTarget, file: string): Promise<void> {
+  const scratch = `${file}.new-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const db = await openSequelize({ ...target, storage: scratch }, { owned: true });
+  try {
+    await migrate(target, db);
+  } finally {
+    await db.close();
+  }
+  try {
+    linkSync(scratch, file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    // A filesystem without hard links: a rename, unless another process has made it meanwhile.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+    if (!existsSync(file)) renameSync(scratch, file);
+  } finally {
+    rmSync(scratch, { force: true });
   }
 }
 
