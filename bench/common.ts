@@ -1,6 +1,7 @@
 // What every bench part shares: a figure printed beside its baseline or bar, and a phase
 // measured in its own child process (bench/child.mjs) so that its peak RSS is its own.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -42,3 +43,23 @@ export async function measurePhase(here: string, phase: string, configFile: stri
   const { stdout } = await promisify(execFile)(process.execPath, [path.join(here, 'child.mjs'), phase, configFile, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Measured;
 }
+
+/** `parity start` from dist/ on a config, once it serves: its URL, the process, and its stderr so far. */
+export async function startAgent(here: string, configFile: string): Promise<{ child: ChildProcess; api: string; exited: Promise<unknown>; stderr: () => string }> {
+  const child = spawn(process.execPath, [path.join(here, '../dist/agent/main.js'), 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PARITY_LOG_LEVEL: 'warn' } });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = once(child, 'exit');
+  const end = Date.now() + 30_000;
+  let api = '';
+  while (!api && Date.now() < end) {
+    api = /agent serving (http:\/\/127\.0\.0\.1:\d+)/.exec(err)?.[1] ?? '';
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!api) {
+    child.kill('SIGKILL');
+    throw new Error(`the agent did not start: ${err}`);
+  }
+  return { child, api, exited, stderr: () => err };
+}
+

@@ -24,7 +24,7 @@ import { Sequelize } from 'sequelize';
 import { prng } from '../examples/demo/data.js';
 import { createReceiver } from '../examples/receiver/server.js';
 import { writeParts } from '../test/helpers/xlsx.js';
-import { measurePhase, recordFigure, say, type Figure } from './common.js';
+import { measurePhase, recordFigure, say, startAgent, type Figure } from './common.js';
 import { firstLoadAndShuffled } from './trust.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -203,7 +203,6 @@ async function push() {
 
 async function status() {
   say('\nstatus: `parity start` (compiled) with a 20,000-record entity whose push is slowed at the receiver');
-  const { spawn } = await import('node:child_process');
   const db = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'status-erp.db'), logging: false });
   await db.query('CREATE TABLE items (sku TEXT PRIMARY KEY, qty INTEGER)');
   for (let i = 0; i < 20_000; i += 5000) await db.query(`INSERT INTO items VALUES ${Array.from({ length: 5000 }, (_, j) => `('S${String(i + j).padStart(6, '0')}', ${i + j})`).join(', ')}`);
@@ -228,17 +227,8 @@ entities:
     target: { system: shop, path: /items, list: items, pagination: { type: cursor, cursorParam: after, sizeParam: limit, size: 1000, nextCursor: next_cursor }, write: { path: /sync/items, batchSize: 100 } }
 `,
   );
-  const child = spawn(process.execPath, [path.join(here, '../dist/agent/main.js'), 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PARITY_LOG_LEVEL: 'warn' } });
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const { child, api, exited } = await startAgent(here, configFile);
   try {
-    const end = Date.now() + 30_000;
-    let api = '';
-    while (!api && Date.now() < end) {
-      api = /agent serving (http:\/\/127\.0\.0\.1:\d+)/.exec(err)?.[1] ?? '';
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    if (!api) throw new Error(`the agent did not start: ${err}`);
     const headers = { Authorization: `Bearer ${token}` };
     await new Promise((r) => setTimeout(r, 2000));
     const rssKb = Number((await import('node:fs')).readFileSync(`/proc/${child.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
@@ -268,7 +258,7 @@ entities:
     record({ name: 'GET /status p99 during a run', value: p99, unit: 'ms', baseline: 20, ratio: p99 / 20, bar: '< 20 ms', pass: p99 < 20 && running > latencies.length / 2 });
   } finally {
     child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await exited;
     await receiver.close();
   }
 }

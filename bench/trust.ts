@@ -5,7 +5,6 @@
 //                    polled, and a SIGTERM during the diff
 //   shuffled files   two BENCH_RECORDS-row CSVs in different row orders, 1% drift, compare only,
 //                    against the floor of reading both files
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import { once } from 'node:events';
 import { Sequelize } from 'sequelize';
 import { prng } from '../examples/demo/data.js';
 import { createReceiver } from '../examples/receiver/server.js';
-import { say, type Figure, type Measured } from './common.js';
+import { say, startAgent, type Figure, type Measured } from './common.js';
 
 export interface TrustBench {
   dir: string;
@@ -89,18 +88,8 @@ async function firstLoad(b: TrustBench): Promise<void> {
 
 /** The same first load in `parity start`: /status under 50 clients, /healthz throughout, SIGTERM mid-diff. */
 async function statusUnderLoad(b: TrustBench, configFile: string, token: string): Promise<void> {
-  const child = spawn(process.execPath, [path.join(b.here, '../dist/agent/main.js'), 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PARITY_LOG_LEVEL: 'warn' } });
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = once(child, 'exit');
+  const { child, api, exited } = await startAgent(b.here, configFile);
   try {
-    const end = Date.now() + 30_000;
-    let api = '';
-    while (!api && Date.now() < end) {
-      api = /agent serving (http:\/\/127\.0\.0\.1:\d+)/.exec(err)?.[1] ?? '';
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    if (!api) throw new Error(`the agent did not start: ${err}`);
     const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
     const post = async () => {
       const res = await fetch(`${api}/runs`, { method: 'POST', headers, body: JSON.stringify({ mode: 'full', dryRun: true }) });
