@@ -147,3 +147,66 @@ describe('the circuit breaker', () => {
     await t.store.close();
   });
 });
+
+describe('auth failures on push', () => {
+  /** The receiver behind a layer that accepts only `Bearer <valid>`, and a token endpoint that issues t1, t2, … */
+  async function withTokens(valid: (token: string) => boolean, status = 401) {
+    const receiver = await createReceiver();
+    receivers.push(receiver);
+    let issued = 0;
+    let syncCalls = 0;
+    const app = new Hono();
+    app.post('/token', (c) => c.json({ access_token: `t${++issued}`, expires_in: 3600 }));
+    app.use('/sync/*', async (c, next) => {
+      syncCalls++;
+      const token = c.req.header('authorization')?.replace(/^Bearer /, '') ?? '';
+      return valid(token) ? next() : c.json({ error: 'no' }, status as 401);
+    });
+    app.route('/', receiver.app);
+    const url = await serveApp(app);
+    const system: PushSystem = {
+      auth: { type: 'token-endpoint', url: `${url}/token`, clientId: 'parity', clientSecret: 'client-secret-x1', tokenPath: 'access_token', scheme: 'Bearer' },
+      baseUrl: url,
+      headers: {},
+      timeoutMs: 3000,
+      retry: { retries: 2, baseMs: 5, maxMs: 20 },
+    };
+    const store = await StateStore.open('sqlite:state.db', tempDir());
+    const client = new HttpPushClient(system, 'shop', '/sync/items');
+    const run = (runId: string) => pushEntity({ entity: 'items', system: 'shop', records: source, batchSize: 50, outbox: store, client, runId, log: silentLogger() });
+    return { receiver, store, client, run, issued: () => issued, syncCalls: () => syncCalls };
+  }
+
+  it('a push answered 401 fetches a new token once and goes through', async () => {
+    // The first token is refused (revoked early); the second is good.
+    const t = await withTokens((token) => token !== 't1');
+    const s = await t.run('r1');
+    expect(s).toMatchObject({ created: N, pending: 0, quarantined: [] });
+    expect(t.issued()).toBe(2);
+    const applied = await t.receiver.applications('items');
+    expect(applied.size).toBe(N);
+    expect([...applied.values()].every((n) => n === 1)).toBe(true);
+    await t.store.close();
+  });
+
+  it('a push answered 403 is quarantined with the reason, not sent again in the next run', async () => {
+    const t = await withTokens(() => false, 403);
+    const first = await t.run('r1');
+    expect(first.pending).toBe(0);
+    expect(first.quarantined).toHaveLength(5);
+    expect(first.quarantined[0]).toMatch(/^system "shop": POST \/sync\/items: HTTP 403: .*\(the credentials may not write here/);
+    const calls = t.syncCalls();
+    expect(calls).toBe(5);
+    // The next run sends none of those versions again: not one request.
+    const second = await t.run('r2');
+    expect(second).toMatchObject({ created: 0, pending: 0, quarantined: [] });
+    expect(t.syncCalls()).toBe(calls);
+    expect(await t.store.pending('items')).toEqual([]);
+    // A record whose content changed is sent again (and refused again, here).
+    const changed = source.map((r, i) => (i === 0 ? { ...r, hash: 'h0-new', data: { n: -1 } } : r));
+    const third = await pushEntity({ entity: 'items', system: 'shop', records: changed, batchSize: 50, outbox: t.store, client: t.client, runId: 'r3', log: silentLogger() });
+    expect(third.quarantined).toHaveLength(1);
+    expect(t.syncCalls()).toBe(calls + 1);
+    await t.store.close();
+  });
+});

@@ -78,7 +78,15 @@ export async function quarantine(m: StoreModels, batch: OutboxBatch, reason: str
   await serial(m, () => m.outbox.update({ status: 'quarantined', attempts: batch.attempts + 1, last_error: reason, updated_at: new Date() }, { where: { batch_id: batch.batchId } }));
 }
 
+/** The versions (localId -> hash) the target refused: records it answered `rejected`, and
+ *  the upserts of batches it refused whole (quarantined). Neither is sent again until the
+ *  record's content changes. */
 export async function rejected(m: StoreModels, entity: string): Promise<Map<string, string>> {
   const rows = await m.ledger.findAll({ where: { entity, status: 'rejected' }, attributes: ['local_id', 'hash'] });
-  return new Map(rows.map((r) => [r.get('local_id') as string, (r.get('hash') as string | null) ?? '']));
+  const out = new Map(rows.map((r) => [r.get('local_id') as string, (r.get('hash') as string | null) ?? '']));
+  for (const batch of await m.outbox.findAll({ where: { entity, status: 'quarantined' }, attributes: ['payload'] })) {
+    const records = (JSON.parse(batch.get('payload') as string) as { records?: { localId?: unknown; op?: unknown; hash?: unknown }[] }).records ?? [];
+    for (const r of records) if (r.op === 'upsert' && typeof r.localId === 'string' && typeof r.hash === 'string') out.set(r.localId, r.hash);
+  }
+  return out;
 }

@@ -129,8 +129,17 @@ export class HttpPushClient {
           return { kind: 'refused', reason: `${where}: the request hook failed: ${describeError(err)}` };
         }
       }
-      const auth = await authFor(this.system, this.systemName).headers(signal);
-      const response = await this.axios.post(this.path, request.body, { headers: { ...request.headers, ...auth, 'Idempotency-Key': batch.idempotencyKey }, signal });
+      const auth = authFor(this.system, this.systemName);
+      const post = async () =>
+        this.axios.post(this.path, request.body, { headers: { ...request.headers, ...(await auth.headers(signal)), 'Idempotency-Key': batch.idempotencyKey }, signal });
+      let response;
+      try {
+        response = await post();
+      } catch (err) {
+        // A token that expired early is fetched again once, as for reads; the batch keeps its key.
+        if ((err as AxiosError).response?.status !== 401 || !auth.invalidate()) throw err;
+        response = await post();
+      }
       const outcomes = outcomesOf(batch, response.data, this.hooks);
       if (typeof outcomes === 'string') return { kind: 'refused', reason: `${where}: ${outcomes}` };
       return { kind: 'done', outcomes };
@@ -138,9 +147,12 @@ export class HttpPushClient {
       const error = err as AxiosError & { code?: string };
       if (error.code === 'EOPENBREAKER' || this.breaker.opened) return { kind: 'breaker-open', error: `${where}: the circuit breaker is open (the target failed repeatedly)` };
       const status = error.response?.status;
-      if (status === 400 || status === 422) {
+      // The target refuses this batch for good (a bad payload, or no right to write it): quarantined
+      // with the reason, not sent again every run.
+      if (status === 400 || status === 422 || status === 403) {
         const body = typeof error.response?.data === 'string' ? error.response.data : JSON.stringify(error.response?.data ?? '');
-        return { kind: 'refused', reason: `${where}: HTTP ${status}: ${body.slice(0, 300)}` };
+        const hint = status === 403 ? ' (the credentials may not write here: check the target\'s permissions)' : '';
+        return { kind: 'refused', reason: `${where}: HTTP ${status}: ${body.slice(0, 300)}${hint}` };
       }
       const wait = retryAfterMs(error);
       const notBefore = wait > MAX_RETRY_AFTER_MS ? new Date(Date.now() + wait) : null;
