@@ -148,6 +148,16 @@ describe('the circuit breaker', () => {
   });
 });
 
+describe('the breaker settings are the user\'s', () => {
+  it('volumeThreshold: 2 opens the breaker after two failed calls (it was raised to 5 before)', async () => {
+    const t = await setup(() => 'fail503', { retry: { retries: 0, baseMs: 5, maxMs: 10 }, breaker: { errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 2 } });
+    const s = await t.run('r1');
+    expect(s.deferred).toBe(true);
+    expect(t.calls()).toBe(2);
+    await t.store.close();
+  });
+});
+
 describe('auth failures on push', () => {
   /** The receiver behind a layer that accepts only `Bearer <valid>`, and a token endpoint that issues t1, t2, … */
   async function withTokens(valid: (token: string) => boolean, status = 401) {

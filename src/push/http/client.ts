@@ -48,7 +48,7 @@ export function breakerFor(system: PushSystem, name: string): CircuitBreaker<[In
       timeout: false,
       errorThresholdPercentage: o.errorThresholdPercentage,
       resetTimeout: o.resetTimeoutMs,
-      volumeThreshold: Math.max(5, o.volumeThreshold),
+      volumeThreshold: o.volumeThreshold,
       // A 4xx other than 408/409/425/429 is the request's fault, not the target's health.
       errorFilter: (err: AxiosError) => !countsAgainstTarget(err),
     });
