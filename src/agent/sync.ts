@@ -148,9 +148,14 @@ async function loadSql(entity: ResolvedEntity, report: EntityReport, work: Candi
       where: `entities.${entity.name}.target.write`,
     });
     const summary = await loader.load([...work.missing.map((r) => rowOf(r, false)), ...work.changed.map((r) => rowOf(r, true))], work.deletes.map(keyOf));
-    report.sync = { created: summary.created, updated: summary.updated, deleted: summary.deleted, unchanged: 0, rejected: summary.rejected, pending: 0 };
+    report.sync = { created: summary.created, updated: summary.updated, deleted: summary.deleted, unchanged: 0, rejected: summary.rejected, pending: summary.pending };
     if (summary.rejections.length) report.rejections = summary.rejections.slice(0, SYNC_SAMPLE_LIMIT);
-    const refused = new Set(summary.rejections.map((r) => r.localId));
+    if (summary.interrupted) {
+      // Not the rows' fault: they are written by a later run, which finds them still missing or changed.
+      report.outcome = 'deferred';
+      o.log.warn({ pending: summary.pending, err: summary.interrupted }, 'the connection to the target was lost: the rest waits for the next run');
+    }
+    const refused = new Set([...summary.rejections.map((r) => r.localId), ...summary.pendingIds]);
     for (const r of [...work.missing, ...work.changed]) if (!refused.has(r.key)) delivered.set(r.key, { hash: r.hash, record: r });
     if (write.delete !== 'none') for (const r of work.deletes) if (!refused.has(r.key)) delivered.set(r.key, { hash: null });
     o.log.info({ created: summary.created, updated: summary.updated, deleted: summary.deleted, rejected: summary.rejected, statements: summary.statements }, 'rows written');

@@ -5,6 +5,7 @@
 // is rolled back alone and its rows are reported; the others are kept.
 import { DataTypes, Op, type Model, type ModelAttributes, type ModelStatic, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
 import { describeError, ParityError } from '../../core/errors.js';
+import { classifySqlWriteError } from '../../core/failure.js';
 
 export interface SqlLoadRow {
   localId: string;
@@ -44,6 +45,11 @@ export interface SqlLoadSummary {
   rejections: { localId: string; error: string }[];
   /** Statements sent (the bench and tests compare this with the rows written). */
   statements: number;
+  /** Rows not written because the connection was lost (or the server busy): for a later run. */
+  pending: number;
+  pendingIds: string[];
+  /** Why the load stopped early, or null. */
+  interrupted: string | null;
 }
 
 export const DEFAULT_SOFT_DELETE_COLUMN = 'is_deleted';
@@ -112,19 +118,32 @@ export class SqlLoader {
   async load(upserts: readonly SqlLoadRow[], deletes: readonly SqlDelete[]): Promise<SqlLoadSummary> {
     await this.prepare();
     const model = this.model!;
-    const summary: SqlLoadSummary = { created: 0, updated: 0, deleted: 0, rejected: 0, rejections: [], statements: 0 };
+    const summary: SqlLoadSummary = { created: 0, updated: 0, deleted: 0, rejected: 0, rejections: [], statements: 0, pending: 0, pendingIds: [], interrupted: null };
     const keys = [...this.o.keyColumns];
     const soft = this.o.delete === 'soft';
     const updateColumns = [...new Set([...this.o.columns, ...(soft ? [this.softColumn] : [])])].filter((c) => !keys.includes(c));
 
     const inChunks = async <T extends { localId: string }>(rows: readonly T[], write: (chunk: T[], transaction: Transaction) => Promise<void>, count: (chunk: T[]) => void) => {
       for (let i = 0; i < rows.length; i += this.o.chunkSize) {
+        // Once the connection is lost, nothing more is tried: the rest stays for a later run.
+        if (summary.interrupted) {
+          for (const row of rows.slice(i)) summary.pendingIds.push(row.localId);
+          summary.pending += rows.length - i;
+          return;
+        }
         const chunk = rows.slice(i, i + this.o.chunkSize);
         try {
           await this.o.sequelize.transaction((transaction) => write(chunk, transaction));
           count(chunk);
         } catch (err) {
           const error = describeError(err);
+          if (classifySqlWriteError(err) === 'retry-later') {
+            // The chunk was rolled back with its transaction; its rows are not the database's to refuse.
+            summary.interrupted = error;
+            summary.pending += chunk.length;
+            for (const row of chunk) summary.pendingIds.push(row.localId);
+            continue;
+          }
           summary.rejected += chunk.length;
           for (const row of chunk) summary.rejections.push({ localId: row.localId, error });
         }
