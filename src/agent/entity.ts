@@ -32,7 +32,6 @@ async function resolveCompareFields(entity: ResolvedEntity, source: Collector, t
   return sortedFields(columns.filter((c) => !entity.keyFields.includes(c)));
 }
 
-
 export interface EntityOutcome {
   report: EntityReport;
   /** The largest incremental value each side showed, to store when the run completes. */
@@ -218,7 +217,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
 /** How many records one side may hold waiting for the other before it pauses. */
 export const MAX_AHEAD = 20_000;
 
-/** Past this many waiting records, the join keeps only keys and hashes. */
+/** Past this many waiting records, the join packs them off the heap (see WaitingTable). */
 export const COMPACT_ABOVE = 100_000;
 
 function isParityAbort(err: unknown): boolean {

@@ -28,7 +28,7 @@ export interface RunOptions {
   logger: Logger;
   /** How many records one side may hold waiting for the other before it pauses. */
   maxAhead?: number;
-  /** Past this many waiting records (sides in different orders), keep only keys and hashes. */
+  /** Past this many waiting records (sides in different orders), waiting records are packed off the heap. */
   compactAbove?: number;
   /** The run's ID (the agent hands it out before the run starts). */
   runId?: string;

@@ -156,7 +156,8 @@ export class SqlCollector implements Collector {
     const from = this.source();
     const paging = await this.pageColumns();
     const keys = paging.map((c) => this.quote(c));
-    const select = this.selectColumns ? this.selectColumns.map((c) => this.quote(c)).join(', ') : '*';
+    // The paging columns are selected too (a primary key the fields do not map), or the next page could not start after the last row.
+    const select = this.selectColumns ? [...new Set([...this.selectColumns, ...paging])].map((c) => this.quote(c)).join(', ') : '*';
     const filters: string[] = [];
     const filterParams: unknown[] = [];
     const where = this.where();
