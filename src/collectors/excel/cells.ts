@@ -21,6 +21,9 @@ export function cellValue(value: unknown, rowNumber: number, column: number): un
     if ('error' in v) throw new CellError(`${where} holds the error ${String(v.error)}`);
     if ('formula' in v || 'sharedFormula' in v) {
       if (!('result' in v) || v.result === undefined) throw new CellError(`${where} has a formula without a saved result (open and save the file in Excel)`);
+      // exceljs' streaming reader reads an error result (#DIV/0!) as a number that is NaN,
+      // and a TRUE/FALSE result as 1/0 (the `bool` transform reads those).
+      if (typeof v.result === 'number' && Number.isNaN(v.result)) throw new CellError(`${where} holds a formula whose saved result is an error`);
       return cellValue(v.result, rowNumber, column);
     }
     if ('hyperlink' in v || 'text' in v) return cellValue(v.text, rowNumber, column);

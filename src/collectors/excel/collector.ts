@@ -59,9 +59,9 @@ export class ExcelCollector implements Collector {
         const target = typeof wanted === 'number' ? order[wanted - 1] : wanted;
         seen.push(sheet.name);
         if (target === undefined || sheet.name.trim().toLowerCase() !== String(target).trim().toLowerCase()) continue;
-        for await (const row of sheet as unknown as AsyncIterable<{ number: number; values: unknown[] }>) {
+        for await (const row of sheet as unknown as AsyncIterable<SheetRow>) {
           if (signal?.aborted) throw new Error('read aborted');
-          yield { number: row.number, cells: row.values };
+          yield { number: row.number, cells: withFormulaResults(row) };
         }
         return;
       }
@@ -114,3 +114,26 @@ export class ExcelCollector implements Collector {
 
   async close(): Promise<void> {}
 }
+
+interface SheetRow {
+  number: number;
+  values: unknown[];
+  getCell(column: number): { result?: unknown };
+}
+
+/**
+ * The row's values, with every formula's saved result. exceljs' `value` of a formula cell
+ * leaves out a result that is 0, "" or FALSE (it copies only truthy fields), so an out-of-stock
+ * row (`=qty*price` = 0) would read as a formula without a result; the cell's `result` keeps it.
+ */
+function withFormulaResults(row: SheetRow): unknown[] {
+  const values = row.values;
+  for (let c = 1; c < values.length; c++) {
+    const v = values[c];
+    if (v === null || typeof v !== 'object' || !('formula' in v || 'sharedFormula' in v) || 'result' in v) continue;
+    const result = row.getCell(c).result;
+    if (result !== undefined) values[c] = { ...v, result };
+  }
+  return values;
+}
+
