@@ -163,7 +163,7 @@ describe('shutdown', () => {
       `version: 1
 state: sqlite:state.db
 reports: { dir: reports, formats: [json] }
-agent: { shutdownTimeoutS: 2 }
+agent: { shutdownTimeoutS: 3 }
 server: { host: 127.0.0.1, port: 0 }
 systems:
   slow: { type: http, baseUrl: "${base}" }
@@ -183,8 +183,10 @@ entities:
     const t0 = performance.now();
     await agent.stop();
     const seconds = (performance.now() - t0) / 1000;
-    expect(seconds).toBeGreaterThan(1);
-    expect(seconds).toBeLessThan(2.5);
+    // It waits for the run until shortly before the 3 s deadline, then cancels it; closing the
+    // server and the store after that takes a moment more.
+    expect(seconds).toBeGreaterThan(1.5);
+    expect(seconds).toBeLessThan(3.5);
     const store = await StateStore.open('sqlite:state.db', dir);
     try {
       expect((await store.getRun(runId))?.run).toMatchObject({ status: 'cancelled' });
