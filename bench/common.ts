@@ -63,3 +63,20 @@ export async function startAgent(here: string, configFile: string): Promise<{ ch
   return { child, api, exited, stderr: () => err };
 }
 
+/** The products entity the bench builds: fields as a shop would map them. */
+export const PRODUCT_FIELDS = { sku: 'sku', name: 'name', price: { from: 'price', transform: 'decimal(2)' }, stock: { from: 'stock', transform: 'int' } };
+
+/** A SQLite `products` table compared with the reference receiver's `items`, read by cursor pages of 1,000. */
+export function productsToReceiver(erpUrl: string, receiverUrl: string) {
+  return {
+    systems: { erp: { type: 'sql', url: erpUrl, pageSize: 5000 }, shop: { type: 'http', baseUrl: receiverUrl, timeoutMs: 60000 } },
+    entities: {
+      items: {
+        key: ['sku'],
+        source: { system: 'erp', table: 'products', fields: PRODUCT_FIELDS },
+        target: { system: 'shop', path: '/items', list: 'items', pagination: { type: 'cursor', cursorParam: 'after', nextCursor: 'next_cursor', sizeParam: 'limit', size: 1000 }, fields: PRODUCT_FIELDS },
+      },
+    },
+  };
+}
+

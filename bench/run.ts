@@ -24,7 +24,7 @@ import { Sequelize } from 'sequelize';
 import { prng } from '../examples/demo/data.js';
 import { createReceiver } from '../examples/receiver/server.js';
 import { writeParts } from '../test/helpers/xlsx.js';
-import { measurePhase, recordFigure, say, startAgent, type Figure } from './common.js';
+import { measurePhase, productsToReceiver, recordFigure, say, startAgent, type Figure } from './common.js';
 import { firstLoadAndShuffled } from './trust.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -65,19 +65,11 @@ async function reconcileAndRead() {
   const { url } = await receiver.listen(0);
   say(`  (data built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 
-  const fields = { sku: 'sku', name: 'name', price: { from: 'price', transform: 'decimal(2)' }, stock: { from: 'stock', transform: 'int' } };
   const config = {
     version: 1,
     state: 'sqlite:state.db',
     reports: { dir: 'reports', formats: ['json'] },
-    systems: { erp: { type: 'sql', url: 'sqlite:erp.db', pageSize: 5000 }, shop: { type: 'http', baseUrl: url, timeoutMs: 60000 } },
-    entities: {
-      items: {
-        key: ['sku'],
-        source: { system: 'erp', table: 'products', fields },
-        target: { system: 'shop', path: '/items', list: 'items', pagination: { type: 'cursor', cursorParam: 'after', nextCursor: 'next_cursor', sizeParam: 'limit', size: 1000 }, fields },
-      },
-    },
+    ...productsToReceiver('sqlite:erp.db', url),
   };
   const configFile = path.join(dir, 'parity.json');
   writeFileSync(configFile, JSON.stringify(config));

@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { Sequelize } from 'sequelize';
 import { prng } from '../examples/demo/data.js';
 import { createReceiver } from '../examples/receiver/server.js';
-import { say, startAgent, type Figure, type Measured } from './common.js';
+import { PRODUCT_FIELDS, productsToReceiver, say, startAgent, type Figure, type Measured } from './common.js';
 
 export interface TrustBench {
   dir: string;
@@ -53,7 +53,6 @@ async function firstLoad(b: TrustBench): Promise<void> {
   const receiver = await createReceiver({ dbPath: path.join(b.dir, 'fl-receiver.db') });
   const { url } = await receiver.listen(0);
   const token = 'bench-trust-token';
-  const fields = { sku: 'sku', name: 'name', price: { from: 'price', transform: 'decimal(2)' }, stock: { from: 'stock', transform: 'int' } };
   const configFile = path.join(b.dir, 'fl.json');
   writeFileSync(
     configFile,
@@ -63,14 +62,7 @@ async function firstLoad(b: TrustBench): Promise<void> {
       reports: { dir: 'fl-reports', formats: ['json'] },
       server: { host: '127.0.0.1', port: 0, token },
       agent: { shutdownTimeoutS: SHUTDOWN_TIMEOUT_S },
-      systems: { erp: { type: 'sql', url: 'sqlite:fl-erp.db', pageSize: 5000 }, shop: { type: 'http', baseUrl: url, timeoutMs: 60000 } },
-      entities: {
-        items: {
-          key: ['sku'],
-          source: { system: 'erp', table: 'products', fields },
-          target: { system: 'shop', path: '/items', list: 'items', pagination: { type: 'cursor', cursorParam: 'after', nextCursor: 'next_cursor', sizeParam: 'limit', size: 1000 }, fields },
-        },
-      },
+      ...productsToReceiver('sqlite:fl-erp.db', url),
     }),
   );
   try {
@@ -214,7 +206,7 @@ async function shuffledFiles(b: TrustBench): Promise<void> {
   await writeCsv(path.join(b.dir, 'shuffled-target.csv'), shuffle(target, rnd));
   source.length = 0;
   target.length = 0;
-  const fields = { sku: 'sku', name: 'name', price: { from: 'price', transform: 'decimal(2)' }, stock: { from: 'stock', transform: 'int' } };
+  const fields = PRODUCT_FIELDS;
   const configFile = path.join(b.dir, 'shuffled.json');
   writeFileSync(
     configFile,
