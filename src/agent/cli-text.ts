@@ -1,6 +1,7 @@
 // What the CLI prints: the run summary, the progress bar on a terminal, and the text of
 // `parity status`, `parity runs` and `parity list`.
 import { redactUrl } from '../core/redact.js';
+import { systemType } from '../systems/registry.js';
 import { percent } from '../reconcile/score.js';
 import { displayPath, type LoadedConfig } from './config/load.js';
 import type { RunRow } from './state/store.js';
@@ -69,13 +70,13 @@ export function listText(loaded: LoadedConfig): string {
   const lines = ['systems:'];
   const sw = Math.max(...Object.keys(c.systems).map((n) => n.length));
   for (const [name, s] of Object.entries(c.systems)) {
-    const where = s.type === 'sql' ? s.url : s.type === 'http' ? s.baseUrl : s.path;
+    const where = systemType(s).describe(s);
     lines.push(`  ${name.padEnd(sw)}  ${s.type.padEnd(5)}  ${redactUrl(where)}`);
   }
   lines.push('entities (in run order):');
   const side = (s: LoadedConfig['entities'][number]['source']) => {
-    const where = s.config.table ?? s.config.path ?? (s.config.query ? 'query' : s.config.sheet);
-    return where === undefined ? s.systemName : `${s.systemName}:${where}`;
+    const where = systemType(s.system).describeSide(s.config);
+    return where === null ? s.systemName : `${s.systemName}:${where}`;
   };
   loaded.entities.forEach((e, i) => {
     const deps = e.config.dependsOn.length ? `, after ${e.config.dependsOn.join(', ')}` : '';

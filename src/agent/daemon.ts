@@ -5,7 +5,7 @@ import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { describeError, ParityError } from '../core/errors.js';
 import type { RunReport } from '../reconcile/report.js';
-import { breakerStates } from '../push/http/breakers.js';
+import type { SystemRuntimes } from './runtimes.js';
 import { Alerter, alertMessage, decideAlert, type AlertEvent, type AlertState } from './alerts.js';
 import type { LoadedConfig } from './config/load.js';
 import type { Logger } from './logger.js';
@@ -58,6 +58,8 @@ export class Agent {
   private server: ServerType | null = null;
   private stopping = false;
   private outboxPending = 0;
+  /** The systems' runtimes, kept across runs (a breaker that opened stays open); made at the first run. */
+  private runtimes: SystemRuntimes | null = null;
   private gaugeTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   readonly timezone: string;
@@ -139,7 +141,9 @@ export class Agent {
     try {
       // Loaded at the first run: an idle agent does not hold the collectors in memory.
       const { runOnce } = await import('./run.js');
+      if (!this.runtimes) this.runtimes = new (await import('./runtimes.js')).SystemRuntimes(this.loaded.config.systems);
       const result = await runOnce(this.loaded, this.store, {
+        runtimes: this.runtimes,
         runId: progress.runId,
         full: request.mode === 'full',
         dryRun: request.dryRun ?? false,
@@ -184,7 +188,7 @@ export class Agent {
     } catch (err) {
       this.log.warn({ err: describeError(err) }, 'could not count pending batches');
     }
-    for (const [system, state] of Object.entries(breakerStates())) this.metrics.breaker.set({ system }, state === 'open' ? 1 : state === 'half-open' ? 0.5 : 0);
+    for (const [system, state] of Object.entries(this.runtimes?.breakerStates() ?? {})) this.metrics.breaker.set({ system }, state === 'open' ? 1 : state === 'half-open' ? 0.5 : 0);
   }
 
   /** The status API's /status: from memory only (the run updates it), so that it stays fast
@@ -199,7 +203,7 @@ export class Agent {
       current: this.current?.progress ?? null,
       lastRun: last,
       next: this.triggers.map((t) => ({ kind: t.kind, schedule: t.spec.text, at: t.next?.toISOString() ?? null })),
-      breakers: breakerStates(),
+      breakers: this.runtimes?.breakerStates() ?? {},
       outboxPending: this.outboxPending,
     };
   }
@@ -289,6 +293,7 @@ export class Agent {
         (s as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
     }
+    this.runtimes?.close();
     await this.store.close().catch(() => undefined);
     this.log.info('agent stopped');
   }

@@ -1,7 +1,7 @@
 // One entity's part of a run: read both sides at once, kept in step, into the diff; read again
 // what a sample or a push needs; update the key index; build the entity's report and what a
 // push would send.
-import { createCollector, type Collector } from '../collectors/index.js';
+import type { Collector } from '../collectors/index.js';
 import { MetricAccumulator, type MetricValue } from '../collectors/metrics.js';
 import { sortedFields } from '../core/canonical.js';
 import { describeError, ParityError } from '../core/errors.js';
@@ -16,6 +16,8 @@ import { Pacer } from './pacer.js';
 import type { RunProgress } from './progress.js';
 import type { IndexRow, StateStore } from './state/store.js';
 import type { Candidates } from './sync.js';
+import type { SystemRuntimes } from './runtimes.js';
+import { createCollector, systemType } from '../systems/registry.js';
 
 export const SAMPLE_LIMIT = 20;
 
@@ -42,10 +44,7 @@ export interface EntityOutcome {
 
 /** Whether a side can read only what changed since its watermark. */
 function canFilter(side: ResolvedSide): boolean {
-  const incremental = side.config.incremental;
-  if (!incremental) return false;
-  if (side.system.type === 'sql') return true;
-  return side.system.type === 'http' && Boolean(incremental.param);
+  return side.config.incremental !== undefined && systemType(side.system).capabilities.canFilter(side.config);
 }
 
 export interface EntityPlan {
@@ -58,14 +57,15 @@ export interface EntityPlan {
   lastRunAt: Date | null;
   /** Whether this run may push the entity's difference (a write block, not a dry run). */
   pushes: boolean;
+  runtimes: SystemRuntimes;
 }
 
 export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, plan: EntityPlan, log: Logger, signal: AbortSignal | undefined): Promise<EntityOutcome> {
   const { store, maxAhead } = plan;
-  const context = { keyChains: entity.keyChains, baseDir: loaded.baseDir, lastRunAt: plan.lastRunAt };
+  const context = (side: Side) => ({ keyChains: entity.keyChains, baseDir: loaded.baseDir, lastRunAt: plan.lastRunAt, runtime: plan.runtimes.get(entity[side].systemName) });
   const collectors: Record<Side, Collector> = {
-    source: createCollector(entity.source, context),
-    target: createCollector(entity.target, context),
+    source: createCollector(entity.source, context('source')),
+    target: createCollector(entity.target, context('target')),
   };
   const abort = new AbortController();
   const onAbort = () => abort.abort();
@@ -134,7 +134,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     for (const side of ['source', 'target'] as const) {
       const count = waiting[side].size;
       if (count === 0) continue;
-      const again = createCollector(entity[side], context);
+      const again = createCollector(entity[side], context(side));
       try {
         for await (const page of again.read({ mapper: mapperFor(entity[side], entity, compareFields), signal: abort.signal, since: since[side] })) {
           for (const record of page.records) refill(waiting[side], record);

@@ -2,6 +2,7 @@
 import { dottedGetter, plainGetter } from '../collectors/mapper.js';
 import { RecordMapper } from '../collectors/index.js';
 import { fieldsOf } from '../collectors/metrics.js';
+import { systemType } from '../systems/registry.js';
 import type { ResolvedEntity, ResolvedSide } from './config/load.js';
 
 export function mapperFor(side: ResolvedSide, entity: ResolvedEntity, compareFields: string[]): RecordMapper {
@@ -9,7 +10,7 @@ export function mapperFor(side: ResolvedSide, entity: ResolvedEntity, compareFie
     keyChains: entity.keyChains,
     compareFields,
     mappings: side.mappings,
-    getter: side.system.type === 'http' ? dottedGetter : plainGetter,
+    getter: systemType(side.system).capabilities.nestedFields ? dottedGetter : plainGetter,
     extraFields: [...entity.metrics.flatMap(fieldsOf), ...(/^newest-wins\(\s*([\w.]+)\s*\)$/.exec(entity.config.conflict)?.slice(1) ?? [])],
     rules: entity.rules,
   });

@@ -15,7 +15,9 @@ import type { Logger } from './logger.js';
 import { newProgress, type RunProgress } from './progress.js';
 import { pruneReports, writeReportFiles } from './reports.js';
 import type { StateStore } from './state/store.js';
-import { syncEntity } from './sync.js';
+import { syncEntity, type SyncOutcome } from './sync.js';
+import { SystemRuntimes } from './runtimes.js';
+import { entityOutcome } from '../reconcile/outcome.js';
 
 
 export interface RunOptions {
@@ -40,6 +42,8 @@ export interface RunOptions {
   progress?: RunProgress;
   /** True once the agent is shutting down: no new entity starts, no new batch is sent. */
   shouldStop?: () => boolean;
+  /** The systems' runtimes (a daemon keeps them across runs); the run makes its own when absent. */
+  runtimes?: SystemRuntimes;
 }
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
@@ -79,6 +83,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
   await store.startRun({ id: runId, mode: requested, trigger: options.trigger ?? 'cli', dryRun, startedAt: started, holder });
   log.info({ mode: requested, dryRun, entities: entities.map((e) => e.name) }, 'run started');
 
+  const runtimes = options.runtimes ?? new SystemRuntimes(loaded.config.systems);
   try {
     const reports: EntityReport[] = [];
     const watermarks: { entity: string; side: Side; value: string }[] = [];
@@ -116,22 +121,21 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
                 compared = await reconcileEntity(
                   loaded,
                   entity,
-                  { store, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress, pushes: Boolean(entity.target.config.write) && !dryRun },
+                  { store, runtimes, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress, pushes: Boolean(entity.target.writer) && !dryRun },
                   entityLog,
                   signal,
                 );
                 const report = compared.report;
+                let synced: SyncOutcome = { blocked: null, push: null };
                 if (report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
-                  const dropped = sourceDropGuard(report.source.count, await store.lastSourceCount(entity.name), entity.config.safety?.maxSourceDrop ?? 0.5);
-                  if (dropped) {
-                    report.outcome = 'blocked';
-                    report.blocked = dropped;
-                    log.warn({ entity: entity.name, reason: dropped }, 'entity blocked');
-                  }
+                  synced.blocked = sourceDropGuard(report.source.count, await store.lastSourceCount(entity.name), entity.config.safety?.maxSourceDrop ?? 0.5);
+                  if (synced.blocked) log.warn({ entity: entity.name, reason: synced.blocked }, 'entity blocked');
                 }
-                if (entity.target.config.write && compared.candidates) {
-                  await syncEntity(entity, report, compared.candidates, { store, runId, dryRun, baseDir: loaded.baseDir, log: entityLog, signal, progress, shouldStop: options.shouldStop });
+                if (!synced.blocked && entity.target.writer && compared.candidates && report.outcome !== 'failed' && report.outcome !== 'skipped') {
+                  synced = await syncEntity(entity, report, compared.candidates, { store, runtimes, runId, dryRun, baseDir: loaded.baseDir, log: entityLog, signal, progress, draining: options.shouldStop });
                 }
+                report.outcome = entityOutcome({ compared: report.outcome, ...synced });
+                if (synced.blocked) report.blocked = synced.blocked;
                 return compared;
               },
             );
@@ -177,7 +181,8 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       entities: reports,
     };
     const failed = reports.filter((r) => r.outcome === 'failed').map((r) => r.name);
-    const status: RunResult['status'] = options.signal?.aborted ? 'cancelled' : failed.length ? 'failed' : 'completed';
+    // A run the agent stopped (a shutdown: no new entity or batch started, or work aborted) did not do all it set out to.
+    const status: RunResult['status'] = options.signal?.aborted || options.shouldStop?.() ? 'cancelled' : failed.length ? 'failed' : 'completed';
 
     const reportsDir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
     const history = loaded.config.reports.formats.includes('html') ? await store.listRuns(30) : [];
@@ -198,5 +203,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
   } catch (err) {
     await store.finishRun(runId, options.signal?.aborted ? 'cancelled' : 'failed', null, describeError(err)).catch(() => undefined);
     throw err;
+  } finally {
+    if (!options.runtimes) runtimes.close();
   }
 }

@@ -1,7 +1,10 @@
 // `parity validate`: a setup test. One line per check: the config, the state store, each
-// system reached, each table or endpoint found. Never throws for a system it cannot reach.
-import { createCollector, probeSystem, type ProbeResult } from '../collectors/index.js';
+// system reached, each table or endpoint found, each target checked for writing (a SQL
+// target's unique index). Never throws for a system it cannot reach.
+import type { ProbeResult } from '../collectors/index.js';
 import { describeError } from '../core/errors.js';
+import { createCollector, systemType } from '../systems/registry.js';
+import { SystemRuntimes } from './runtimes.js';
 import { displayPath, type LoadedConfig } from './config/load.js';
 import { DEFAULT_STATE_URL, StateStore } from './state/store.js';
 
@@ -29,9 +32,19 @@ export async function validateConfig(loaded: LoadedConfig): Promise<CheckLine[]>
     lines.push({ subject: 'state store', ok: false, check: 'open', detail: describeError(err) });
   }
 
+  const runtimes = new SystemRuntimes(c.systems);
+  try {
+    await probeSystems(loaded, runtimes, lines);
+  } finally {
+    runtimes.close();
+  }
+  return lines;
+}
+
+async function probeSystems(loaded: LoadedConfig, runtimes: SystemRuntimes, lines: CheckLine[]): Promise<void> {
   const reached = new Map<string, boolean>();
-  for (const [name, system] of Object.entries(c.systems)) {
-    const result = await probeSystem(name, system, loaded.baseDir);
+  for (const [name, system] of Object.entries(loaded.config.systems)) {
+    const result = await systemType(system).probe(name, system, loaded.baseDir, runtimes.get(name));
     reached.set(name, result.ok);
     lines.push({ subject: `system ${name}`, ...result });
   }
@@ -43,15 +56,24 @@ export async function validateConfig(loaded: LoadedConfig): Promise<CheckLine[]>
         lines.push({ subject, ok: false, skipped: true, check: 'not checked', detail: `system ${side.systemName} was not reached` });
         continue;
       }
-      const collector = createCollector(side, { keyChains: entity.keyChains, baseDir: loaded.baseDir });
+      const collector = createCollector(side, { keyChains: entity.keyChains, baseDir: loaded.baseDir, runtime: runtimes.get(side.systemName) });
       try {
         for (const result of await collector.probe()) lines.push({ subject, ...result });
       } finally {
         await collector.close();
       }
     }
+    const target = entity.target;
+    if (target.writer && reached.get(target.systemName)) {
+      // Without an outbox: a probe only reads.
+      const pusher = systemType(target.system).writer!.create(target.writer, { baseDir: loaded.baseDir, runtime: runtimes.get(target.systemName) });
+      try {
+        for (const result of await pusher.probe()) lines.push({ subject: `${entity.name}.target`, ...result });
+      } finally {
+        await pusher.close();
+      }
+    }
   }
-  return lines;
 }
 
 export function formatCheckLines(lines: readonly CheckLine[]): string {

@@ -2,9 +2,10 @@
 // (columns by name, trimmed and case-folded, or by letter), and the refresh command that
 // updates an export before it is read.
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { ParityError } from '../core/errors.js';
-import type { InvalidRecord, NormalizedRecord, Page } from '../core/record.js';
+import type { InvalidRecord, NormalizedRecord, Page, ProbeResult } from '../core/record.js';
 import type { RecordMapper } from './mapper.js';
 import type { WatermarkTracker } from './watermark.js';
 
@@ -203,3 +204,9 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
 }
 
 const TABLE_PAGE = 1000;
+
+/** For `parity validate`: whether a file system's file is there. */
+export function probeFile(file: string, baseDir: string): ProbeResult {
+  const at = path.resolve(baseDir, file);
+  return existsSync(at) ? { ok: true, check: 'connect', detail: `file ${file} exists` } : { ok: false, check: 'connect', detail: `file ${file} does not exist (${at})` };
+}

@@ -1,14 +1,9 @@
 // The collector contract: how the reconcile stage reads one side of an entity.
-import type { Page } from '../core/record.js';
+import type { Page, ProbeResult } from '../core/record.js';
 import type { RecordMapper } from './mapper.js';
 import type { MetricDef, MetricValue } from './metrics.js';
 
-/** One line of `parity validate`: a check and whether it held. */
-export interface ProbeResult {
-  ok: boolean;
-  check: string;
-  detail: string;
-}
+export type { ProbeResult } from '../core/record.js';
 
 export interface ReadOptions {
   /** Maps each raw row to a normalized record (or an invalid one). */

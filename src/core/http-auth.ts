@@ -143,18 +143,12 @@ class TokenAuth implements AuthProvider {
   }
 }
 
-// One provider per system config object: the token is fetched once per run, not per entity.
-const providers = new WeakMap<AuthSystem, AuthProvider>();
-
+/** The auth of one system. The caller keeps it (one per system and run), so that a token is
+ *  fetched once, not per entity. */
 export function authFor(system: AuthSystem, systemName: string): AuthProvider {
-  let provider = providers.get(system);
-  if (!provider) {
-    const a = system.auth;
-    if (a.type === 'none') provider = new StaticAuth({});
-    else if (a.type === 'bearer') provider = new StaticAuth({ Authorization: `Bearer ${a.token}` });
-    else if (a.type === 'header') provider = new StaticAuth({ [a.name]: a.value });
-    else provider = new TokenAuth(a, systemName, system.timeoutMs);
-    providers.set(system, provider);
-  }
-  return provider;
+  const a = system.auth;
+  if (a.type === 'none') return new StaticAuth({});
+  if (a.type === 'bearer') return new StaticAuth({ Authorization: `Bearer ${a.token}` });
+  if (a.type === 'header') return new StaticAuth({ [a.name]: a.value });
+  return new TokenAuth(a, systemName, system.timeoutMs);
 }

@@ -34,3 +34,10 @@ export interface SyncCounts {
   /** Records in batches still waiting in the outbox. */
   pending: number;
 }
+
+/** One line of `parity validate`: a check and whether it held. */
+export interface ProbeResult {
+  ok: boolean;
+  check: string;
+  detail: string;
+}

@@ -1,5 +1,8 @@
-// The push contract: what the push stage writes to a target, and the durable outbox it
-// writes through. The agent's state store implements Outbox; push never imports the agent.
+// The push contract: what a system's pusher is given and answers, what goes on the wire,
+// and the durable outbox a pusher may write through. The agent's state store implements
+// Outbox; push never imports the agent.
+import type { Logger } from 'pino';
+import type { NormalizedRecord, ProbeResult, SyncCounts } from '../core/record.js';
 
 export type PushOp = 'upsert' | 'delete';
 
@@ -53,4 +56,51 @@ export interface Outbox {
   quarantine(batch: OutboxBatch, reason: string): Promise<void>;
   /** Records the target rejected, by local ID, with the hash that was rejected. */
   rejected(entity: string): Promise<Map<string, string>>;
+}
+
+/** What the run decided to send to one entity's target. */
+export interface PushPlan {
+  /** Source records the target lacks (exists: false) or holds in another version. */
+  upserts: { record: NormalizedRecord; exists: boolean }[];
+  /** Target records the source lacks (only when the write block deletes). */
+  deletes: NormalizedRecord[];
+  /** The compared fields: what an upsert writes besides the key. */
+  compareFields: string[];
+}
+
+export interface PushResult extends SyncCounts {
+  /** Records the target refused, with its reason. */
+  rejections: { localId: string; error: string }[];
+  /** Whole batches the target refused (quarantined, not re-sent until they change), with the reason. */
+  quarantined: string[];
+  /** Why part of the push waits for a later run (a breaker open, a connection lost), or null. */
+  deferred: string | null;
+  /** Each key the target now holds as sent: the hash it should show, or null for a delete. */
+  delivered: Map<string, string | null>;
+}
+
+export interface PushRun {
+  log: Logger;
+  /** Aborts what is in flight (a shutdown past its deadline, an entity past its time). */
+  signal?: AbortSignal | undefined;
+  /** When it returns true (the agent drains), nothing new is sent: the rest stays for a later run. */
+  draining?: (() => boolean) | undefined;
+  /** Called after each batch or chunk the target answered. */
+  onBatch?: (() => void) | undefined;
+}
+
+/**
+ * Writes one entity's difference into its target. Rules: `push` never throws for a record the
+ * target refuses (it is a rejection) or for a failure that says nothing about the records
+ * (they stay pending, `deferred` says why); it throws for what the user must fix (a missing
+ * table or index). `probe` is for `parity validate` and never throws.
+ */
+export interface Pusher {
+  probe(): Promise<ProbeResult[]>;
+  push(plan: PushPlan, run: PushRun): Promise<PushResult>;
+  close(): Promise<void>;
+}
+
+export function emptyPushResult(): PushResult {
+  return { created: 0, updated: 0, deleted: 0, unchanged: 0, rejected: 0, pending: 0, rejections: [], quarantined: [], deferred: null, delivered: new Map() };
 }

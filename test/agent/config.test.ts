@@ -59,7 +59,7 @@ describe('config loading', () => {
     expect(items.compare).toEqual(['name', 'price']);
     expect(items.target.mappings?.map((m) => [m.name, m.from])).toEqual([['sku', 'sku'], ['name', 'title'], ['price', 'price']]);
     const shop = loaded.config.systems.shop!;
-    expect(shop.type === 'http' && shop.auth.type === 'bearer' && shop.auth.token).toBe('tok-123456');
+    expect(shop).toMatchObject({ type: 'http', auth: { type: 'bearer', token: 'tok-123456' } });
     // stock's source has no fields: compare comes from the one mapped side
     expect(loaded.entities[1]!.compare).toEqual(['qty']);
     expect(loaded.config.reports).toEqual({ dir: 'reports', retentionDays: 30, formats: ['json', 'md', 'html'] });
@@ -114,7 +114,7 @@ describe('config loading', () => {
   it('an unknown key, a wrong type and a bad system type', async () => {
     expect(await loadError(GOOD.replace('version: 1', 'version: 1\nreprots: {}'))).toContain('(top level): unknown key "reprots"');
     expect(await loadError(GOOD.replace('table: products', 'table: 5'))).toContain('entities.items.source.table: expected string, got number');
-    expect(await loadError(GOOD.replace('type: sql', 'type: oracle'))).toContain('systems.erp.type: unknown type "oracle" (use http, sql, excel, csv)');
+    expect(await loadError(GOOD.replace('type: sql', 'type: oracle'))).toContain('systems.erp.type: unknown type "oracle" (use sql, http, excel, csv)');
   });
 
   it('a part not built yet is refused, never ignored', async () => {
@@ -131,7 +131,7 @@ describe('config loading', () => {
 
   it('a write block that does not fit its target is named', async () => {
     const sqlTarget = GOOD.replace('    target: { system: shop, path: /stock, fields: { sku: sku, warehouse: wh, qty: quantity } }', '    target: { system: erp, table: stock_copy, write: { path: /sync } }');
-    expect(await loadError(sqlTarget)).toContain('entities.stock.target.write.path: "path" applies to HTTP targets only (a SQL target takes "table")');
+    expect(await loadError(sqlTarget)).toContain('entities.stock.target.write.path: "path" does not apply to a sql target (it is a key of http targets)');
     const noPath = GOOD.replace('      list: items\n', '      list: items\n      write: { batchSize: 5 }\n');
     expect(await loadError(noPath)).toContain('entities.items.target.write: an http target needs "path" to sync into');
     const chain = GOOD.replace('    key: [sku, warehouse]', '    keys: [[sku, warehouse], [sku]]').replace('    target: { system: shop, path: /stock, fields: { sku: sku, warehouse: wh, qty: quantity } }', '    target: { system: erp, table: stock_copy, write: { delete: hard } }');

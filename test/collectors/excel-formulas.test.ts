@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
-import { ExcelCollector } from '../../src/collectors/excel/collector.js';
+import { ExcelCollector } from '../../src/systems/excel/collector.js';
 import { RecordMapper, type FieldMapping } from '../../src/collectors/mapper.js';
 import type { Page } from '../../src/core/record.js';
 import { parseTransforms } from '../../src/core/transforms.js';

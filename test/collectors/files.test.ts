@@ -5,11 +5,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CsvCollector } from '../../src/collectors/csv/collector.js';
-import { cellValue, CellError } from '../../src/collectors/excel/cells.js';
-import { ExcelCollector } from '../../src/collectors/excel/collector.js';
+import { CsvCollector } from '../../src/systems/csv/collector.js';
+import { cellValue, CellError } from '../../src/systems/excel/cells.js';
+import { ExcelCollector } from '../../src/systems/excel/collector.js';
 import { RecordMapper, type FieldMapping } from '../../src/collectors/mapper.js';
-import type { SideSpec } from '../../src/collectors/schema.js';
+import type { CsvSideSpec } from '../../src/systems/csv/schema.js';
+import type { ExcelSideSpec } from '../../src/systems/excel/schema.js';
 import type { Page } from '../../src/core/record.js';
 import { parseTransforms } from '../../src/core/transforms.js';
 import { ROOT } from '../helpers/cli.js';
@@ -27,7 +28,7 @@ async function readAll(collector: { read: ExcelCollector['read'] }, mappings: Fi
   return { records: pages.flatMap((p) => p.records), invalid: pages.flatMap((p) => p.invalid), pages: pages.length };
 }
 
-function excelSide(file: string, config: Partial<SideSpec['config']>, mappings: FieldMapping[] | null): SideSpec {
+function excelSide(file: string, config: Partial<ExcelSideSpec['config']>, mappings: FieldMapping[] | null): ExcelSideSpec {
   return { role: 'source', systemName: 'd365', system: { type: 'excel', path: file }, config: { system: 'd365', ...config }, mappings };
 }
 
@@ -141,7 +142,7 @@ describe('Excel collector memory', () => {
 });
 
 describe('CSV collector', () => {
-  const csvSide = (file: string, system: Partial<Extract<SideSpec['system'], { type: 'csv' }>>, config: Partial<SideSpec['config']>, mappings: FieldMapping[] | null): SideSpec => ({
+  const csvSide = (file: string, system: Partial<CsvSideSpec['system']>, config: Partial<CsvSideSpec['config']>, mappings: FieldMapping[] | null): CsvSideSpec => ({
     role: 'target',
     systemName: 'portal',
     system: { type: 'csv', path: file, delimiter: ',', quote: '"', encoding: 'utf8', ...system },

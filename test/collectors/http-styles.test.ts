@@ -2,11 +2,11 @@
 import type { HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { HttpCollector } from '../../src/collectors/http/collector.js';
-import { nextLink } from '../../src/collectors/http/pagination.js';
-import type { HttpSystemConfig, PaginationConfig } from '../../src/collectors/http/schema.js';
+import { HttpCollector } from '../../src/systems/http/collector.js';
+import { nextLink } from '../../src/systems/http/pagination.js';
+import { HttpRuntime } from '../../src/systems/http/runtime.js';
+import type { HttpSystemConfig, PaginationConfig, HttpSideSpec } from '../../src/systems/http/schema.js';
 import { dottedGetter, RecordMapper } from '../../src/collectors/mapper.js';
-import type { SideSpec } from '../../src/collectors/schema.js';
 import { serveApp } from '../helpers/servers.js';
 
 const RECORDS = Array.from({ length: 53 }, (_, i) => ({ id: `R${String(i).padStart(3, '0')}`, n: i }));
@@ -15,7 +15,7 @@ function system(baseUrl: string, overrides: Partial<HttpSystemConfig> = {}): Htt
   return { type: 'http', baseUrl, auth: { type: 'none' }, headers: {}, query: {}, timeoutMs: 5000, maxResponseBytes: 1_000_000, followRedirects: 'none', maxPages: 100_000, retry: { retries: 3, baseMs: 5, maxMs: 50 }, ...overrides };
 }
 
-function side(sys: HttpSystemConfig, config: Partial<SideSpec['config']> = {}): SideSpec {
+function side(sys: HttpSystemConfig, config: Partial<HttpSideSpec['config']> = {}): HttpSideSpec {
   return {
     role: 'target',
     systemName: 'api',
@@ -145,9 +145,11 @@ describe('auth', () => {
     const { app, stats } = tokenServer({});
     const base = await serveApp(app);
     const sys = system(base, { auth: { type: 'token-endpoint', url: `${base}/token`, username: 'svc', password: 'pw-123456', tokenPath: 'result.token', scheme: 'Bearer' } });
-    expect(await readKeys(new HttpCollector(side(sys, { pagination })))).toEqual(ALL);
+    // The agent hands every collector of a system in a run the same runtime.
+    const runtime = new HttpRuntime('api', sys);
+    expect(await readKeys(new HttpCollector(side(sys, { pagination }), runtime))).toEqual(ALL);
     // A second entity on the same system in the same run reuses the token.
-    expect(await readKeys(new HttpCollector(side(sys, { pagination })))).toEqual(ALL);
+    expect(await readKeys(new HttpCollector(side(sys, { pagination }), runtime))).toEqual(ALL);
     expect(stats.tokenCalls).toBe(1);
     expect(JSON.parse(stats.bodies[0]!)).toEqual({ username: 'svc', password: 'pw-123456' });
   });

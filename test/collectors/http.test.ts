@@ -1,9 +1,8 @@
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpCollector } from '../../src/collectors/http/collector.js';
-import type { HttpSystemConfig } from '../../src/collectors/http/schema.js';
+import { HttpCollector } from '../../src/systems/http/collector.js';
+import type { HttpSystemConfig, HttpSideSpec } from '../../src/systems/http/schema.js';
 import { dottedGetter, RecordMapper } from '../../src/collectors/mapper.js';
-import type { SideSpec } from '../../src/collectors/schema.js';
 import type { Page } from '../../src/core/record.js';
 import { parseTransforms } from '../../src/core/transforms.js';
 import { createReceiver, type Receiver } from '../../examples/receiver/server.js';
@@ -15,7 +14,7 @@ function system(baseUrl: string, overrides: Partial<HttpSystemConfig> = {}): Htt
   return { type: 'http', baseUrl, auth: { type: 'bearer', token: TOKEN }, headers: {}, query: {}, timeoutMs: 5000, maxResponseBytes: 1_000_000, followRedirects: 'none', maxPages: 100_000, ...overrides };
 }
 
-function side(sys: HttpSystemConfig, config: Partial<SideSpec['config']> = {}): SideSpec {
+function side(sys: HttpSystemConfig, config: Partial<HttpSideSpec['config']> = {}): HttpSideSpec {
   return {
     role: 'target',
     systemName: 'shop',

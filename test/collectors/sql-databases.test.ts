@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordMapper } from '../../src/collectors/mapper.js';
 import { MetricAccumulator, parseMetric, type MetricValue } from '../../src/collectors/metrics.js';
-import type { SideSpec } from '../../src/collectors/schema.js';
-import { SqlCollector } from '../../src/collectors/sql/collector.js';
-import { checkQuery } from '../../src/collectors/sql/statement.js';
+import type { SqlSideSpec as SideSpec } from '../../src/systems/sql/schema.js';
+import { SqlCollector } from '../../src/systems/sql/collector.js';
+import { checkQuery } from '../../src/systems/sql/statement.js';
 import { parseDatabaseUrl } from '../../src/core/sql.js';
 import type { Page } from '../../src/core/record.js';
 import { parseTransforms } from '../../src/core/transforms.js';

@@ -1,7 +1,7 @@
 // The one-statement check of where: and query: text, per dialect: ";" inside literals,
 // identifiers and comments is fine; anywhere else it would start a second statement.
 import { describe, expect, it } from 'vitest';
-import { checkQuery, singleStatement } from '../../src/collectors/sql/statement.js';
+import { checkQuery, singleStatement } from '../../src/systems/sql/statement.js';
 
 describe('singleStatement', () => {
   it('allows ";" inside literals, quoted names and comments', () => {

@@ -1,6 +1,6 @@
 // Reads an xlsx with the Excel collector in its own process and prints the records read and
 // the peak heap (sampled per page, after a forced GC), for the bounded-memory test.
-import { ExcelCollector } from '../../src/collectors/excel/collector.js';
+import { ExcelCollector } from '../../src/systems/excel/collector.js';
 import { RecordMapper } from '../../src/collectors/mapper.js';
 
 const [file] = process.argv.slice(2);

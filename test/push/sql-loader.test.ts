@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryTypes } from 'sequelize';
 import { openSequelize, parseDatabaseUrl } from '../../src/core/sql.js';
-import { SqlLoader, type SqlLoadOptions, type SqlLoadRow } from '../../src/push/sql/loader.js';
+import { SqlLoader, type SqlLoadOptions, type SqlLoadRow } from '../../src/systems/sql/loader.js';
 import { DATABASES } from '../helpers/databases.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -1,7 +1,7 @@
 // ${VAR} and ${VAR:-default} in parsed string values (never in the raw text, so a value
 // can never inject YAML). Every value taken from the environment is reported back, so that
 // all but those the config declares public are masked everywhere.
-import type { PathPart } from './path.js';
+import type { PathPart } from '../../core/config-path.js';
 
 const PATTERN = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 export interface Interpolated {

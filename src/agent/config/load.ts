@@ -8,17 +8,18 @@ import { registerSecret } from '../../core/redact.js';
 import { loadCustomTransforms, type CustomTransform } from '../../core/transforms.js';
 import { interpolateEnv } from './env.js';
 import { ConfigError, describeIssue, displayPath, locate, pickIssue, valueAt, type ConfigErrorCode } from './locate.js';
-import { formatPath, type PathPart } from './path.js';
+import { formatPath, type PathPart } from '../../core/config-path.js';
 import { orderByDependencies, resolveEntities, resolveWrite, type ResolvedEntity } from './resolve.js';
 import { configSchema, type ParityConfig } from './schema.js';
 import { unsupportedPaths } from './unsupported.js';
 import { parseSchedule, validTimezone } from '../schedule.js';
+import { systemType } from '../../systems/registry.js';
 
 export { ConfigError, displayPath, resolveConfigPath } from './locate.js';
 
 /** A config is a page of YAML; anything this large is a data file passed by mistake. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
-export { formatPath, type PathPart } from './path.js';
+export { formatPath, type PathPart } from '../../core/config-path.js';
 export type { ResolvedEntity, ResolvedSide } from './resolve.js';
 
 export interface LoadedConfig {
@@ -97,14 +98,7 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
       fail(['alerts', 'webhook'], 'is not an http(s) URL');
     }
   }
-  for (const [name, system] of Object.entries(config.systems)) {
-    if (system.type === 'http' && system.auth.type === 'token-endpoint') {
-      const a = system.auth;
-      const password = a.username !== undefined && a.password !== undefined;
-      const client = a.clientId !== undefined && a.clientSecret !== undefined;
-      if (password === client) fail(['systems', name, 'auth'], 'a token-endpoint needs either username and password, or clientId and clientSecret');
-    }
-  }
+  for (const [name, system] of Object.entries(config.systems)) systemType(system).checkSystem?.(system, ['systems', name], fail);
   let custom: Record<string, CustomTransform> = {};
   if (config.transforms) {
     const modulePath = path.resolve(path.dirname(file), config.transforms);
@@ -116,7 +110,8 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
     }
   }
   const entities = resolveEntities(config, custom, fail);
-  for (const entity of entities) await resolveWrite(entity, path.dirname(file), fail);
+  const where = (parts: readonly PathPart[]) => `${locate(shown, doc, lines, parts)}: ${formatPath(parts)}`;
+  for (const entity of entities) await resolveWrite(entity, path.dirname(file), fail, where);
   registerConfigSecrets(config);
 
   return { file, baseDir: path.dirname(file), config, entities: orderByDependencies(entities, config, fail) };
@@ -126,31 +121,5 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
 function registerConfigSecrets(config: ParityConfig): void {
   registerSecret(config.server?.token);
   registerSecret(config.alerts?.webhook);
-  for (const system of Object.values(config.systems)) {
-    if (system.type === 'http') {
-      const a = system.auth;
-      if (a.type === 'bearer') registerSecret(a.token);
-      if (a.type === 'header') registerSecret(a.value);
-      if (a.type === 'token-endpoint') {
-        registerSecret(a.password);
-        registerSecret(a.clientSecret);
-      }
-      if (a.type === 'oauth2-refresh') {
-        registerSecret(a.clientSecret);
-        registerSecret(a.refreshToken);
-      }
-    }
-    if (system.type === 'sql') {
-      // The password runs to the last "@" before the host, and may be written with any number of slashes.
-      const m = /^[a-z][a-z0-9+.-]*:\/*[^:/@]*:([^\s/]+)@/i.exec(system.url);
-      if (m) {
-        registerSecret(m[1]!);
-        try {
-          registerSecret(decodeURIComponent(m[1]!));
-        } catch {
-          // Not percent-encoded as a whole: the raw form is registered.
-        }
-      }
-    }
-  }
+  for (const system of Object.values(config.systems)) for (const secret of systemType(system).secrets(system)) registerSecret(secret);
 }

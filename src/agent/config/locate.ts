@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isNode, type Document, type LineCounter } from 'yaml';
 import type { z } from 'zod';
 import { ParityError } from '../../core/errors.js';
-import type { PathPart } from './path.js';
+import type { PathPart } from '../../core/config-path.js';
 
 export type ConfigErrorCode = 'PARITY_CONFIG_INVALID' | 'PARITY_CONFIG_NOT_FOUND' | 'PARITY_CONFIG_UNSUPPORTED' | 'PARITY_ENV_MISSING';
 

@@ -1,26 +1,20 @@
 // Resolves the validated config into what a run needs: each entity's key chains, sides
 // (system, mappings, transforms), compared fields, metrics and rules, its write block with
 // hooks loaded, and the entities in dependency order. Checks what the schema cannot.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { sortedFields } from '../../core/canonical.js';
-import { ParityError } from '../../core/errors.js';
-import { exportedFunction, importUserModule } from '../../core/modules.js';
-import { parseDatabaseUrl, type SqlDialect } from '../../core/sql.js';
 import { parseTransforms, TransformSpecError, type CustomTransform } from '../../core/transforms.js';
 import type { FieldMapping } from '../../collectors/mapper.js';
 import { fieldsOf, MetricSpecError, parseMetric, type MetricDef } from '../../collectors/metrics.js';
 import type { FieldRules } from '../../collectors/rules.js';
-import type { SideSpec } from '../../collectors/schema.js';
-import { checkQuery, singleStatement } from '../../collectors/sql/statement.js';
-import type { PushHooks } from '../../push/http/hooks.js';
-import type { Fail, PathPart } from './path.js';
+import { commonSideShape, type SideSpec } from '../../collectors/schema.js';
+import { commonWriteShape } from '../../push/schema.js';
+import { systemType, writableTypes, type WriteTarget } from '../../systems/registry.js';
+import type { Fail, PathPart } from '../../core/config-path.js';
 import type { EntityConfig, ParityConfig, SideConfig, SystemConfig } from './schema.js';
 
-export interface ResolvedSide extends SideSpec {
-  config: SideConfig;
-  /** The target's request hooks (`write.request`, `write.response`), loaded. */
-  hooks?: PushHooks;
+export interface ResolvedSide extends SideSpec<SystemConfig, SideConfig> {
+  /** A target with a write block: what its system's writer is created from. */
+  writer?: WriteTarget;
 }
 
 export interface ResolvedEntity {
@@ -123,22 +117,14 @@ function resolveSide(config: ParityConfig, entity: EntityConfig, role: 'source' 
     fail([...at, 'system'], `unknown system "${side.system}"${known.length ? ` (systems: ${known.join(', ')})` : ''}`);
   }
   const sys = system!;
-  const allowed: Record<SystemConfig['type'], (keyof SideConfig)[]> = {
-    sql: ['table', 'where', 'query', 'pageBy'],
-    http: ['path', 'list', 'pagination', 'params'],
-    excel: ['sheet', 'headerRow'],
-    csv: ['headerRow'],
-  };
-  const locationKeys: (keyof SideConfig)[] = ['table', 'where', 'query', 'pageBy', 'path', 'list', 'pagination', 'params', 'sheet', 'headerRow'];
-  for (const k of locationKeys) {
-    if (side[k] !== undefined && !allowed[sys.type].includes(k)) {
-      fail([...at, k], `"${k}" does not apply to ${sys.type} system "${side.system}" (use ${allowed[sys.type].join(', ')})`);
+  const type = systemType(sys);
+  const own = new Set([...Object.keys(commonSideShape), 'write', ...Object.keys(type.sideShape)]);
+  for (const k of Object.keys(side)) {
+    if (side[k] !== undefined && !own.has(k)) {
+      fail([...at, k], `"${k}" does not apply to ${sys.type} system "${side.system}" (use ${Object.keys(type.sideShape).join(', ') || 'fields, incremental'})`);
     }
   }
-  if (sys.type === 'sql' && !side.table && !side.query) fail(at, `a sql side needs "table" (or "query")`);
-  if (sys.type === 'sql' && side.table && side.query) fail([...at, 'query'], `use either "table" or "query", not both`);
-  if (sys.type === 'sql') checkSqlText(sys.url, side, [...at], ['systems', side.system, 'url'], fail);
-  if (sys.type === 'http' && !side.path) fail(at, `an http side needs "path" (the list endpoint, e.g. /items)`);
+  type.checkSide(side, sys, at, ['systems', side.system], fail);
 
   let mappings: FieldMapping[] | null = null;
   if (side.fields) {
@@ -160,59 +146,28 @@ function resolveSide(config: ParityConfig, entity: EntityConfig, role: 'source' 
   return { role, systemName: side.system, system: sys, config: side, mappings };
 }
 
-/** A SQL side's `where:` and `query:` are one statement each, in the system's dialect. */
-function checkSqlText(url: string, side: SideConfig, at: PathPart[], urlAt: PathPart[], fail: Fail): void {
-  let dialect: SqlDialect;
-  try {
-    dialect = parseDatabaseUrl(url, '.').dialect;
-  } catch (err) {
-    return fail(urlAt, err instanceof ParityError ? err.message : String(err));
-  }
-  if (side.where !== undefined) {
-    const checked = singleStatement(side.where, dialect);
-    if (checked.problem !== undefined) fail([...at, 'where'], `${checked.problem} (a where clause is one condition)`);
-  }
-  if (side.query !== undefined) {
-    const checked = checkQuery(side.query, dialect);
-    if (checked.problem !== undefined) fail([...at, 'query'], checked.problem);
-  }
-}
-
-/** Checks a target's write block against its system and loads its request hooks. */
-export async function resolveWrite(entity: ResolvedEntity, baseDir: string, fail: Fail): Promise<void> {
+/** Checks a target's write block against its system's writer: its own keys and defaults
+ *  (parsed by the writer's schema), and what the writer checks itself (a table, hooks). */
+export async function resolveWrite(entity: ResolvedEntity, baseDir: string, fail: Fail, where: (parts: readonly PathPart[]) => string): Promise<void> {
   const { target } = entity;
   const write = target.config.write;
   if (!write) return;
   const at = ['entities', entity.name, 'target', 'write'];
-  if (target.system.type === 'http') {
-    if (!write.path) fail(at, 'an http target needs "path" to sync into (the sync endpoint, e.g. /sync/items)');
-    for (const k of ['table', 'softDeleteColumn', 'softDeleteValue'] as const) if (write[k] !== undefined) fail([...at, k], `"${k}" applies to SQL targets only`);
-    const hooks: PushHooks = {};
-    for (const k of ['request', 'response'] as const) {
-      const spec = write[k];
-      if (spec === undefined) continue;
-      const m = /^(.+)#([A-Za-z_$][\w$]*)$/.exec(spec);
-      if (!m) fail([...at, k], `"${spec}" is not a hook (use ./hooks.ts#functionName)`);
-      const modulePath = path.resolve(baseDir, m![1]!);
-      if (!existsSync(modulePath)) fail([...at, k], `module ${m![1]} not found (looked for ${modulePath})`);
-      let fn: unknown;
-      try {
-        fn = exportedFunction(await importUserModule(modulePath), m![2]!);
-      } catch (err) {
-        fail([...at, k], `module ${m![1]} could not be loaded: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-      }
-      if (typeof fn !== 'function') fail([...at, k], `module ${m![1]} exports no function "${m![2]}"`);
-      hooks[k] = fn as never;
-    }
-    target.hooks = hooks;
-  } else if (target.system.type === 'sql') {
-    if (write.path !== undefined) fail([...at, 'path'], '"path" applies to HTTP targets only (a SQL target takes "table")');
-    for (const k of ['request', 'response'] as const) if (write[k] !== undefined) fail([...at, k], 'request hooks shape HTTP requests; a SQL target writes rows');
-    if (!write.table && !target.config.table) fail(at, 'a SQL target read through "query" needs write.table: the table to write');
-    if (entity.keyChains.length > 1) fail(['entities', entity.name, 'keys'], 'a SQL target is written by one key (the unique index the upsert uses), not a fallback chain');
-    const dotted = target.mappings?.find((m) => m.from.includes('.') && entity.keyFields.includes(m.name));
-    if (dotted) fail(['entities', entity.name, 'target', 'fields', dotted.name], `"${dotted.from}" is not a column of the table`);
+  const writer = systemType(target.system).writer;
+  if (!writer) return fail(at, `not supported yet: pushing to a ${target.system.type} target (${writableTypes().join(' and ')} targets can be written)`, 'PARITY_CONFIG_UNSUPPORTED');
+  const own = new Set([...Object.keys(commonWriteShape), ...Object.keys(writer.shape)]);
+  const others = writableTypes().filter((t) => t !== target.system.type);
+  for (const k of Object.keys(write)) {
+    if (write[k] !== undefined && !own.has(k)) fail([...at, k], `"${k}" does not apply to a ${target.system.type} target${others.length ? ` (it is a key of ${others.join(', ')} targets)` : ''}`);
   }
+  const parsed = writer.schema.safeParse(write);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    fail([...at, ...(issue.path as PathPart[])], issue.message);
+  }
+  const spec = { entity: entity.name, side: target, keyChains: entity.keyChains, compare: entity.compare, write: parsed.data! };
+  const extras = await writer.check(spec, baseDir, fail, at);
+  target.writer = { ...spec, extras, where: where(at) };
 }
 
 /** Prerequisites first; a cycle is a config error naming it. Order is otherwise the file's. */

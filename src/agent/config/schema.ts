@@ -1,12 +1,15 @@
 // The config file's schema (DESIGN, "Config file"). Config types are inferred from it.
-// Systems and the read side come from the collectors, the write block from push.
+// Systems, sides and write blocks are composed from the registered system types.
 import { z } from 'zod';
-import { readSideSchema, systemSchema } from '../../collectors/schema.js';
-import { writeSchema } from '../../push/schema.js';
+import type { CommonSideConfig } from '../../collectors/schema.js';
+import type { CommonWriteConfig } from '../../push/schema.js';
+import { anySideSchema, systemSchema } from '../../systems/registry.js';
 
 const name = z.string().regex(/^[A-Za-z_][\w.-]*$/, 'use letters, digits, "_", "-" or "."');
 
-export const sideSchema = readSideSchema.extend({ write: writeSchema.optional() });
+/** A side as parsed: the common keys typed, its type's own keys checked and used by its type. */
+export type SideConfig = CommonSideConfig & { write?: (CommonWriteConfig & Record<string, unknown>) | undefined } & Record<string, unknown>;
+export const sideSchema = anySideSchema as unknown as z.ZodType<SideConfig>;
 
 const count = z.number().int().min(0);
 
@@ -83,7 +86,6 @@ export const configSchema = z.strictObject({
 });
 
 export type ParityConfig = z.infer<typeof configSchema>;
-export type { SystemConfig } from '../../collectors/schema.js';
+export type { SystemConfig } from '../../systems/registry.js';
 export type EntityConfig = z.infer<typeof entitySchema>;
-export type SideConfig = z.infer<typeof sideSchema>;
 export type Bands = ParityConfig['health']['bands'];

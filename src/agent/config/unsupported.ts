@@ -1,7 +1,7 @@
 // Parts of DESIGN's config that parity does not carry out yet. They are refused at load
 // ("not supported yet: <path>") rather than silently ignored; each entry is removed when
 // the feature lands.
-import type { PathPart } from './path.js';
+import type { PathPart } from '../../core/config-path.js';
 import type { ParityConfig } from './schema.js';
 
 export interface Unsupported {
@@ -17,9 +17,7 @@ export function unsupportedPaths(config: ParityConfig): Unsupported[] {
     for (const role of ['source', 'target'] as const) {
       const side = entity[role];
       if (side.write === undefined) continue;
-      const system = config.systems[side.system];
       if (role === 'source') out.push({ path: [...at, role, 'write'], detail: 'a source is only read' });
-      else if (system && system.type !== 'http' && system.type !== 'sql') out.push({ path: [...at, role, 'write'], detail: `pushing to a ${system.type} target; HTTP and SQL targets are supported` });
     }
   }
   return out;

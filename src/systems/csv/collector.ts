@@ -6,11 +6,11 @@ import path from 'node:path';
 import { parse, CsvError } from 'csv-parse';
 import { describeError } from '../../core/errors.js';
 import type { Page } from '../../core/record.js';
-import { fileError, readHeader, readTable, resolveColumns, wantedColumns, type TableRow } from '../file.js';
-import type { MetricValue } from '../metrics.js';
-import type { SideSpec } from '../schema.js';
-import type { Collector, ProbeResult, ReadOptions } from '../types.js';
-import { WatermarkTracker } from '../watermark.js';
+import { fileError, readHeader, readTable, resolveColumns, wantedColumns, type TableRow } from '../../collectors/file.js';
+import type { MetricValue } from '../../collectors/metrics.js';
+import type { Collector, ProbeResult, ReadOptions } from '../../collectors/types.js';
+import { WatermarkTracker } from '../../collectors/watermark.js';
+import type { CsvSideSpec } from './schema.js';
 
 /** An empty cell is null. */
 const csvValue = (cell: unknown) => (cell === undefined || cell === '' ? null : cell);
@@ -21,16 +21,15 @@ export class CsvCollector implements Collector {
   private tracker: WatermarkTracker | null = null;
 
   constructor(
-    private readonly side: SideSpec,
+    private readonly side: CsvSideSpec,
     baseDir: string,
   ) {
-    if (side.system.type !== 'csv') throw new Error(`CsvCollector given a ${side.system.type} system`);
     this.file = path.resolve(baseDir, side.system.path);
     this.shown = side.system.path;
   }
 
   private open() {
-    const system = this.side.system as Extract<SideSpec['system'], { type: 'csv' }>;
+    const system = this.side.system;
     if (!existsSync(this.file)) throw fileError(this.shown, 'does not exist (check the system\'s path)');
     const parser = parse({
       delimiter: system.delimiter,

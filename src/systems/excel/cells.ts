@@ -1,7 +1,7 @@
 // One function from every cell shape exceljs yields to a plain value.
-import { CellError, columnLetters } from '../file.js';
+import { CellError, columnLetters } from '../../collectors/file.js';
 
-export { CellError } from '../file.js';
+export { CellError } from '../../collectors/file.js';
 
 /**
  * string, number, boolean → as they are (text keeps its leading zeros); Date → the Date

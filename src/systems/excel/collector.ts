@@ -7,18 +7,17 @@ import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { describeError, isParityError } from '../../core/errors.js';
 import type { Page } from '../../core/record.js';
-import { fileError, readHeader, readTable, refreshFile, resolveColumns, wantedColumns, type TableRow } from '../file.js';
-import type { MetricValue } from '../metrics.js';
-import type { SideSpec } from '../schema.js';
-import type { Collector, ProbeResult, ReadOptions } from '../types.js';
-import { WatermarkTracker } from '../watermark.js';
+import { fileError, readHeader, readTable, refreshFile, resolveColumns, wantedColumns, type TableRow } from '../../collectors/file.js';
+import type { MetricValue } from '../../collectors/metrics.js';
+import type { Collector, ProbeResult, ReadOptions } from '../../collectors/types.js';
+import { WatermarkTracker } from '../../collectors/watermark.js';
 import { cellValue } from './cells.js';
 
-type ExcelSystem = Extract<SideSpec['system'], { type: 'excel' }>;
+import type { ExcelSideSpec, ExcelSystemConfig as ExcelSystem } from './schema.js';
 
 
 export interface ExcelCollectorOptions {
-  side: SideSpec;
+  side: ExcelSideSpec;
   baseDir: string;
   /** When the last completed run started: for refresh.waitNewer. */
   lastRunAt?: Date | null;
@@ -33,7 +32,6 @@ export class ExcelCollector implements Collector {
 
   constructor(private readonly options: ExcelCollectorOptions) {
     const { side } = options;
-    if (side.system.type !== 'excel') throw new Error(`ExcelCollector given a ${side.system.type} system`);
     this.system = side.system;
     this.file = path.resolve(options.baseDir, side.system.path);
     this.shown = side.system.path;

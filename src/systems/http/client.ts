@@ -3,12 +3,12 @@
 // (honouring Retry-After), a timeout and an AbortSignal per attempt, a response size limit.
 import axios, { type AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import axiosRetry from 'axios-retry';
-import pThrottle from 'p-throttle';
 import { describeError, ParityError } from '../../core/errors.js';
 import { redactUrl } from '../../core/redact.js';
 import { backoffMs, classifyHttpError, MAX_RETRY_AFTER_MS, retryAfterMs, type RetryPolicy } from '../../core/retry.js';
-import { authFor, type AuthProvider } from '../../core/http-auth.js';
+import type { AuthProvider } from '../../core/http-auth.js';
 import { guardHttp } from '../../core/http-guard.js';
+import { HttpRuntime } from './runtime.js';
 import type { HttpSystemConfig } from './schema.js';
 
 export const DEFAULT_READ_RETRY: RetryPolicy = { retries: 3, baseMs: 300, maxMs: 10_000 };
@@ -22,22 +22,6 @@ export interface JsonAnswer {
 
 type Params = Record<string, string | number | boolean | undefined>;
 
-// One rate-limit gate per system config object, shared by every entity that reads it.
-const gates = new WeakMap<HttpSystemConfig, () => Promise<void>>();
-
-function gateFor(system: HttpSystemConfig): (() => Promise<void>) | null {
-  if (!system.rateLimit) return null;
-  let gate = gates.get(system);
-  if (!gate) {
-    const perSecond = system.rateLimit.perSecond;
-    // Whole rates: at most N starts in any sliding second. Fractional rates: one start per 1/rate s.
-    const options = Number.isInteger(perSecond) ? { limit: perSecond, interval: 1000, strict: true } : { limit: 1, interval: Math.ceil(1000 / perSecond), strict: true };
-    gate = pThrottle(options)(async () => undefined);
-    gates.set(system, gate);
-  }
-  return gate;
-}
-
 export class HttpClient {
   private readonly axios: AxiosInstance;
   private readonly auth: AuthProvider;
@@ -46,8 +30,10 @@ export class HttpClient {
     readonly system: HttpSystemConfig,
     readonly systemName: string,
     private readonly retry: RetryPolicy = system.retry ?? DEFAULT_READ_RETRY,
+    /** Shared with the system's other readers and pushers (auth, rate gate); its own when not given. */
+    runtime: HttpRuntime = new HttpRuntime(systemName, system),
   ) {
-    this.auth = authFor(system, systemName);
+    this.auth = runtime.auth;
     this.axios = axios.create({
       baseURL: system.baseUrl,
       headers: { Accept: 'application/json', ...system.headers },
@@ -57,7 +43,7 @@ export class HttpClient {
       transformResponse: [(data: unknown) => data],
     });
     guardHttp(this.axios, { allowed: system.baseUrl, followRedirects: system.followRedirects, deadlineMs: system.timeoutMs, label: `system "${systemName}"` });
-    const gate = gateFor(system);
+    const gate = runtime.gate;
     if (gate) {
       // A request interceptor runs for every attempt, retries included.
       this.axios.interceptors.request.use(async (config) => {

@@ -3,15 +3,15 @@
 // parameter for incremental reads.
 import { describeError, ParityError } from '../../core/errors.js';
 import type { InvalidRecord, NormalizedRecord, Page } from '../../core/record.js';
-import { dottedGetter } from '../mapper.js';
-import type { SideSpec } from '../schema.js';
-import type { MetricValue } from '../metrics.js';
-import type { Collector, ProbeResult, ReadOptions } from '../types.js';
-import { WatermarkTracker } from '../watermark.js';
+import { dottedGetter } from '../../collectors/mapper.js';
+import type { MetricValue } from '../../collectors/metrics.js';
+import type { Collector, ProbeResult, ReadOptions } from '../../collectors/types.js';
+import { WatermarkTracker } from '../../collectors/watermark.js';
 import { HttpClient } from './client.js';
 import { createPager, DEFAULT_PAGINATION, type PageRequest } from './pagination.js';
 import { readPath } from '../../core/paths.js';
-import type { HttpSystemConfig } from './schema.js';
+import type { HttpSideSpec, HttpSystemConfig } from './schema.js';
+import type { HttpRuntime } from './runtime.js';
 
 export { readPath } from '../../core/paths.js';
 
@@ -20,10 +20,12 @@ export class HttpCollector implements Collector {
   private readonly system: HttpSystemConfig;
   private tracker: WatermarkTracker | null = null;
 
-  constructor(private readonly side: SideSpec) {
-    if (side.system.type !== 'http') throw new Error(`HttpCollector given a ${side.system.type} system`);
+  constructor(
+    private readonly side: HttpSideSpec,
+    runtime?: HttpRuntime,
+  ) {
     this.system = side.system;
-    this.client = new HttpClient(side.system, side.systemName);
+    this.client = new HttpClient(side.system, side.systemName, undefined, runtime);
   }
 
   private get path(): string {
@@ -109,8 +111,8 @@ export class HttpCollector implements Collector {
 }
 
 /** Checks that the system answers at all, for `parity validate`: any HTTP status will do. */
-export async function probeHttpSystem(system: HttpSystemConfig, systemName: string): Promise<ProbeResult> {
-  const client = new HttpClient(system, systemName, { retries: 0, baseMs: 1, maxMs: 1 });
+export async function probeHttpSystem(system: HttpSystemConfig, systemName: string, runtime?: HttpRuntime): Promise<ProbeResult> {
+  const client = new HttpClient(system, systemName, { retries: 0, baseMs: 1, maxMs: 1 }, runtime);
   try {
     await client.getJson('', {});
     return { ok: true, check: 'connect', detail: `reached ${client.urlFor('', {})}` };

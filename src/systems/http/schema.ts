@@ -1,6 +1,8 @@
 // Config schema of an HTTP system (a paginated REST API) and of an entity side read from it.
 import { z } from 'zod';
 import { httpAuthSchema } from '../../core/http-auth.js';
+import { commonSideShape, type SideSpec } from '../../collectors/schema.js';
+import { commonWriteShape } from '../../push/schema.js';
 
 export const httpSystemSchema = z.strictObject({
   type: z.literal('http'),
@@ -64,3 +66,28 @@ export const paginationSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type PaginationConfig = z.infer<typeof paginationSchema>;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** Where an HTTP side reads: a list endpoint, the list in its body, how it pages. */
+export const httpSideShape = {
+  path: z.string().min(1).optional(),
+  list: z.string().optional(),
+  pagination: paginationSchema.optional(),
+  params: z.record(z.string(), scalar).optional(),
+};
+const httpSideSchema = z.strictObject({ ...commonSideShape, ...httpSideShape });
+export type HttpSideConfig = z.infer<typeof httpSideSchema>;
+export type HttpSideSpec = SideSpec<HttpSystemConfig, HttpSideConfig>;
+
+/** An HTTP target's write block: batches POSTed to a sync endpoint through the outbox. */
+export const httpWriteShape = {
+  /** The sync endpoint. */
+  path: z.string().optional(),
+  /** `./hooks.ts#name`, a function that shapes the request body for another dialect. */
+  request: z.string().optional(),
+  /** `./hooks.ts#name`, a function that reads the answer of another dialect into results. */
+  response: z.string().optional(),
+};
+export const httpWriteSchema = z.strictObject({ ...commonWriteShape, batchSize: commonWriteShape.batchSize.default(100), ...httpWriteShape });
+export type HttpWriteConfig = z.infer<typeof httpWriteSchema>;

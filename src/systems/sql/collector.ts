@@ -7,16 +7,15 @@ import { openSequelize, parseDatabaseUrl, readErrorHint, type SqlTarget } from '
 import { checkQuery, singleStatement } from './statement.js';
 import { keysetCondition, keysetParams } from './keyset.js';
 import type { InvalidRecord, NormalizedRecord, Page } from '../../core/record.js';
-import type { SideSpec } from '../schema.js';
-import type { Collector, ProbeResult, ReadOptions } from '../types.js';
-import { WatermarkTracker } from '../watermark.js';
-import type { SqlSystemConfig } from './schema.js';
+import type { Collector, ProbeResult, ReadOptions } from '../../collectors/types.js';
+import { WatermarkTracker } from '../../collectors/watermark.js';
+import type { SqlSideSpec, SqlSystemConfig } from './schema.js';
 import { canonicalValue } from '../../core/canonical.js';
-import type { MetricDef, MetricValue } from '../metrics.js';
+import type { MetricDef, MetricValue } from '../../collectors/metrics.js';
 import { aggregateSql, type SqlAggregate, type SqlContext } from './metrics.js';
 
 export interface SqlCollectorOptions {
-  side: SideSpec;
+  side: SqlSideSpec;
   keyChains: readonly (readonly string[])[];
   baseDir: string;
 }
@@ -40,7 +39,6 @@ export class SqlCollector implements Collector {
 
   constructor(private readonly options: SqlCollectorOptions) {
     const { side } = options;
-    if (side.system.type !== 'sql') throw new Error(`SqlCollector given a ${side.system.type} system`);
     this.system = side.system;
     this.target = parseDatabaseUrl(side.system.url, options.baseDir);
     this.label = side.config.table ? `table ${side.config.table}` : 'query';

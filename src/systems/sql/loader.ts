@@ -52,6 +52,14 @@ export interface SqlLoadSummary {
   interrupted: string | null;
 }
 
+/** How a load is stopped between chunks (a chunk in flight is committed or rolled back whole). */
+export interface SqlLoadRun {
+  signal?: AbortSignal | undefined;
+  /** True once the agent drains: no new chunk starts. */
+  draining?: (() => boolean) | undefined;
+  onChunk?: (() => void) | undefined;
+}
+
 export const DEFAULT_SOFT_DELETE_COLUMN = 'is_deleted';
 
 /** Column types as Sequelize needs them to write values: booleans and dates matter, the rest goes as given. */
@@ -115,7 +123,7 @@ export class SqlLoader {
     this.model = this.o.sequelize.define(`parity_${this.tableName.tableName}`, attributes, { ...this.tableName, timestamps: false, freezeTableName: true });
   }
 
-  async load(upserts: readonly SqlLoadRow[], deletes: readonly SqlDelete[]): Promise<SqlLoadSummary> {
+  async load(upserts: readonly SqlLoadRow[], deletes: readonly SqlDelete[], run: SqlLoadRun = {}): Promise<SqlLoadSummary> {
     await this.prepare();
     const model = this.model!;
     const summary: SqlLoadSummary = { created: 0, updated: 0, deleted: 0, rejected: 0, rejections: [], statements: 0, pending: 0, pendingIds: [], interrupted: null };
@@ -125,7 +133,9 @@ export class SqlLoader {
 
     const inChunks = async <T extends { localId: string }>(rows: readonly T[], write: (chunk: T[], transaction: Transaction) => Promise<void>, count: (chunk: T[]) => void) => {
       for (let i = 0; i < rows.length; i += this.o.chunkSize) {
-        // Once the connection is lost, nothing more is tried: the rest stays for a later run.
+        // Once the connection is lost, or the run is stopping, nothing more is tried: the rest
+        // stays for a later run, which finds it still missing or changed.
+        if (!summary.interrupted && (run.signal?.aborted || run.draining?.())) summary.interrupted = 'the agent is shutting down';
         if (summary.interrupted) {
           for (const row of rows.slice(i)) summary.pendingIds.push(row.localId);
           summary.pending += rows.length - i;
@@ -135,6 +145,7 @@ export class SqlLoader {
         try {
           await this.o.sequelize.transaction((transaction) => write(chunk, transaction));
           count(chunk);
+          run.onChunk?.();
         } catch (err) {
           const error = describeError(err);
           if (classifySqlWriteError(err) === 'retry-later') {

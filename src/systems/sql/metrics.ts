@@ -2,7 +2,7 @@
 // streaming every row. A metric is pushed down only when every field it uses maps to a
 // column with no transform, so the database computes exactly what streaming would.
 import type { SqlDialect } from '../../core/sql.js';
-import { fieldsOf, type Expr, type MetricDef } from '../metrics.js';
+import { fieldsOf, type Expr, type MetricDef } from '../../collectors/metrics.js';
 
 export interface SqlAggregate {
   metric: MetricDef;

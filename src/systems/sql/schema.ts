@@ -1,5 +1,7 @@
 // Config schema of a SQL system: one database URL (sqlite:, postgres://, mysql://, mariadb://).
 import { z } from 'zod';
+import { commonSideShape, type SideSpec } from '../../collectors/schema.js';
+import { commonWriteShape } from '../../push/schema.js';
 
 export const sqlSystemSchema = z.strictObject({
   type: z.literal('sql'),
@@ -10,3 +12,25 @@ export const sqlSystemSchema = z.strictObject({
   statementTimeoutS: z.number().positive().default(300),
 });
 export type SqlSystemConfig = z.infer<typeof sqlSystemSchema>;
+
+/** Where a SQL side reads: a table (with an optional where) or one read-only query. */
+export const sqlSideShape = {
+  table: z.string().min(1).optional(),
+  where: z.string().min(1).optional(),
+  query: z.string().min(1).optional(),
+  /** Columns to page by when the key cannot be (key fallback chains); default: the primary key. */
+  pageBy: z.array(z.string().min(1)).min(1).optional(),
+};
+const sqlSideSchema = z.strictObject({ ...commonSideShape, ...sqlSideShape });
+export type SqlSideConfig = z.infer<typeof sqlSideSchema>;
+export type SqlSideSpec = SideSpec<SqlSystemConfig, SqlSideConfig>;
+
+/** A SQL target's write block: rows upserted by the key's unique index, in transactions of batchSize. */
+export const sqlWriteShape = {
+  /** The table to write (default: the side's `table`). */
+  table: z.string().optional(),
+  softDeleteColumn: z.string().optional(),
+  softDeleteValue: z.union([z.string(), z.number(), z.boolean()]).optional(),
+};
+export const sqlWriteSchema = z.strictObject({ ...commonWriteShape, batchSize: commonWriteShape.batchSize.default(1000), ...sqlWriteShape });
+export type SqlWriteConfig = z.infer<typeof sqlWriteSchema>;

@@ -4,13 +4,13 @@
 // → HTTP.
 import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
-import CircuitBreaker from 'opossum';
-import { describeError } from '../../core/errors.js';
-import { authFor, type AuthSystem } from '../../core/http-auth.js';
-import { guardHttp, type RedirectPolicy } from '../../core/http-guard.js';
-import { backoffMs, classifyHttpError, countsAgainstTarget, MAX_RETRY_AFTER_MS, retryAfterMs, type RetryPolicy } from '../../core/retry.js';
-import type { OutboxBatch, RecordOutcome } from '../types.js';
-import { breakersByName } from './breakers.js';
+import type CircuitBreaker from 'opossum';
+import { describeError } from '../../../core/errors.js';
+import type { AuthProvider, AuthSystem } from '../../../core/http-auth.js';
+import { guardHttp, type RedirectPolicy } from '../../../core/http-guard.js';
+import { backoffMs, classifyHttpError, MAX_RETRY_AFTER_MS, retryAfterMs, type RetryPolicy } from '../../../core/retry.js';
+import type { OutboxBatch, RecordOutcome } from '../../../push/types.js';
+import { HttpRuntime } from '../runtime.js';
 import { shapeRequest, type PushHooks, type WireBatch } from './hooks.js';
 
 export interface PushSystem extends AuthSystem {
@@ -23,7 +23,6 @@ export interface PushSystem extends AuthSystem {
 }
 
 export const DEFAULT_WRITE_RETRY: RetryPolicy = { retries: 5, baseMs: 500, maxMs: 30_000 };
-const DEFAULT_BREAKER = { errorThresholdPercentage: 50, resetTimeoutMs: 30_000, volumeThreshold: 10 };
 
 export type SendResult =
   | { kind: 'done'; outcomes: RecordOutcome[] }
@@ -33,30 +32,6 @@ export type SendResult =
   | { kind: 'refused'; reason: string }
   /** The breaker is open: stop sending to this system in this run. */
   | { kind: 'breaker-open'; error: string };
-
-// One breaker per system config object: every entity pushing to a system shares it.
-const breakers = new WeakMap<PushSystem, CircuitBreaker<[InternalAxiosRequestConfig], unknown>>();
-
-
-export function breakerFor(system: PushSystem, name: string): CircuitBreaker<[InternalAxiosRequestConfig], unknown> {
-  let breaker = breakers.get(system);
-  if (!breaker) {
-    const o = system.breaker ?? DEFAULT_BREAKER;
-    const http = axios.getAdapter(['http']) as AxiosAdapter;
-    breaker = new CircuitBreaker((config: InternalAxiosRequestConfig) => http(config), {
-      name,
-      timeout: false,
-      errorThresholdPercentage: o.errorThresholdPercentage,
-      resetTimeout: o.resetTimeoutMs,
-      volumeThreshold: o.volumeThreshold,
-      // A 4xx other than 408/409/425/429 is the request's fault, not the target's health.
-      errorFilter: (err: AxiosError) => !countsAgainstTarget(err),
-    });
-    breakers.set(system, breaker);
-    breakersByName.set(name, breaker);
-  }
-  return breaker;
-}
 
 /** The answer's per-record results, matched to what was sent. */
 function outcomesOf(batch: OutboxBatch, body: unknown, hooks: PushHooks): RecordOutcome[] | string {
@@ -90,15 +65,19 @@ function outcomesOf(batch: OutboxBatch, body: unknown, hooks: PushHooks): Record
 export class HttpPushClient {
   private readonly axios: AxiosInstance;
   private readonly breaker: CircuitBreaker<[InternalAxiosRequestConfig], unknown>;
+  private readonly auth: AuthProvider;
 
   constructor(
-    private readonly system: PushSystem,
+    system: PushSystem,
     private readonly systemName: string,
     private readonly path: string,
     private readonly hooks: PushHooks = {},
+    /** Shared with the system's other readers and pushers (auth, breaker); its own when not given. */
+    runtime: HttpRuntime = new HttpRuntime(systemName, system),
   ) {
     const retry = system.retry ?? DEFAULT_WRITE_RETRY;
-    this.breaker = breakerFor(system, systemName);
+    this.breaker = runtime.breaker;
+    this.auth = runtime.auth;
     this.axios = axios.create({
       baseURL: system.baseUrl,
       headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...system.headers },
@@ -129,7 +108,7 @@ export class HttpPushClient {
           return { kind: 'refused', reason: `${where}: the request hook failed: ${describeError(err)}` };
         }
       }
-      const auth = authFor(this.system, this.systemName);
+      const auth = this.auth;
       const post = async () =>
         this.axios.post(this.path, request.body, { headers: { ...request.headers, ...(await auth.headers(signal)), 'Idempotency-Key': batch.idempotencyKey }, signal });
       let response;

@@ -2,7 +2,7 @@
 // `request` turns the batch into the body to send (and may add headers); `response` turns
 // the receiver's answer into DESIGN's per-record results. Both must be pure: a batch re-sent
 // after a crash must produce the same request.
-import type { PushRecord, RecordStatus } from '../types.js';
+import type { PushRecord, RecordStatus } from '../../../push/types.js';
 
 export interface WireBatch {
   entity: string;

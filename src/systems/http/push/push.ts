@@ -3,9 +3,9 @@
 // outbox before it is sent and marked done with its answer. An open breaker defers the rest.
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
-import type { SyncCounts } from '../../core/record.js';
-import { makeBatches } from '../batches.js';
-import type { Outbox, OutboxBatch, PushRecord, RecordOutcome } from '../types.js';
+import type { SyncCounts } from '../../../core/record.js';
+import { makeBatches } from '../../../push/batches.js';
+import type { Outbox, OutboxBatch, PushRecord, RecordOutcome } from '../../../push/types.js';
 import type { HttpPushClient } from './client.js';
 
 export interface PushSummary extends SyncCounts {
