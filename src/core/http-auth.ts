@@ -128,7 +128,7 @@ class TokenAuth implements AuthProvider {
       throw new ParityError('PARITY_ORIGIN_REFUSED', `${where}: answered HTTP ${response.status}, a redirect from ${originOf(url)}${to}: a token endpoint's redirects are never followed (set the token URL to where the token is issued)`);
     }
     if (response.status < 200 || response.status >= 300) {
-      throw new ParityError('PARITY_HTTP_STATUS', `${where}: HTTP ${response.status} (check the credentials in the environment)`);
+      throw new ParityError(response.status >= 500 ? 'PARITY_HTTP_STATUS' : 'PARITY_HTTP_AUTH', `${where}: HTTP ${response.status} (check the credentials in the environment)`);
     }
     const tokenPath = a.type === 'token-endpoint' ? a.tokenPath : 'access_token';
     const value = readPath(response.data, tokenPath);

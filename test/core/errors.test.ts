@@ -6,10 +6,10 @@ import { clearSecrets, redact, registerSecret } from '../../src/core/redact.js';
 import { ROOT } from '../helpers/cli.js';
 
 describe('error codes', () => {
-  it('every code is documented in docs/errors.md with its kind', () => {
+  it('every code is documented in docs/errors.md with its kind and action', () => {
     const doc = readFileSync(path.join(ROOT, 'docs/errors.md'), 'utf8');
-    for (const [code, kind] of Object.entries(ERROR_CODES)) {
-      expect(doc, code).toMatch(new RegExp(`\\| \`${code}\` \\| ${kind} \\|`));
+    for (const [code, { kind, action }] of Object.entries(ERROR_CODES)) {
+      expect(doc, code).toMatch(new RegExp(`\\| \`${code}\` \\| ${kind} \\| ${action} \\|`));
     }
     const documented = [...doc.matchAll(/\| `(PARITY_[A-Z_]+)` \|/g)].map((m) => m[1]);
     expect(documented.sort()).toEqual(Object.keys(ERROR_CODES).sort());

@@ -65,7 +65,7 @@ async function setup(fault: Fault, system: Partial<PushSystem> = {}) {
   const store = await StateStore.open('sqlite:state.db', tempDir());
   const client = new HttpPushClient(pushSystem, 'shop', '/sync/items');
   const run = (runId: string) => pushEntity({ entity: 'items', system: 'shop', records: source, batchSize: 50, outbox: store, client, runId, log: silentLogger() });
-  return { receiver, keys, run, store, calls: () => calls };
+  return { receiver, keys, run, store, pushSystem, calls: () => calls };
 }
 
 async function expectExactlyOnce(receiver: Receiver, keys: Map<string, Set<string>>) {
@@ -217,6 +217,27 @@ describe('auth failures on push', () => {
     const third = await pushEntity({ entity: 'items', system: 'shop', records: changed, batchSize: 50, outbox: t.store, client: t.client, runId: 'r3', log: silentLogger() });
     expect(third.quarantined).toHaveLength(1);
     expect(t.syncCalls()).toBe(calls + 1);
+    await t.store.close();
+  });
+});
+
+describe('a push to an endpoint that does not exist', () => {
+  it('stops at the first 404 with the failure, keeps the batch pending, and sends it once the path is fixed', async () => {
+    const t = await setup(() => null);
+    const push = (path: string, runId: string) =>
+      pushEntity({ entity: 'items', system: 'shop', records: source, batchSize: 50, outbox: t.store, client: new HttpPushClient(t.pushSystem, 'shop', path), runId, log: silentLogger(), concurrency: 1 });
+    const first = await push('/synk/items', 'r1');
+    expect(first.failed).toMatchObject({ code: 'PARITY_HTTP_ENDPOINT' });
+    expect(first.failed!.error).toMatch(/^system "shop": POST \/synk\/items: HTTP 404.*check write\.path/);
+    // One request: not retried, nothing else sent, nothing quarantined, every batch kept.
+    expect(t.calls()).toBe(1);
+    expect(first.quarantined).toEqual([]);
+    expect((await t.store.pending('items')).reduce((n, b) => n + b.records, 0)).toBe(N);
+    const second = await push('/sync/items', 'r2');
+    expect(second).toMatchObject({ created: N, pending: 0, failed: null });
+    const applied = await t.receiver.applications('items');
+    expect(applied.size).toBe(N);
+    expect([...applied.values()].every((n) => n === 1)).toBe(true);
     await t.store.close();
   });
 });

@@ -5,7 +5,8 @@ import axios, { type AxiosError, type AxiosInstance, type AxiosResponse } from '
 import axiosRetry from 'axios-retry';
 import { describeError, ParityError } from '../../core/errors.js';
 import { redactUrl } from '../../core/redact.js';
-import { backoffMs, classifyHttpError, MAX_RETRY_AFTER_MS, retryAfterMs, type RetryPolicy } from '../../core/retry.js';
+import { classifyHttp, MAX_RETRY_AFTER_MS, retryAfterMs } from '../../core/failure.js';
+import { backoffMs, type RetryPolicy } from '../../core/retry.js';
 import type { AuthProvider } from '../../core/http-auth.js';
 import { guardHttp } from '../../core/http-guard.js';
 import { HttpRuntime } from './runtime.js';
@@ -54,7 +55,7 @@ export class HttpClient {
     axiosRetry(this.axios, {
       retries: this.retry.retries,
       shouldResetTimeout: true,
-      retryCondition: (error) => classifyHttpError(error) === 'retry',
+      retryCondition: (error) => classifyHttp(error, 'read').action === 'retry',
       retryDelay: (attempt, error) => backoffMs(attempt, this.retry, error),
     });
   }
@@ -94,16 +95,17 @@ export class HttpClient {
   private describe(error: AxiosError, url: string): ParityError {
     const where = `system "${this.systemName}": GET ${url}`;
     const status = error.response?.status;
+    const failure = classifyHttp(error, 'read');
+    const retried = failure.action === 'retry' && this.retry.retries > 0 ? ` (after ${this.retry.retries} retries)` : '';
     if (status === undefined) {
       const tooBig = /maxContentLength/.test(error.message) ? ` (the answer is larger than maxResponseBytes, ${this.system.maxResponseBytes} bytes)` : '';
-      const retried = !tooBig && classifyHttpError(error) === 'retry' && this.retry.retries > 0 ? ` (after ${this.retry.retries} retries)` : '';
-      return new ParityError('PARITY_SYSTEM_UNREACHABLE', `${where}: ${describeError(error)}${tooBig}${retried}`, { cause: error });
+      return new ParityError(failure.code, `${where}: ${describeError(error)}${tooBig || retried}`, { cause: error });
     }
     const wait = retryAfterMs(error);
-    let hint = '';
-    if (status === 401 || status === 403) hint = ' (check the auth settings and the credentials in the environment)';
+    let hint = retried;
+    if (failure.code === 'PARITY_HTTP_AUTH') hint = ' (check the auth settings and the credentials in the environment)';
+    else if (failure.code === 'PARITY_HTTP_ENDPOINT') hint = ' (check the side\'s path and the system\'s baseUrl)';
     else if (wait > MAX_RETRY_AFTER_MS) hint = ` (the system asks to wait ${Math.round(wait / 1000)} s; try again later)`;
-    else if (classifyHttpError(error) === 'retry' && this.retry.retries > 0) hint = ` (after ${this.retry.retries} retries)`;
-    return new ParityError('PARITY_HTTP_STATUS', `${where}: HTTP ${status}${error.response?.statusText ? ` ${error.response.statusText}` : ''}${hint}`, { cause: error });
+    return new ParityError(failure.code, `${where}: HTTP ${status}${error.response?.statusText ? ` ${error.response.statusText}` : ''}${hint}`, { cause: error });
   }
 }

@@ -121,8 +121,8 @@ export async function probeHttpSystem(system: HttpSystemConfig, systemName: stri
     if (err instanceof ParityError && err.code === 'PARITY_ORIGIN_REFUSED' && err.message.includes('redirects are not followed')) {
       return { ok: true, check: 'connect', detail: `reached ${client.urlFor('', {})} (${/HTTP \d+/.exec(err.message)?.[0]}, a redirect within the origin)` };
     }
-    if (err instanceof ParityError && (err.code === 'PARITY_HTTP_STATUS' || err.code === 'PARITY_HTTP_BAD_RESPONSE')) {
-      return { ok: true, check: 'connect', detail: `reached ${client.urlFor('', {})} (${err.code === 'PARITY_HTTP_STATUS' ? /HTTP \d+/.exec(err.message)?.[0] : 'not JSON at the base URL'})` };
+    if (err instanceof ParityError && (/^PARITY_HTTP_(STATUS|AUTH|REFUSED|ENDPOINT)$/.test(err.code) || err.code === 'PARITY_HTTP_BAD_RESPONSE')) {
+      return { ok: true, check: 'connect', detail: `reached ${client.urlFor('', {})} (${err.code === 'PARITY_HTTP_BAD_RESPONSE' ? 'not JSON at the base URL' : /HTTP \d+/.exec(err.message)?.[0]})` };
     }
     return { ok: false, check: 'connect', detail: describeError(err).replace(/^system "[^"]*": /, '') };
   }

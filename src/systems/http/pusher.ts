@@ -1,5 +1,6 @@
 // Pushes an entity's difference to an HTTP target: wire records in batches through the
 // durable outbox (push/push.ts), over the system's shared runtime (auth, breaker).
+import { ParityError } from '../../core/errors.js';
 import type { ProbeResult } from '../../core/record.js';
 import { targetData } from '../../push/batches.js';
 import { emptyPushResult, type PushPlan, type PushRecord, type PushResult, type PushRun, type Pusher } from '../../push/types.js';
@@ -56,6 +57,7 @@ export class HttpPusher implements Pusher {
         if (outcome.status !== 'rejected') result.delivered.set(outcome.localId, outcome.status === 'deleted' ? null : outcome.hash);
       },
     });
+    if (summary.failed) throw new ParityError(summary.failed.code, summary.failed.error);
     Object.assign(result, { created: summary.created, updated: summary.updated, deleted: summary.deleted, unchanged: summary.unchanged, rejected: summary.rejected, pending: summary.pending });
     result.rejections = summary.rejections;
     result.quarantined = summary.quarantined;

@@ -6,7 +6,7 @@ import axios, { type AxiosAdapter, type AxiosError, type InternalAxiosRequestCon
 import CircuitBreaker from 'opossum';
 import pThrottle from 'p-throttle';
 import { authFor, type AuthProvider } from '../../core/http-auth.js';
-import { countsAgainstTarget } from '../../core/retry.js';
+import { classifyHttp, countsAgainstSystem } from '../../core/failure.js';
 import type { HttpSystemConfig } from './schema.js';
 
 export const DEFAULT_BREAKER = { errorThresholdPercentage: 50, resetTimeoutMs: 30_000, volumeThreshold: 10 };
@@ -46,7 +46,7 @@ export class HttpRuntime {
         resetTimeout: o.resetTimeoutMs,
         volumeThreshold: o.volumeThreshold,
         // A 4xx other than 408/409/425/429 is the request's fault, not the target's health.
-        errorFilter: (err: AxiosError) => !countsAgainstTarget(err),
+        errorFilter: (err: AxiosError) => !countsAgainstSystem(classifyHttp(err, 'write')),
       });
     }
     return this.breakerInstance;

@@ -5,7 +5,7 @@
 // is rolled back alone and its rows are reported; the others are kept.
 import { DataTypes, Op, type Model, type ModelAttributes, type ModelStatic, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
 import { describeError, ParityError } from '../../core/errors.js';
-import { classifySqlWriteError } from '../../core/failure.js';
+import { classifySql } from '../../core/failure.js';
 
 export interface SqlLoadRow {
   localId: string;
@@ -148,7 +148,7 @@ export class SqlLoader {
           run.onChunk?.();
         } catch (err) {
           const error = describeError(err);
-          if (classifySqlWriteError(err) === 'retry-later') {
+          if (classifySql(err).action === 'retry-later') {
             // The chunk was rolled back with its transaction; its rows are not the database's to refuse.
             summary.interrupted = error;
             summary.pending += chunk.length;

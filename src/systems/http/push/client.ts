@@ -8,7 +8,9 @@ import type CircuitBreaker from 'opossum';
 import { describeError } from '../../../core/errors.js';
 import type { AuthProvider, AuthSystem } from '../../../core/http-auth.js';
 import { guardHttp, type RedirectPolicy } from '../../../core/http-guard.js';
-import { backoffMs, classifyHttpError, MAX_RETRY_AFTER_MS, retryAfterMs, type RetryPolicy } from '../../../core/retry.js';
+import type { ErrorCode } from '../../../core/errors.js';
+import { classifyHttp, MAX_RETRY_AFTER_MS, retryAfterMs } from '../../../core/failure.js';
+import { backoffMs, type RetryPolicy } from '../../../core/retry.js';
 import type { OutboxBatch, RecordOutcome } from '../../../push/types.js';
 import { HttpRuntime } from '../runtime.js';
 import { shapeRequest, type PushHooks, type WireBatch } from './hooks.js';
@@ -31,7 +33,9 @@ export type SendResult =
   /** The target refused the whole batch (400, 422): quarantined with the reason. */
   | { kind: 'refused'; reason: string }
   /** The breaker is open: stop sending to this system in this run. */
-  | { kind: 'breaker-open'; error: string };
+  | { kind: 'breaker-open'; error: string }
+  /** The endpoint is wrong (404, 405…): the batch stays pending and the entity fails, until the config is fixed. */
+  | { kind: 'failed'; error: string; code: ErrorCode };
 
 /** The answer's per-record results, matched to what was sent. */
 function outcomesOf(batch: OutboxBatch, body: unknown, hooks: PushHooks): RecordOutcome[] | string {
@@ -88,7 +92,7 @@ export class HttpPushClient {
     axiosRetry(this.axios, {
       retries: retry.retries,
       shouldResetTimeout: true,
-      retryCondition: (error) => classifyHttpError(error, 'write') === 'retry',
+      retryCondition: (error) => classifyHttp(error, 'write').action === 'retry',
       retryDelay: (attempt, error) => backoffMs(attempt, retry, error),
     });
   }
@@ -124,15 +128,20 @@ export class HttpPushClient {
       return { kind: 'done', outcomes };
     } catch (err) {
       const error = err as AxiosError & { code?: string };
-      if (error.code === 'EOPENBREAKER' || this.breaker.opened) return { kind: 'breaker-open', error: `${where}: the circuit breaker is open (the target failed repeatedly)` };
+      const failure = classifyHttp(error, 'write');
+      if (failure.code === 'PARITY_BREAKER_OPEN' || this.breaker.opened) return { kind: 'breaker-open', error: `${where}: the circuit breaker is open (the target failed repeatedly)` };
       const status = error.response?.status;
-      // The target refuses this batch for good (a bad payload, or no right to write it): quarantined
-      // with the reason, not sent again every run.
-      if (status === 400 || status === 422 || status === 403) {
-        const body = typeof error.response?.data === 'string' ? error.response.data : JSON.stringify(error.response?.data ?? '');
-        const hint = status === 403 ? ' (the credentials may not write here: check the target\'s permissions)' : '';
+      const body = typeof error.response?.data === 'string' ? error.response.data : JSON.stringify(error.response?.data ?? '');
+      if (failure.action === 'refuse') {
+        // The target refuses this batch for good (a bad payload, or no right to write it):
+        // quarantined with the reason, not sent again until its records change.
+        const hint = status === 403 || status === 401 ? ' (the credentials may not write here: check the target\'s permissions)' : '';
         return { kind: 'refused', reason: `${where}: HTTP ${status}: ${body.slice(0, 300)}${hint}` };
       }
+      if (failure.action === 'fail') {
+        return { kind: 'failed', code: failure.code, error: `${where}: ${status ? `HTTP ${status}: ${body.slice(0, 200)}` : describeError(error)} (check write.path and the system's baseUrl; the batch waits in the outbox)` };
+      }
+      // retry (after the retries) and retry-later: the batch stays pending for a later run.
       const wait = retryAfterMs(error);
       const notBefore = wait > MAX_RETRY_AFTER_MS ? new Date(Date.now() + wait) : null;
       return { kind: 'later', error: `${where}: ${status ? `HTTP ${status}` : describeError(error)}`, notBefore };

@@ -4,6 +4,7 @@
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { SyncCounts } from '../../../core/record.js';
+import type { ErrorCode } from '../../../core/errors.js';
 import { makeBatches } from '../../../push/batches.js';
 import type { Outbox, OutboxBatch, PushRecord, RecordOutcome } from '../../../push/types.js';
 import type { HttpPushClient } from './client.js';
@@ -15,6 +16,8 @@ export interface PushSummary extends SyncCounts {
   quarantined: string[];
   /** Rejected records: local ID and the target's reason. */
   rejections: { localId: string; error: string }[];
+  /** The target cannot take the push as configured (a wrong endpoint): the entity fails. */
+  failed: { code: ErrorCode; error: string } | null;
 }
 
 export interface PushOptions {
@@ -39,11 +42,11 @@ export interface PushOptions {
 }
 
 export async function pushEntity(o: PushOptions): Promise<PushSummary> {
-  const summary: PushSummary = { created: 0, updated: 0, deleted: 0, unchanged: 0, rejected: 0, pending: 0, deferred: false, quarantined: [], rejections: [] };
+  const summary: PushSummary = { created: 0, updated: 0, deleted: 0, unchanged: 0, rejected: 0, pending: 0, deferred: false, quarantined: [], rejections: [], failed: null };
   const delivered = new Set<string>();
 
   const sendOne = async (batch: OutboxBatch): Promise<'ok' | 'stop'> => {
-    if (summary.deferred || o.shouldStop?.()) {
+    if (summary.deferred || summary.failed || o.shouldStop?.() || o.signal?.aborted) {
       summary.pending += batch.records;
       return 'stop';
     }
@@ -75,6 +78,11 @@ export async function pushEntity(o: PushOptions): Promise<PushSummary> {
         summary.quarantined.push(result.reason);
         log.error({ err: result.reason }, 'batch quarantined');
         return 'ok';
+      case 'failed':
+        summary.failed = { code: result.code, error: result.error };
+        summary.pending += batch.records;
+        log.error({ err: result.error }, 'the target cannot take the push as configured');
+        return 'stop';
       case 'breaker-open':
         summary.deferred = true;
         summary.pending += batch.records;
