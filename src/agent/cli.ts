@@ -2,6 +2,7 @@
 // 2 usage or config error, 3 done but health below --fail-under.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeError, isParityError, ParityError } from '../core/errors.js';
+import { abortAfterMs, onStopSignals } from './shutdown.js';
 import { displayPath, loadConfig, resolveConfigPath, type LoadedConfig } from './config/load.js';
 import { createLogger, type Logger } from './logger.js';
 import { DEFAULT_STATE_URL, StateStore } from './state/store.js';
@@ -88,10 +89,22 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       const progress = newProgress('', 'cli', flags.full ? 'full' : 'incremental', selectEntities(loaded, flags.entities).length);
       // On a terminal, a bar per run on stderr (entities done, and what the current one is doing).
       const stopBar = process.stderr.isTTY ? await progressBar(progress) : () => undefined;
-      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger, progress }).finally(stopBar);
+      // SIGTERM or Ctrl-C: nothing new starts, the run is cancelled at the deadline and records itself.
+      const drain = new AbortController();
+      const abort = new AbortController();
+      const undoSignals = onStopSignals((signal) => {
+        logger.info({ signal }, 'stopping: nothing new starts; what is not sent stays pending for the next run');
+        drain.abort();
+        setTimeout(() => abort.abort(), abortAfterMs(loaded.config.agent.shutdownTimeoutS)).unref();
+      }, io.err);
+      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger, progress, drain: drain.signal, signal: abort.signal }).finally(() => {
+        undoSignals();
+        stopBar();
+      });
       if (flags.json) io.out(`${JSON.stringify(result.report, null, 2)}\n`);
       else io.out(summary(result.report, result.files));
-      if (result.status === 'failed') exitCode = EXIT.failed;
+      if (result.status === 'cancelled') io.err('parity: the run was stopped before it finished (recorded as cancelled); the next run takes up the rest\n');
+      else if (result.status === 'failed') exitCode = EXIT.failed;
       else if (flags.failUnder !== undefined && result.report.health.score < flags.failUnder) {
         io.err(`parity: health ${result.report.health.score} is below --fail-under ${flags.failUnder}\n`);
         exitCode = EXIT.underThreshold;
@@ -130,22 +143,13 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         throw err;
       }
       await new Promise<void>((resolve) => {
-        let signals = 0;
-        const onSignal = (signal: NodeJS.Signals) => {
-          signals++;
-          if (signals > 1) {
-            // A second signal: leave now; the outbox keeps what was not sent.
-            io.err(`parity: ${signal} again, exiting at once\n`);
-            process.exit(130);
-          }
+        onStopSignals((signal) => {
           logger.info({ signal }, 'shutting down');
           agent.stop().then(resolve, (err: unknown) => {
             logger.error({ err: describeError(err) }, 'shutdown failed');
             resolve();
           });
-        };
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
+        }, io.err);
       });
       logger.flush?.();
     });

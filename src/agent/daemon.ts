@@ -14,6 +14,7 @@ import { newProgress, type RunProgress } from './progress.js';
 import { PROCESS_HOLDER } from './holder.js';
 import { missedSlot, parseSchedule, Trigger, type ScheduleKind, type ScheduleSpec } from './schedule.js';
 import { createStatusApp } from './server.js';
+import { abortAfterMs } from './shutdown.js';
 import type { StateStore } from './state/store.js';
 import { VERSION } from './version.js';
 
@@ -34,8 +35,6 @@ export interface AgentOptions {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const GAUGE_REFRESH_MS = 5000;
-/** At most this much of shutdownTimeoutS is kept for a cancelled run to record itself. */
-const CANCEL_GRACE_MS = 3000;
 
 /** The last run as /status shows it: from this agent's memory, or from the state store at start. */
 interface LastRun {
@@ -57,6 +56,8 @@ export class Agent {
   private alerter: Alerter | null = null;
   private server: ServerType | null = null;
   private stopping = false;
+  /** Aborted when the agent starts to stop: the current run starts nothing new. */
+  private readonly draining = new AbortController();
   private outboxPending = 0;
   /** The systems' runtimes, kept across runs (a breaker that opened stays open); made at the first run. */
   private runtimes: SystemRuntimes | null = null;
@@ -153,7 +154,7 @@ export class Agent {
         holder: this.holder,
         leaseTtlMs: this.loaded.config.agent.leaseTtlS * 1000,
         progress,
-        shouldStop: () => this.stopping,
+        drain: this.draining.signal,
         signal: abort.signal,
       });
       report = result.report;
@@ -261,6 +262,7 @@ export class Agent {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.draining.abort();
     clearInterval(this.gaugeTimer);
     for (const t of this.triggers) t.cancel();
     if (this.current) {
@@ -268,7 +270,7 @@ export class Agent {
       this.log.info({ runId: this.current.progress.runId, deadlineS: deadline / 1000 }, 'waiting for the current batch to finish');
       // The last part of the deadline is kept for cancelling: the run is aborted, records
       // itself `cancelled` and lets go of the state store before it is closed.
-      const grace = Math.min(CANCEL_GRACE_MS, deadline / 4);
+      const abortAt = abortAfterMs(this.loaded.config.agent.shutdownTimeoutS);
       const within = (ms: number) => {
         let timer: NodeJS.Timeout | undefined;
         return Promise.race([
@@ -278,10 +280,10 @@ export class Agent {
           }),
         ]).finally(() => clearTimeout(timer));
       };
-      if (!(await within(deadline - grace)) && this.current) {
+      if (!(await within(abortAt)) && this.current) {
         this.log.warn({ runId: this.current.progress.runId }, 'the run did not finish before the deadline: cancelling it; its unsent batches stay pending in the outbox');
         this.current.abort.abort();
-        if (!(await within(grace))) this.log.warn('the cancelled run did not let go in time; closing anyway');
+        if (!(await within(deadline - abortAt))) this.log.warn('the cancelled run did not let go in time; closing anyway');
       }
     }
     const s = this.server;

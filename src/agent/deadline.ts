@@ -14,8 +14,8 @@ export async function withDeadline<T>(ms: number, describe: () => string, parent
       deadline.abort(error);
       reject(error);
     }, ms);
-    // A stop from above (a shutdown) ends the wait too, whatever the step is doing.
-    onParentAbort = () => reject(new ParityError('PARITY_ABORTED', 'stopped: the agent is shutting down'));
+    // A stop from above (a shutdown, a lost lease) ends the wait too, whatever the step is doing.
+    onParentAbort = () => reject(parent?.reason instanceof ParityError ? parent.reason : new ParityError('PARITY_ABORTED', 'stopped: the agent is shutting down'));
     if (parent?.aborted) onParentAbort();
     else parent?.addEventListener('abort', onParentAbort, { once: true });
   });

@@ -40,8 +40,9 @@ export interface RunOptions {
   leaseTtlMs?: number;
   /** Updated as the run goes, for the status API and progress bars. */
   progress?: RunProgress;
-  /** True once the agent is shutting down: no new entity starts, no new batch is sent. */
-  shouldStop?: () => boolean;
+  /** Aborted once the agent is shutting down (drains): no new entity, batch, chunk or verify
+   *  starts; what is in flight finishes. `signal` aborts what is in flight too. */
+  drain?: AbortSignal;
   /** The systems' runtimes (a daemon keeps them across runs); the run makes its own when absent. */
   runtimes?: SystemRuntimes;
 }
@@ -97,7 +98,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       progress.phase = 'read';
       progress.recordsRead = 0;
       const blocked = entity.config.dependsOn.map((d) => byName.get(d)).find((r) => r && (r.outcome === 'failed' || r.outcome === 'skipped'));
-      let why: string | null = blocked ? `prerequisite ${blocked.name} ${blocked.outcome}` : options.shouldStop?.() || options.signal?.aborted ? 'the agent is shutting down' : null;
+      let why: string | null = blocked ? `prerequisite ${blocked.name} ${blocked.outcome}` : options.drain?.aborted || options.signal?.aborted ? 'the agent is shutting down' : null;
       const lease = why ? null : await takeEntityLease(store, entity.name, holder, ttl, log);
       // An entity waiting on one another agent is running is that agent's business too.
       if (blocked && busy.has(blocked.name)) busy.add(entity.name);
@@ -116,7 +117,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
             outcome = await withDeadline(
               limitS * 1000,
               () => `entity "${entity.name}": did not finish within maxDurationS (${limitS} s): stopped, and the run went on with the other entities`,
-              options.signal,
+              lease && 'lost' in lease ? (options.signal ? AbortSignal.any([options.signal, lease.lost]) : lease.lost) : options.signal,
               async (signal) => {
                 compared = await reconcileEntity(
                   loaded,
@@ -132,7 +133,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
                   if (synced.blocked) log.warn({ entity: entity.name, reason: synced.blocked }, 'entity blocked');
                 }
                 if (!synced.blocked && entity.target.writer && compared.candidates && report.outcome !== 'failed' && report.outcome !== 'skipped') {
-                  synced = await syncEntity(entity, report, compared.candidates, { store, runtimes, runId, dryRun, baseDir: loaded.baseDir, log: entityLog, signal, progress, draining: options.shouldStop });
+                  synced = await syncEntity(entity, report, compared.candidates, { store, runtimes, runId, dryRun, baseDir: loaded.baseDir, log: entityLog, signal, progress, drain: options.drain });
                 }
                 report.outcome = entityOutcome({ compared: report.outcome, ...synced });
                 if (synced.blocked) report.blocked = synced.blocked;
@@ -182,7 +183,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
     };
     const failed = reports.filter((r) => r.outcome === 'failed').map((r) => r.name);
     // A run the agent stopped (a shutdown: no new entity or batch started, or work aborted) did not do all it set out to.
-    const status: RunResult['status'] = options.signal?.aborted || options.shouldStop?.() ? 'cancelled' : failed.length ? 'failed' : 'completed';
+    const status: RunResult['status'] = options.signal?.aborted || options.drain?.aborted ? 'cancelled' : failed.length ? 'failed' : 'completed';
 
     const reportsDir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
     const history = loaded.config.reports.formats.includes('html') ? await store.listRuns(30) : [];
@@ -201,7 +202,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
     log.info({ status, health: report.health, durationMs: report.durationMs }, 'run finished');
     return { report, status, files };
   } catch (err) {
-    await store.finishRun(runId, options.signal?.aborted ? 'cancelled' : 'failed', null, describeError(err)).catch(() => undefined);
+    await store.finishRun(runId, options.signal?.aborted || options.drain?.aborted ? 'cancelled' : 'failed', null, describeError(err)).catch(() => undefined);
     throw err;
   } finally {
     if (!options.runtimes) runtimes.close();

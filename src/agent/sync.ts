@@ -32,8 +32,8 @@ export interface SyncContext {
   store: StateStore;
   runtimes: SystemRuntimes;
   progress?: RunProgress | undefined;
-  /** True once the agent drains: no new batch starts. */
-  draining?: (() => boolean) | undefined;
+  /** Aborted once the agent drains: no new batch or chunk starts, and the verify read stops. */
+  drain?: AbortSignal | undefined;
   runId: string;
   dryRun: boolean;
   baseDir: string;
@@ -75,7 +75,7 @@ export async function syncEntity(entity: ResolvedEntity, report: EntityReport, c
       {
         log: o.log,
         signal: o.signal,
-        draining: o.draining,
+        draining: () => o.drain?.aborted === true,
         onBatch: () => {
           if (o.progress) o.progress.batchesSent++;
         },
@@ -88,7 +88,7 @@ export async function syncEntity(entity: ResolvedEntity, report: EntityReport, c
   if (result.rejections.length) report.rejections = result.rejections.slice(0, SYNC_SAMPLE_LIMIT);
   if (result.quarantined.length) report.quarantined = result.quarantined;
   const sent = result.created + result.updated + result.deleted + result.unchanged + result.rejected;
-  if (target.write.verify && result.delivered.size > 0 && !o.signal?.aborted) {
+  if (target.write.verify && result.delivered.size > 0 && !o.signal?.aborted && !o.drain?.aborted) {
     if (o.progress) o.progress.phase = 'verify';
     await verify(entity, report, candidates, result.delivered, o);
   }
@@ -100,7 +100,9 @@ async function verify(entity: ResolvedEntity, report: EntityReport, candidates: 
   const collector = createCollector(entity.target, { keyChains: entity.keyChains, baseDir: o.baseDir, lastRunAt: null, runtime });
   const sent = new Map([...candidates.missing, ...candidates.changed].map((r) => [r.key, r]));
   try {
-    const pages = collector.read({ mapper: mapperFor(entity.target, entity, candidates.compareFields), signal: o.signal });
+    // Verifying is optional: a drain stops it, the next run compares the entity anyway.
+    const signal = AbortSignal.any([o.signal, o.drain].filter((s): s is AbortSignal => s !== undefined));
+    const pages = collector.read({ mapper: mapperFor(entity.target, entity, candidates.compareFields), signal });
     const result = await verifyDelivery(pages, { delivered, sent, compareFields: candidates.compareFields, tolerances: entity.tolerances }, eventLoopTurns());
     report.sync.verified = result.verified;
     if (result.stillDiffer.length) {

@@ -108,4 +108,49 @@ entities:
     // 1.5 s for the drip, 2 s for the long entity, the rest at once: well within 15 s.
     expect(elapsed).toBeLessThan(15);
   }, 30_000);
+
+  it('an entity whose lease is lost (another agent took it) is stopped at once; the run goes on', async () => {
+    const fields = 'fields: { id: { from: id, transform: int }, qty: { from: qty, transform: int } }';
+    const file = path.join(dir, 'lease.yaml');
+    writeFileSync(
+      file,
+      `version: 1
+state: sqlite:lease.db
+reports: { dir: lease-reports, formats: [json] }
+systems:
+  file: { type: csv, path: a.csv }
+  steady: { type: http, baseUrl: "${api}" }
+entities:
+  stolen:
+    key: [id]
+    source: { system: steady, path: /slow-pages, list: items, pagination: { type: cursor, nextCursor: next }, ${fields} }
+    target: { system: file, ${fields} }
+  after:
+    key: [id]
+    source: { system: file, ${fields} }
+    target: { system: file, ${fields} }
+`,
+    );
+    const loaded = await loadConfig(file);
+    const store = await StateStore.open('sqlite:lease.db', dir);
+    const other = await StateStore.open('sqlite:lease.db', dir);
+    const t0 = performance.now();
+    let result;
+    try {
+      const running = runOnce(loaded, store, { logger: silentLogger(), holder: 'agent-a', leaseTtlMs: 900 });
+      // Another agent takes the lease over while the entity reads (as if this one had stalled).
+      await new Promise((r) => setTimeout(r, 700));
+      expect(await other.takeLeaseFrom('entity:stolen', 'agent-a', 'agent-b', 60_000)).toBe(true);
+      result = await running;
+    } finally {
+      await other.close();
+      await store.close();
+    }
+    const byName = Object.fromEntries(result.report.entities.map((e) => [e.name, e]));
+    expect(byName.stolen!.outcome).toBe('failed');
+    expect(byName.stolen!.error).toBe('entity "stolen": lost its lease (it expired and another agent took it): stopped, so that two agents never write it at once');
+    expect(byName.after!.outcome).toBe('in-sync');
+    // Stopped at the next renewal (every 300 ms), not at maxDurationS (an hour).
+    expect((performance.now() - t0) / 1000).toBeLessThan(10);
+  }, 30_000);
 });
