@@ -8,6 +8,7 @@ import type { RunReport } from '../reconcile/report.js';
 import type { SystemRuntimes } from './runtimes.js';
 import { Alerter, alertMessage, decideAlert, type AlertEvent, type AlertState } from './alerts.js';
 import type { LoadedConfig } from './config/load.js';
+import { DEFAULT_SERVER } from './config/schema.js';
 import type { Logger } from './logger.js';
 import { AgentMetrics } from './metrics.js';
 import { newProgress, type RunProgress } from './progress.js';
@@ -17,7 +18,6 @@ import { createStatusApp } from './server.js';
 import { abortAfterMs } from './shutdown.js';
 import type { StateStore } from './state/store.js';
 import { VERSION } from './version.js';
-
 
 export interface RunRequest {
   mode: 'incremental' | 'full';
@@ -35,7 +35,6 @@ export interface AgentOptions {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const GAUGE_REFRESH_MS = 5000;
-
 /** The last run as /status shows it: from this agent's memory, or from the state store at start. */
 interface LastRun {
   runId: string;
@@ -175,7 +174,7 @@ export class Agent {
   }
 
   private async alert(report: RunReport | null, status: 'completed' | 'failed', error: string | null): Promise<void> {
-    const on = (this.loaded.config.alerts?.on ?? ['critical', 'failed', 'recovered']) as AlertEvent[];
+    const on: AlertEvent[] = this.loaded.config.alerts?.on ?? [];
     const previous = this.alertState;
     const { event, next } = decideAlert(previous, report, status, on);
     this.alertState = next;
@@ -192,8 +191,7 @@ export class Agent {
     for (const [system, state] of Object.entries(this.runtimes?.breakerStates() ?? {})) this.metrics.breaker.set({ system }, state === 'open' ? 1 : state === 'half-open' ? 0.5 : 0);
   }
 
-  /** The status API's /status: from memory only (the run updates it), so that it stays fast
-   *  however many clients ask while a run keeps the state store busy. */
+  /** /status, from memory only: fast however many ask while a run keeps the store busy. */
   status(): Record<string, unknown> {
     const last = this.last;
     return {
@@ -217,7 +215,7 @@ export class Agent {
 
   /** Starts the server and the schedule; runs once at start when a slot was missed or runOnStart is set. */
   async start(): Promise<{ url: string }> {
-    const server = this.loaded.config.server ?? { host: '127.0.0.1', port: 8787, token: undefined };
+    const server = this.loaded.config.server ?? DEFAULT_SERVER;
     const token = server.token || undefined;
     if (!token && !LOOPBACK.has(server.host)) {
       throw new ParityError('PARITY_CONFIG_INVALID', `server.host "${server.host}" is not a loopback address: set server.token (from the environment) before serving on the network`);

@@ -8,7 +8,7 @@ import { describeError, ParityError } from '../core/errors.js';
 import type { NormalizedRecord } from '../core/record.js';
 import { eventLoopTurns } from '../core/yield.js';
 import { DiffBuilder, isStripped, refill, strippedNeeds, type Side } from '../reconcile/diff.js';
-import { compareEntityReport, compareMetrics, decideConflicts, failedEntityReport, type EntityReport } from '../reconcile/report.js';
+import { compareEntityReport, compareMetrics, decideConflicts, failedEntityReport, newestWinsField, type EntityReport } from '../reconcile/report.js';
 import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.js';
 import type { Logger } from './logger.js';
 import { mapperFor } from './mappers.js';
@@ -130,7 +130,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     const readThisRun = { ...diff.read };
     // Records that waited as (key, hash) only but whose fields the report or the push needs:
     // read their side again, until the last one is found.
-    const waiting = strippedNeeds(diff, { changedSamples: SAMPLE_LIMIT, allChanged: plan.pushes || entity.config.conflict.startsWith('newest-wins'), allMissing: plan.pushes });
+    const waiting = strippedNeeds(diff, { changedSamples: SAMPLE_LIMIT, allChanged: plan.pushes || newestWinsField(entity.config.conflict) !== null, allMissing: plan.pushes });
     for (const side of ['source', 'target'] as const) {
       const count = waiting[side].size;
       if (count === 0) continue;

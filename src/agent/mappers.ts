@@ -3,6 +3,7 @@ import { dottedGetter, plainGetter } from '../collectors/mapper.js';
 import { RecordMapper } from '../collectors/index.js';
 import { fieldsOf } from '../collectors/metrics.js';
 import { systemType } from '../systems/registry.js';
+import { newestWinsField } from '../reconcile/report.js';
 import type { ResolvedEntity, ResolvedSide } from './config/load.js';
 
 export function mapperFor(side: ResolvedSide, entity: ResolvedEntity, compareFields: string[]): RecordMapper {
@@ -11,7 +12,7 @@ export function mapperFor(side: ResolvedSide, entity: ResolvedEntity, compareFie
     compareFields,
     mappings: side.mappings,
     getter: systemType(side.system).capabilities.nestedFields ? dottedGetter : plainGetter,
-    extraFields: [...entity.metrics.flatMap(fieldsOf), ...(/^newest-wins\(\s*([\w.]+)\s*\)$/.exec(entity.config.conflict)?.slice(1) ?? [])],
+    extraFields: [...entity.metrics.flatMap(fieldsOf), ...[newestWinsField(entity.config.conflict) ?? []].flat()],
     rules: entity.rules,
   });
 }

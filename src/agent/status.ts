@@ -3,10 +3,11 @@
 import axios from 'axios';
 import { describeError } from '../core/errors.js';
 import type { LoadedConfig } from './config/load.js';
+import { DEFAULT_SERVER } from './config/schema.js';
 import { DEFAULT_STATE_URL, StateStore } from './state/store.js';
 
 export async function agentStatus(loaded: LoadedConfig): Promise<Record<string, unknown>> {
-  const server = loaded.config.server ?? { host: '127.0.0.1', port: 8787, token: undefined };
+  const server = loaded.config.server ?? DEFAULT_SERVER;
   const host = server.host === '0.0.0.0' || server.host === '::' ? '127.0.0.1' : server.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
   let reason: string;

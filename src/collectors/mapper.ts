@@ -2,6 +2,7 @@
 // Every collector uses it, so all sides agree on what "the same record" means.
 import { encodeKey, hashFields } from '../core/canonical.js';
 import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
+import { readPath } from '../core/paths.js';
 import { applyTransforms, TransformError, type Transform } from '../core/transforms.js';
 import { applyRules, NO_RULES, type FieldRules } from './rules.js';
 
@@ -18,15 +19,7 @@ export type Getter = (row: Record<string, unknown>, from: string) => unknown;
 export const plainGetter: Getter = (row, from) => row[from];
 
 /** Reads "a.b.c" from nested JSON objects. */
-export const dottedGetter: Getter = (row, from) => {
-  if (!from.includes('.')) return row[from];
-  let v: unknown = row;
-  for (const part of from.split('.')) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[part];
-  }
-  return v;
-};
+export const dottedGetter: Getter = (row, from) => (from.includes('.') ? readPath(row, from) : row[from]);
 
 export interface MapperOptions {
   /** Key fallback chains: a record's key is the first chain whose fields are all present.

@@ -4,7 +4,7 @@
 // the messages all ask it.
 import type { AxiosError } from 'axios';
 import { ConnectionError, TimeoutError } from 'sequelize';
-import { ERROR_CODES, type ErrorCode, type ErrorKind, type FailureAction } from './errors.js';
+import { ERROR_CODES, ParityError, type ErrorCode, type ErrorKind, type FailureAction } from './errors.js';
 
 export interface Failure {
   action: FailureAction;
@@ -27,6 +27,9 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONN
  * is worth another attempt, and a refused request sets its batch aside.
  */
 export function classifyHttp(error: AxiosError, op: 'read' | 'write'): Failure {
+  // Already classified where it was raised (the origin guard, the token endpoint).
+  const raised = error instanceof ParityError ? error : error.cause instanceof ParityError ? error.cause : null;
+  if (raised) return failureOf(raised.code);
   if (error.code === 'ERR_CANCELED') return failureOf('PARITY_ABORTED');
   if (error.code === 'EOPENBREAKER') return failureOf('PARITY_BREAKER_OPEN');
   const status = error.response?.status;

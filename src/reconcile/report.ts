@@ -122,11 +122,16 @@ export function compareEntityReport(input: EntityInput, diff: DiffResult): Entit
  * version; `newest-wins(field)` keeps the side whose field is later (the source on a tie or
  * when either is missing); `report-only` decides nothing.
  */
+/** The field of `newest-wins(field)`, or null for another strategy. */
+export function newestWinsField(strategy: string): string | null {
+  return /^newest-wins\(\s*([\w.]+)\s*\)$/.exec(strategy)?.[1] ?? null;
+}
+
 export function decideConflicts(strategy: string, changed: readonly ChangedRecord[]): EntityReport['conflicts'];
 export function decideConflicts(strategy: string, changed: readonly ChangedRecord[], keys: true): (NonNullable<EntityReport['conflicts']> & { targetKeys: string[] }) | undefined;
 export function decideConflicts(strategy: string, changed: readonly ChangedRecord[], keys = false): (EntityReport['conflicts'] & { targetKeys?: string[] }) | undefined {
   if (strategy === 'report-only' || changed.length === 0) return undefined;
-  const field = /^newest-wins\(\s*([\w.]+)\s*\)$/.exec(strategy)?.[1];
+  const field = newestWinsField(strategy);
   if (!field) return { strategy, sourceWins: changed.length, targetWins: 0, ...(keys ? { targetKeys: [] } : {}) };
   const time = (v: unknown): number | null => {
     if (v === null || v === undefined || v === '') return null;

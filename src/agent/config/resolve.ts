@@ -9,6 +9,7 @@ import type { FieldRules } from '../../collectors/rules.js';
 import { commonSideShape, type SideSpec } from '../../collectors/schema.js';
 import { commonWriteShape } from '../../push/schema.js';
 import { systemType, writableTypes, type WriteTarget } from '../../systems/registry.js';
+import { newestWinsField } from '../../reconcile/report.js';
 import type { Fail, PathPart } from '../../core/config-path.js';
 import type { EntityConfig, ParityConfig, SideConfig, SystemConfig } from './schema.js';
 
@@ -82,7 +83,7 @@ export function resolveEntities(config: ParityConfig, custom: Record<string, Cus
       return def!;
     });
     const mapped = (f: string) => sides.every((side) => !side.mappings || side.mappings.some((m) => m.name === f));
-    const newest = /^newest-wins\(\s*([\w.]+)\s*\)$/.exec(entity.conflict)?.[1];
+    const newest = newestWinsField(entity.conflict);
     if (newest && !mapped(newest)) fail([...at, 'conflict'], `"${newest}" is not a field of this entity (map it on both sides)`);
     const named: [string, string[]][] = [
       ['tolerance', Object.keys(entity.tolerance ?? {})],

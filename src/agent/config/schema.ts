@@ -4,6 +4,10 @@ import { z } from 'zod';
 import type { CommonSideConfig } from '../../collectors/schema.js';
 import type { CommonWriteConfig } from '../../push/schema.js';
 import { anySideSchema, systemSchema } from '../../systems/registry.js';
+import { DEFAULT_BANDS } from '../../reconcile/score.js';
+
+/** Where the status API listens when the config has no `server` block. */
+export const DEFAULT_SERVER = { host: '127.0.0.1', port: 8787, token: undefined as string | undefined };
 
 const name = z.string().regex(/^[A-Za-z_][\w.-]*$/, 'use letters, digits, "_", "-" or "."');
 
@@ -52,7 +56,7 @@ export const entitySchema = z.strictObject({
 });
 
 const bandsSchema = z
-  .strictObject({ perfect: z.number().min(0).max(100).default(99), good: z.number().min(0).max(100).default(95), warning: z.number().min(0).max(100).default(90) })
+  .strictObject({ perfect: z.number().min(0).max(100).default(DEFAULT_BANDS.perfect), good: z.number().min(0).max(100).default(DEFAULT_BANDS.good), warning: z.number().min(0).max(100).default(DEFAULT_BANDS.warning) })
   .refine((b) => b.perfect >= b.good && b.good >= b.warning, 'bands must satisfy perfect >= good >= warning');
 
 export const configSchema = z.strictObject({
@@ -66,7 +70,7 @@ export const configSchema = z.strictObject({
     })
     .default({ dir: 'reports', retentionDays: 30, formats: ['json', 'md', 'html'] }),
   server: z
-    .strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8787), token: z.string().optional() })
+    .strictObject({ host: z.string().default(DEFAULT_SERVER.host), port: z.number().int().min(0).max(65535).default(DEFAULT_SERVER.port), token: z.string().optional() })
     .optional(),
   schedule: z
     .strictObject({ incremental: z.string().optional(), full: z.string().optional(), timezone: z.string().default('UTC'), runOnStart: z.boolean().optional() })
@@ -76,7 +80,7 @@ export const configSchema = z.strictObject({
     .optional(),
   /** The daemon: how long an entity's lease lasts, how long shutdown may wait for the current batch. */
   agent: z.strictObject({ leaseTtlS: z.number().positive().default(30), shutdownTimeoutS: z.number().positive().default(30) }).default({ leaseTtlS: 30, shutdownTimeoutS: 30 }),
-  health: z.strictObject({ bands: bandsSchema.default({ perfect: 99, good: 95, warning: 90 }) }).default({ bands: { perfect: 99, good: 95, warning: 90 } }),
+  health: z.strictObject({ bands: bandsSchema.default(DEFAULT_BANDS) }).default({ bands: DEFAULT_BANDS }),
   transforms: z.string().optional(),
   /** Environment variables whose values may be shown (a port, a host name). Every other value
    *  taken from the environment is masked wherever it would appear. */
