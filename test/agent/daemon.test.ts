@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Hono } from 'hono';
 import { Sequelize } from 'sequelize';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/agent/config/load.js';
 import { Agent } from '../../src/agent/daemon.js';
 import { silentLogger } from '../../src/agent/logger.js';
@@ -13,6 +13,7 @@ import { StateStore } from '../../src/agent/state/store.js';
 import { createReceiver, type Receiver } from '../../examples/receiver/server.js';
 import { serveApp } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
+import { onClock, useFakeClock } from '../helpers/clock.js';
 
 const TOKEN = 'status-token-7d1c2e';
 let receiver: Receiver;
@@ -196,14 +197,23 @@ entities:
   }, 60_000);
 });
 
+/** Lets `ms` of fake time pass, real I/O going on meanwhile. */
+const pass = (ms: number) => onClock(new Promise((r) => setTimeout(r, ms)));
+
+// On a fake clock: the schedule, the receiver's delays and the alert backoff wait no real time.
 describe('the schedule', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('a run longer than the interval is never overlapped; the skipped triggers are counted', async () => {
     applyDelayMs = 700; // 5 batches of 10: a run takes about 3.5 s, the schedule fires every second
     const { agent, store, erp } = await setup('schedule: { incremental: every 1s }\nserver: { host: 127.0.0.1, port: 0 }');
     await erp.close();
+    useFakeClock();
     await agent.start();
-    await new Promise((r) => setTimeout(r, 4500));
-    await agent.whenIdle();
+    await pass(4500);
+    await onClock(agent.whenIdle());
     const runs = (await store.listRuns(50)).filter((r) => r.trigger === 'schedule').sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
     expect(runs.length).toBeGreaterThanOrEqual(1);
     for (let i = 1; i < runs.length; i++) expect(runs[i]!.startedAt.getTime()).toBeGreaterThanOrEqual(runs[i - 1]!.finishedAt!.getTime());
@@ -219,19 +229,24 @@ describe('the schedule', () => {
     const old = new Date(Date.now() - 2 * 3_600_000);
     await store.startRun({ id: '11111111-1111-4111-8111-111111111111', mode: 'incremental', trigger: 'schedule', dryRun: false, startedAt: old });
     await store.finishRun('11111111-1111-4111-8111-111111111111', 'completed', null, null);
+    useFakeClock();
+    const started = Date.now();
     await agent.start();
-    await agent.whenIdle();
-    await new Promise((r) => setTimeout(r, 1000));
+    await onClock(agent.whenIdle());
+    // Up to the first regular slot (ten minutes after the start): the one catch-up run.
+    await pass(Math.max(0, started + 10 * 60_000 - 1000 - Date.now()));
     const runs = (await store.listRuns(50)).filter((r) => r.startedAt > old);
+    expect(runs.every((r) => r.startedAt.getTime() < started + 10 * 60_000)).toBe(true);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ trigger: 'schedule', status: 'completed' });
   }, 60_000);
 });
 
-// These tests wait in real time (alert backoff, a schedule, a shutdown deadline): about 7 s on
-// a quiet machine, and up to three times that while another test file runs beside them.
-// Their budget is 60 s; fake timers would take the waiting out (issue 11).
 describe('alerts', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('an alert that cannot be delivered is retried, logged, and never fails the run', async () => {
     let calls = 0;
     const hook = new Hono();
@@ -244,8 +259,10 @@ describe('alerts', () => {
     await agent.start();
     // Make the run fail: the ERP table is gone.
     await erp.query('ALTER TABLE items RENAME TO items_gone');
+    useFakeClock();
     const runId = agent.trigger({ mode: 'full', trigger: 'api' });
-    await agent.whenIdle();
+    await onClock(agent.whenIdle());
+    vi.useRealTimers();
     expect(calls).toBe(4); // the first attempt and 3 retries
     const run = await agent.store.getRun(runId!);
     expect(run?.run.status).toBe('failed');

@@ -1,13 +1,14 @@
 // Every pagination and auth style against real Hono servers on loopback ports.
 import type { HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpCollector } from '../../src/systems/http/collector.js';
 import { nextLink } from '../../src/systems/http/pagination.js';
 import { HttpRuntime } from '../../src/systems/http/runtime.js';
 import type { HttpSystemConfig, PaginationConfig, HttpSideSpec } from '../../src/systems/http/schema.js';
 import { dottedGetter, RecordMapper } from '../../src/collectors/mapper.js';
 import { serveApp } from '../helpers/servers.js';
+import { onClock, useFakeClock } from '../helpers/clock.js';
 
 const RECORDS = Array.from({ length: 53 }, (_, i) => ({ id: `R${String(i).padStart(3, '0')}`, n: i }));
 
@@ -203,25 +204,36 @@ describe('auth', () => {
 });
 
 describe('rate limit, retries and limits', () => {
-  it('never exceeds rateLimit.perSecond in any one-second window', async () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('never exceeds rateLimit.perSecond in any one-second window (on a fake clock)', async () => {
     const stamps: number[] = [];
+    let served = 0;
     const app = new Hono().get('/records', (c) => {
-      stamps.push(performance.now());
+      served++;
       const page = Number(c.req.query('page'));
       return c.json({ data: RECORDS.slice((page - 1) * 4, page * 4) });
     });
     const base = await serveApp(app);
     const sys = system(base, { rateLimit: { perSecond: 5 } });
-    expect(await readKeys(new HttpCollector(side(sys, { pagination: { type: 'page', pageParam: 'page', sizeParam: 'per_page', size: 4, startPage: 1 } })))).toEqual(ALL);
+    useFakeClock();
+    // Each request is stamped as the system's rate gate lets it go (the server would see it a
+    // little later: on a fake clock, by however many steps the socket took).
+    const runtime = new HttpRuntime('api', sys);
+    const gate = runtime.gate!;
+    Object.defineProperty(runtime, 'gate', { value: async () => {
+      await gate();
+      stamps.push(Date.now());
+    } });
+    expect(await onClock(readKeys(new HttpCollector(side(sys, { pagination: { type: 'page', pageParam: 'page', sizeParam: 'per_page', size: 4, startPage: 1 } }), runtime)))).toEqual(ALL);
+    expect(served).toBe(14);
     expect(stamps.length).toBe(14);
-    for (let i = 5; i < stamps.length; i++) {
-      // The 6th request of any run of six starts at least a second after the first. The stamps
-      // are taken when the server sees each request: the first one's arrival may be late by a
-      // few tens of ms when the machine is busy, which shortens the gap seen here by as much.
-      expect(stamps[i]! - stamps[i - 5]!).toBeGreaterThanOrEqual(950);
-    }
-    // And the whole read is paced: 14 requests at 5 a second cannot take less than 2 seconds.
-    expect(stamps.at(-1)! - stamps[0]!).toBeGreaterThanOrEqual(1950);
+    // The 6th request of any run of six starts a second or more after the first.
+    for (let i = 5; i < stamps.length; i++) expect(stamps[i]! - stamps[i - 5]!).toBeGreaterThanOrEqual(1000);
+    // And the whole read is paced: 14 requests at 5 a second take 2 seconds at least.
+    expect(stamps.at(-1)! - stamps[0]!).toBeGreaterThanOrEqual(2000);
   });
 
   it('retries 5xx, dropped sockets and 429 with Retry-After, and reads every record once', async () => {
@@ -231,7 +243,7 @@ describe('rate limit, retries and limits', () => {
       calls++;
       stamps.push(Date.now());
       if (calls === 1) return c.json({ error: 'busy' }, 503);
-      if (calls === 2) return c.json({ error: 'slow down' }, 429, { 'Retry-After': '1' });
+      if (calls === 2) return c.json({ error: 'slow down' }, 429, { 'Retry-After': '45' });
       if (calls === 4) return c.json({ error: 'oops' }, 502);
       if (calls === 5) {
         c.env.incoming.socket.destroy();
@@ -241,10 +253,12 @@ describe('rate limit, retries and limits', () => {
       return c.json({ data: RECORDS.slice((page - 1) * 20, page * 20) });
     });
     const base = await serveApp(app);
-    const keys = await readKeys(new HttpCollector(side(system(base), { pagination: { type: 'page', pageParam: 'page', sizeParam: 'per_page', size: 20, startPage: 1 } })));
+    useFakeClock();
+    const keys = await onClock(readKeys(new HttpCollector(side(system(base), { pagination: { type: 'page', pageParam: 'page', sizeParam: 'per_page', size: 20, startPage: 1 } }))));
     expect(keys).toEqual(ALL);
     expect(calls).toBe(7);
-    expect(stamps[2]! - stamps[1]!).toBeGreaterThanOrEqual(990);
+    // Retry-After: 45 (on a fake clock): the retry came 45 s later, not sooner.
+    expect(stamps[2]! - stamps[1]!).toBeGreaterThanOrEqual(45_000);
   });
 
   it('a Retry-After over a minute ends the read for this run with a clear message', async () => {

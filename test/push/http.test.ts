@@ -3,7 +3,7 @@
 // once, and every re-sent batch carried its original Idempotency-Key.
 import type { HttpBindings } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StateStore } from '../../src/agent/state/store.js';
 import { silentLogger } from '../../src/agent/logger.js';
 import { HttpPushClient, type PushSystem } from '../../src/systems/http/push/client.js';
@@ -12,6 +12,7 @@ import type { PushRecord } from '../../src/push/types.js';
 import { createReceiver, type Receiver } from '../../examples/receiver/server.js';
 import { serveApp } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
+import { onClock, useFakeClock } from '../helpers/clock.js';
 
 type Fault = (call: number) => 'fail503' | 'retry-after' | 'drop' | 'apply-then-drop' | 'slow' | 'long-wait' | null;
 
@@ -20,6 +21,7 @@ const source: PushRecord[] = Array.from({ length: N }, (_, i) => ({ localId: `L$
 
 let receivers: Receiver[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(receivers.map((r) => r.close()));
   receivers = [];
 });
@@ -28,6 +30,8 @@ async function setup(fault: Fault, system: Partial<PushSystem> = {}) {
   const receiver = await createReceiver();
   receivers.push(receiver);
   const keys = new Map<string, Set<string>>();
+  /** When each POST arrived (Date.now(): the fake clock's time when it is on), and its batch. */
+  const arrivals: { at: number; batchId: string }[] = [];
   let calls = 0;
   const layer: MiddlewareHandler<{ Bindings: HttpBindings }> = async (c, next) => {
     if (c.req.method !== 'POST') return next();
@@ -36,11 +40,12 @@ async function setup(fault: Fault, system: Partial<PushSystem> = {}) {
     const set = keys.get(body.batchId) ?? new Set();
     set.add(c.req.header('idempotency-key') ?? '');
     keys.set(body.batchId, set);
+    arrivals.push({ at: Date.now(), batchId: body.batchId });
     switch (fault(calls)) {
       case 'fail503':
         return c.json({ error: 'busy' }, 503);
       case 'retry-after':
-        return c.json({ error: 'slow down' }, 429, { 'Retry-After': '1' });
+        return c.json({ error: 'slow down' }, 429, { 'Retry-After': '30' });
       case 'long-wait':
         return c.json({ error: 'quota' }, 429, { 'Retry-After': '3600' });
       case 'drop':
@@ -65,7 +70,7 @@ async function setup(fault: Fault, system: Partial<PushSystem> = {}) {
   const store = await StateStore.open('sqlite:state.db', tempDir());
   const client = new HttpPushClient(pushSystem, 'shop', '/sync/items');
   const run = (runId: string) => pushEntity({ entity: 'items', system: 'shop', records: source, batchSize: 50, outbox: store, client, runId, log: silentLogger() });
-  return { receiver, keys, run, store, pushSystem, calls: () => calls };
+  return { receiver, keys, run, store, pushSystem, arrivals, calls: () => calls };
 }
 
 async function expectExactlyOnce(receiver: Receiver, keys: Map<string, Set<string>>) {
@@ -88,11 +93,14 @@ describe('push faults', () => {
     await t.store.close();
   });
 
-  it('429 with Retry-After: 1 is honoured', async () => {
+  it('429 with Retry-After: 30 is honoured (on a fake clock)', async () => {
     const t = await setup((n) => (n === 2 ? 'retry-after' : null));
-    const started = Date.now();
-    expect((await t.run('r1')).created).toBe(N);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    useFakeClock();
+    expect((await onClock(t.run('r1'))).created).toBe(N);
+    // The batch answered 429 came back no sooner than the 30 s it was told to wait.
+    const refused = t.arrivals[1]!;
+    const again = t.arrivals.slice(2).find((a) => a.batchId === refused.batchId)!;
+    expect(again.at - refused.at).toBeGreaterThanOrEqual(30_000);
     await expectExactlyOnce(t.receiver, t.keys);
     await t.store.close();
   });
@@ -130,8 +138,9 @@ describe('push faults', () => {
 describe('the circuit breaker', () => {
   it('opens after repeated 5xx, defers the rest to the outbox, and the next run sends them first', async () => {
     let down = true;
-    const t = await setup(() => (down ? 'fail503' : null), { retry: { retries: 1, baseMs: 5, maxMs: 10 }, breaker: { errorThresholdPercentage: 50, resetTimeoutMs: 200, volumeThreshold: 5 } });
-    const first = await t.run('r1');
+    const t = await setup(() => (down ? 'fail503' : null), { retry: { retries: 1, baseMs: 500, maxMs: 2000 }, breaker: { errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 5 } });
+    useFakeClock();
+    const first = await onClock(t.run('r1'));
     expect(first.deferred).toBe(true);
     expect(first.pending).toBe(N);
     const pending = await t.store.pending('items');
@@ -139,8 +148,14 @@ describe('the circuit breaker', () => {
     const callsWhileOpen = t.calls();
     expect(callsWhileOpen).toBeLessThan(10);
     down = false;
-    await new Promise((r) => setTimeout(r, 250));
-    const second = await t.run('r2');
+    // Before resetTimeoutMs the breaker stays open: a run sends nothing.
+    await vi.advanceTimersByTimeAsync(20_000);
+    const early = await onClock(t.run('r1b'));
+    expect(early).toMatchObject({ deferred: true, created: 0 });
+    expect(t.calls()).toBe(callsWhileOpen);
+    // At 60 s it lets one request through (half-open); that succeeds and closes it.
+    await vi.advanceTimersByTimeAsync(40_000);
+    const second = await onClock(t.run('r2'));
     expect(second).toMatchObject({ created: N, pending: 0, deferred: false });
     expect(await t.store.pending('items')).toEqual([]);
     await expectExactlyOnce(t.receiver, t.keys);
