@@ -113,7 +113,7 @@ describe('config loading', () => {
 
   it('an unknown key, a wrong type and a bad system type', async () => {
     expect(await loadError(GOOD.replace('version: 1', 'version: 1\nreprots: {}'))).toContain('(top level): unknown key "reprots"');
-    expect(await loadError(GOOD.replace('table: products', 'table: 5'))).toContain('entities.items.source.table: expected string, got number');
+    expect(await loadError(GOOD.replace('table: products', 'table: 5'))).toContain('entities.items.source.table: expected text, got a number');
     expect(await loadError(GOOD.replace('type: sql', 'type: oracle'))).toContain('systems.erp.type: unknown type "oracle" (use sql, http, excel, csv)');
   });
 

@@ -3,7 +3,7 @@
 // run needs (resolve.ts). Every error names file, line and path (locate.ts).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { isAlias, LineCounter, parseDocument, visit, type Alias, type Document } from 'yaml';
 import { registerSecret } from '../../core/redact.js';
 import { loadCustomTransforms, type CustomTransform } from '../../core/transforms.js';
 import { interpolateEnv } from './env.js';
@@ -56,7 +56,7 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
     throw new ConfigError(`${locate(shown, doc, lines, parts)}: ${formatPath(parts)}: ${message}`, code);
   };
 
-  const raw: unknown = doc.toJS();
+  const raw: unknown = toJS(doc, lines, shown);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail([], 'the config must be a mapping (version, systems, entities, …)');
 
   const interpolated = interpolateEnv(raw, env, (parts, variable) =>
@@ -115,6 +115,26 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
   registerConfigSecrets(config);
 
   return { file, baseDir: path.dirname(file), config, entities: orderByDependencies(entities, config, fail) };
+}
+
+/** The document as plain values; an alias without its anchor is a YAML error at its line. */
+function toJS(doc: Document, lines: LineCounter, shown: string): unknown {
+  const anchors = new Set<string>();
+  let dangling: Alias | null = null;
+  // Document order: an alias refers to an anchor set before it.
+  visit(doc, {
+    Node(_, node) {
+      if (isAlias(node)) {
+        if (!anchors.has(node.source) && !dangling) dangling = node;
+      } else if (node.anchor) anchors.add(node.anchor);
+    },
+  });
+  const alias = dangling as Alias | null;
+  if (alias) {
+    const at = alias.range ? lines.linePos(alias.range[0]) : null;
+    throw new ConfigError(`${shown}${at ? `:${at.line}:${at.col}` : ''}: invalid YAML: the alias *${alias.source} has no anchor &${alias.source} before it (define the anchor first, or write the value out)`);
+  }
+  return doc.toJS();
 }
 
 /** Secrets written into the config itself (not from the environment) are masked too. */

@@ -61,11 +61,14 @@ export function valueAt(root: unknown, parts: readonly PathPart[]): unknown {
   return v;
 }
 
+/** zod's type names as a config's reader says them. */
+const KIND_WORDS: Record<string, string> = { record: 'a mapping', object: 'a mapping', array: 'a list', string: 'text', number: 'a number', boolean: 'true or false', null: 'null' };
+
 export function describeIssue(issue: Issue, value: unknown): string {
   const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
   switch (issue.code) {
     case 'unrecognized_keys':
-      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling against DESIGN's config)`;
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling: README.md, "Configuration", lists every key)`;
     case 'invalid_union':
       if ('note' in issue && issue.note === 'No matching discriminator') {
         const discriminator = 'discriminator' in issue ? String(issue.discriminator) : 'type';
@@ -76,9 +79,12 @@ export function describeIssue(issue: Issue, value: unknown): string {
       return issue.message;
     case 'invalid_type': {
       const received = /received (\w+)/.exec(issue.message)?.[1];
-      return received === 'undefined' ? `required (${issue.expected})` : `expected ${issue.expected}${received ? `, got ${received}` : ''}`;
+      const expected = KIND_WORDS[issue.expected] ?? issue.expected;
+      return received === 'undefined' ? `required (${expected})` : `expected ${expected}${received ? `, got ${KIND_WORDS[received] ?? received}` : ''}`;
     }
     case 'invalid_format':
+      // A pattern the schema explains itself ("use source-wins, …") says so; others name the format.
+      if (issue.format === 'regex' && issue.message && !issue.message.startsWith('Invalid')) return `${shown} is not valid: ${issue.message}`;
       return `${shown} is not a valid ${issue.format === 'url' ? 'URL' : issue.format}`;
     case 'invalid_value':
       return `${shown} is not allowed (use ${issue.values.map((v) => String(v)).join(', ')})`;

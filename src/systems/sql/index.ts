@@ -50,6 +50,13 @@ export const sqlSystem: SystemType = {
   describe: (system) => sql(system).url,
   describeSide: (side) => (side as SqlSideConfig).table ?? ((side as SqlSideConfig).query ? 'query' : null),
   secrets: (system) => urlPassword(sql(system).url),
+  checkSystem: (system, at, fail) => {
+    try {
+      parseDatabaseUrl(sql(system).url, '.');
+    } catch (err) {
+      fail([...at, 'url'], err instanceof ParityError ? err.message : String(err));
+    }
+  },
   checkSide: (config, system, at, systemAt, fail) => {
     const side = config as SqlSideConfig;
     if (!side.table && !side.query) fail(at, `a sql side needs "table" (or "query")`);
