@@ -42,7 +42,6 @@ export interface BadConfig {
 const r = (name: string, from: string, to: string, ...says: (string | RegExp)[]): BadConfig => ({ name, edit: [[from, to]], says });
 const whole = (name: string, text: string, ...says: (string | RegExp)[]): BadConfig => ({ name, edit: text, says });
 const ITEMS_SRC = '      table: products\n';
-const ENTITY_END = '    target: { system: export, fields: { sku: sku, warehouse: wh, qty: qty } }\n';
 
 export const BAD_CONFIGS: BadConfig[] = [
   // The file as a whole
