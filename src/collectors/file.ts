@@ -205,8 +205,18 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
 
 const TABLE_PAGE = 1000;
 
+/** Throws the one-line error a user can act on when `file` (shown as `shown`) is not a readable file. */
+export function checkFile(shown: string, file: string): void {
+  if (!existsSync(file)) throw fileError(shown, `does not exist (check the system's path; looked for ${file})`);
+  if (statSync(file).isDirectory()) throw fileError(shown, `is a folder, not a file (check the system's path: ${file})`);
+}
+
 /** For `parity validate`: whether a file system's file is there. */
 export function probeFile(file: string, baseDir: string): ProbeResult {
-  const at = path.resolve(baseDir, file);
-  return existsSync(at) ? { ok: true, check: 'connect', detail: `file ${file} exists` } : { ok: false, check: 'connect', detail: `file ${file} does not exist (${at})` };
+  try {
+    checkFile(file, path.resolve(baseDir, file));
+    return { ok: true, check: 'connect', detail: `file ${file} exists` };
+  } catch (err) {
+    return { ok: false, check: 'connect', detail: (err as Error).message.replace(/^file /, 'file ') };
+  }
 }

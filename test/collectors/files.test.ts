@@ -1,7 +1,7 @@
 // Excel (exceljs streaming reader) and CSV (csv-parse) sides: every cell shape, headers by
 // name or letter, blank rows, invalid rows with their row number, and broken files.
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -102,7 +102,7 @@ describe('Excel collector', () => {
     await expect(readAll(new ExcelCollector({ side: excelSide('parts.xlsx', { sheet: 'Stock' }, mappings), baseDir: dir }), mappings, ['name'])).rejects.toThrow('file parts.xlsx: has no sheet "Stock" (sheets: "Notes", "Parts")');
     writeFileSync(path.join(dir, 'corrupt.xlsx'), 'PK\u0003\u0004 this is not a zip at all');
     await expect(readAll(new ExcelCollector({ side: excelSide('corrupt.xlsx', {}, mappings), baseDir: dir }), mappings, ['name'])).rejects.toThrow(/^file corrupt\.xlsx: is not a readable xlsx workbook \(/);
-    await expect(readAll(new ExcelCollector({ side: excelSide('nope.xlsx', {}, mappings), baseDir: dir }), mappings, ['name'])).rejects.toThrow("file nope.xlsx: does not exist (check the system's path)");
+    await expect(readAll(new ExcelCollector({ side: excelSide('nope.xlsx', {}, mappings), baseDir: dir }), mappings, ['name'])).rejects.toThrow(/^file nope\.xlsx: does not exist \(check the system's path; looked for .*nope\.xlsx\)$/);
   });
 
   it('runs the refresh command before reading, and fails clearly on a bad exit or a timeout', async () => {
@@ -179,10 +179,30 @@ describe('CSV collector', () => {
     expect(invalid).toEqual([{ ref: 'b.csv line 4 (key B)', reason: 'field qty: int: "x" is not a number' }]);
   });
 
-  it('an unclosed quote names the file and the line', async () => {
-    writeFileSync(path.join(dir, 'c.csv'), 'sku,name\n1,ok\n2,"broken\n3,fine\n');
+  it('an unclosed quote names the line where the field began, not the end of the file', async () => {
+    // The quote opens on line 15 of 21.
+    const lines = ['sku,name', ...Array.from({ length: 13 }, (_, i) => `${i + 1},ok`), '14,"broken', ...Array.from({ length: 6 }, (_, i) => `${i + 15},fine`)];
+    writeFileSync(path.join(dir, 'c.csv'), `${lines.join('\n')}\n`);
     const mappings = [m('sku', 'sku'), m('name', 'name')];
-    await expect(readAll(new CsvCollector(csvSide('c.csv', {}, {}, mappings), dir), mappings, ['name'])).rejects.toThrow(/^file c\.csv: line \d+: a quoted field is not closed \(check the quote character and the file\)$/);
+    await expect(readAll(new CsvCollector(csvSide('c.csv', {}, {}, mappings), dir), mappings, ['name'])).rejects.toThrow(
+      /^file c\.csv: line 15: a quoted field opened in the record that starts here is never closed \(check the quote character and the file\)$/,
+    );
+  });
+
+  it('a Latin-1 file read as UTF-8 fails with the line and the encoding to set, instead of reading U+FFFD', async () => {
+    writeFileSync(path.join(dir, 'l1-as-utf8.csv'), Buffer.from('sku,name\n1,plain\n2,Müller\n', 'latin1'));
+    const mappings = [m('sku', 'sku'), m('name', 'name')];
+    await expect(readAll(new CsvCollector(csvSide('l1-as-utf8.csv', {}, {}, mappings), dir), mappings, ['name'])).rejects.toThrow(
+      'file l1-as-utf8.csv: line 3: is not valid UTF-8 (saved as Latin-1 or Windows-1252?): set encoding: latin1 on the system, or save the file as UTF-8',
+    );
+  });
+
+  it('a folder where the CSV or the workbook should be fails the read with one line (no unhandled stream error)', async () => {
+    mkdirSync(path.join(dir, 'folder.csv'), { recursive: true });
+    mkdirSync(path.join(dir, 'folder.xlsx'), { recursive: true });
+    const mappings = [m('sku', 'sku'), m('name', 'name')];
+    await expect(readAll(new CsvCollector(csvSide('folder.csv', {}, {}, mappings), dir), mappings, ['name'])).rejects.toThrow(/^file folder\.csv: is a folder, not a file \(check the system's path: .*folder\.csv\)$/);
+    await expect(readAll(new ExcelCollector({ side: excelSide('folder.xlsx', {}, mappings), baseDir: dir }), mappings, ['name'])).rejects.toThrow(/^file folder\.xlsx: is a folder, not a file/);
   });
 
   it('a missing column lists the headers found', async () => {

@@ -1,16 +1,45 @@
 // Reads an entity side from a CSV file with csv-parse, streaming: delimiter, quote, BOM,
 // encoding and header row from the config. Empty cells are null; a row a transform cannot
 // read is invalid with its line number; a broken file is an error naming file and line.
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { pipeline, Transform } from 'node:stream';
 import path from 'node:path';
 import { parse, CsvError } from 'csv-parse';
 import { describeError } from '../../core/errors.js';
 import type { Page } from '../../core/record.js';
-import { fileError, readHeader, readTable, resolveColumns, wantedColumns, type TableRow } from '../../collectors/file.js';
+import { checkFile, fileError, readHeader, readTable, resolveColumns, wantedColumns, type TableRow } from '../../collectors/file.js';
 import type { MetricValue } from '../../collectors/metrics.js';
 import type { Collector, ProbeResult, ReadOptions } from '../../collectors/types.js';
 import { WatermarkTracker } from '../../collectors/watermark.js';
 import type { CsvSideSpec } from './schema.js';
+
+/** Decodes UTF-8 and refuses bytes that are not: a Latin-1 file read as UTF-8 would otherwise
+ *  be read with U+FFFD in place of its accented letters, silently. */
+function strictUtf8(shown: string): Transform {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let line = 1;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        const text = decoder.decode(chunk, { stream: true });
+        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) line++;
+        callback(null, text);
+      } catch {
+        const lenient = new TextDecoder('utf-8').decode(chunk);
+        const at = line + (lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD'))).match(/\n/g)?.length ?? 0);
+        callback(fileError(shown, `line ${at}: is not valid UTF-8 (saved as Latin-1 or Windows-1252?): set encoding: latin1 on the system, or save the file as UTF-8`));
+      }
+    },
+    flush(callback) {
+      try {
+        const rest = decoder.decode();
+        callback(null, rest || undefined);
+      } catch {
+        callback(fileError(shown, `line ${line}: ends inside a UTF-8 character (is the file cut short?)`));
+      }
+    },
+  });
+}
 
 /** An empty cell is null. */
 const csvValue = (cell: unknown) => (cell === undefined || cell === '' ? null : cell);
@@ -28,27 +57,37 @@ export class CsvCollector implements Collector {
     this.shown = side.system.path;
   }
 
+  /** The line the last complete record ended on: a record that breaks began after it. */
+  private lastLine = 0;
+
   private open() {
     const system = this.side.system;
-    if (!existsSync(this.file)) throw fileError(this.shown, 'does not exist (check the system\'s path)');
+    checkFile(this.shown, this.file);
+    const utf8 = system.encoding === 'utf8';
     const parser = parse({
       delimiter: system.delimiter,
       quote: system.quote,
-      encoding: system.encoding,
-      bom: true,
+      // UTF-8 is decoded before the parser, strictly (and without its BOM).
+      encoding: utf8 ? undefined : system.encoding,
+      bom: !utf8,
       info: true,
       relax_column_count: true,
       skip_empty_lines: true,
       from_line: this.side.config.headerRow ?? 1,
     });
-    return createReadStream(this.file).pipe(parser);
+    // pipeline, not pipe: an error of the file (a folder, a read failure) reaches the parser's reader.
+    const done = () => undefined;
+    return utf8 ? pipeline(createReadStream(this.file), strictUtf8(this.shown), parser, done) : pipeline(createReadStream(this.file), parser, done);
   }
 
   private wrap(err: unknown): Error {
     if (err instanceof CsvError) {
+      if (err.code === 'CSV_QUOTE_NOT_CLOSED') {
+        // csv-parse reports the end of the file; the field began in the record after the last good one.
+        return fileError(this.shown, `line ${this.lastLine + 1}: a quoted field opened in the record that starts here is never closed (check the quote character and the file)`, err);
+      }
       const line = (err as CsvError & { lines?: number }).lines;
-      const what = err.code === 'CSV_QUOTE_NOT_CLOSED' ? 'a quoted field is not closed (check the quote character and the file)' : err.message.replace(/^[^:]*: /, '');
-      return fileError(this.shown, `${line ? `line ${line}: ` : ''}${what}`, err);
+      return fileError(this.shown, `${line ? `line ${line}: ` : ''}${err.message.replace(/^[^:]*: /, '')}`, err);
     }
     return err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('PARITY_') ? err : fileError(this.shown, describeError(err), err);
   }
@@ -57,7 +96,9 @@ export class CsvCollector implements Collector {
   private async *rows(): AsyncGenerator<TableRow> {
     const parser = this.open();
     try {
+      this.lastLine = (this.side.config.headerRow ?? 1) - 1;
       for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+        this.lastLine = info.lines;
         yield { number: info.lines, cells: [undefined, ...record] };
       }
     } catch (err) {

@@ -2,12 +2,11 @@
 // the whole workbook in memory): the sheet by name or position, the header row, columns by
 // header name or letter. Blank rows are skipped; a row with a bad cell is invalid with its
 // row number; the rest of the sheet still reads.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
-import { describeError, isParityError } from '../../core/errors.js';
+import { describeError, isParityError, ParityError } from '../../core/errors.js';
 import type { Page } from '../../core/record.js';
-import { fileError, readHeader, readTable, refreshFile, resolveColumns, wantedColumns, type TableRow } from '../../collectors/file.js';
+import { checkFile, fileError, readHeader, readTable, refreshFile, resolveColumns, wantedColumns, type TableRow } from '../../collectors/file.js';
 import type { MetricValue } from '../../collectors/metrics.js';
 import type { Collector, ProbeResult, ReadOptions } from '../../collectors/types.js';
 import { WatermarkTracker } from '../../collectors/watermark.js';
@@ -47,7 +46,7 @@ export class ExcelCollector implements Collector {
       await refreshFile(this.shown, this.options.baseDir, this.system.refresh, this.options.lastRunAt ?? null, signal);
       this.refreshed = true;
     }
-    if (!existsSync(this.file)) throw fileError(this.shown, "does not exist (check the system's path)");
+    checkFile(this.shown, this.file);
     const wanted = this.options.side.config.sheet ?? 1;
     const reader = new ExcelJS.stream.xlsx.WorkbookReader(this.file, { sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'cache', worksheets: 'emit', entries: 'ignore' });
     const seen: string[] = [];
@@ -58,7 +57,7 @@ export class ExcelCollector implements Collector {
         seen.push(sheet.name);
         if (target === undefined || sheet.name.trim().toLowerCase() !== String(target).trim().toLowerCase()) continue;
         for await (const row of sheet as unknown as AsyncIterable<SheetRow>) {
-          if (signal?.aborted) throw new Error('read aborted');
+          if (signal?.aborted) throw new ParityError('PARITY_ABORTED', `file ${this.shown}: read aborted`);
           yield { number: row.number, cells: withFormulaResults(row) };
         }
         return;
