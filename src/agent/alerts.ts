@@ -24,7 +24,9 @@ export function decideAlert(previous: AlertState, report: RunReport | null, stat
     const event = on.includes('failed') && !previous.failed ? 'failed' : null;
     return { event, next: { band: report?.health.status ?? previous.band, failed: true, alerting: previous.alerting || event !== null } };
   }
-  const band = report!.health.status;
+  // A run that compared nothing says nothing about the band.
+  const band = report!.health.status ?? previous.band;
+  if (band === null) return { event: null, next: previous };
   const worse = previous.band !== null && ORDER.indexOf(band) < ORDER.indexOf(previous.band);
   const better = previous.band !== null && ORDER.indexOf(band) > ORDER.indexOf(previous.band);
   let event: AlertEvent | null = null;
@@ -40,8 +42,8 @@ export function alertMessage(event: AlertEvent, report: RunReport | null, previo
     event === 'failed'
       ? `parity: run ${report?.runId ?? ''} failed${error ? `: ${error}` : ''}`
       : event === 'recovered'
-        ? `parity: recovered, health ${h!.score.toFixed(2)} (${h!.status})`
-        : `parity: health fell from ${previous.band} to ${h!.status} (${h!.score.toFixed(2)})`;
+        ? `parity: recovered, health ${h!.score?.toFixed(2)} (${h!.status})`
+        : `parity: health fell from ${previous.band} to ${h!.status} (${h!.score?.toFixed(2)})`;
   return {
     text,
     event,

@@ -105,8 +105,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       else io.out(summary(result.report, result.files));
       if (result.status === 'cancelled') io.err('parity: the run was stopped before it finished (recorded as cancelled); the next run takes up the rest\n');
       else if (result.status === 'failed') exitCode = EXIT.failed;
-      else if (flags.failUnder !== undefined && result.report.health.score < flags.failUnder) {
-        io.err(`parity: health ${result.report.health.score} is below --fail-under ${flags.failUnder}\n`);
+      else if (flags.failUnder !== undefined && (result.report.health.score === null || result.report.health.score < flags.failUnder)) {
+        const score = result.report.health.score;
+        io.err(`parity: exit 3: ${score === null ? 'no entity was compared (health none)' : `health ${score} is below --fail-under ${flags.failUnder}`}\n`);
         exitCode = EXIT.underThreshold;
       }
     } finally {

@@ -39,7 +39,7 @@ const GAUGE_REFRESH_MS = 5000;
 interface LastRun {
   runId: string;
   status: string;
-  health: { score: number; status: string | null; overallMatch?: number } | null;
+  health: { score: number | null; status: string | null; overallMatch?: number | null } | null;
   finishedAt: string | null;
   error: string | null;
 }

@@ -28,7 +28,7 @@ export class AgentMetrics {
   recordRun(report: RunReport, status: 'completed' | 'failed' | 'cancelled'): void {
     this.runs.inc({ status, trigger: report.trigger });
     this.duration.observe(report.durationMs / 1000);
-    this.health.set(report.health.score);
+    if (report.health.score !== null) this.health.set(report.health.score);
     for (const e of report.entities) {
       this.entityMatch.set({ entity: e.name }, e.match);
       for (const [kind, n] of Object.entries(e.diff)) this.entityCount.set({ entity: e.name, kind }, n);

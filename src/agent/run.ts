@@ -165,8 +165,12 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
 
     const bands = loaded.config.health.bands;
     const scored = entities.map((e, i) => ({ e, r: reports[i]! })).filter(({ e }) => !busy.has(e.name));
-    const score = healthScore(scored.map(({ e, r }) => ({ match: r.outcome === 'failed' || r.outcome === 'skipped' ? null : r.match, weight: e.config.weight })));
+    const notCompared = (r: EntityReport) => r.outcome === 'failed' || r.outcome === 'skipped';
+    // Nothing compared (every entity held by another agent): no health to report, not a perfect one.
+    const score = scored.length === 0 ? null : healthScore(scored.map(({ e, r }) => ({ match: notCompared(r) ? null : r.match, weight: e.config.weight })));
     const totals = reports.reduce((t, r) => ({ matched: t.matched + r.diff.matched, all: t.all + r.diff.matched + r.diff.missing + r.diff.extra + r.diff.changed }), { matched: 0, all: 0 });
+    // An entity that failed or was not compared has records nobody counted: the overall share is unknown.
+    const overallMatch = score === null || scored.some(({ r }) => notCompared(r)) ? null : percent(totals.all === 0 ? 100 : (100 * totals.matched) / totals.all);
     const finished = new Date();
     const report: RunReport = {
       schemaVersion: REPORT_SCHEMA_VERSION,
@@ -178,7 +182,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
       durationMs: finished.getTime() - started.getTime(),
-      health: { score: percent(score), status: band(score, bands), overallMatch: percent(totals.all === 0 ? 100 : (100 * totals.matched) / totals.all) },
+      health: { score: score === null ? null : percent(score), status: score === null ? null : band(score, bands), overallMatch },
       entities: reports,
     };
     const failed = reports.filter((r) => r.outcome === 'failed').map((r) => r.name);
@@ -189,7 +193,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
     const history = loaded.config.reports.formats.includes('html') ? await store.listRuns(30) : [];
     const trend = [
       ...history.filter((r) => r.id !== runId && r.healthScore !== null).map((r) => ({ at: r.startedAt.toISOString(), score: r.healthScore! })),
-      { at: report.startedAt, score: report.health.score },
+      ...(report.health.score === null ? [] : [{ at: report.startedAt, score: report.health.score }]),
     ].slice(-30);
     const files = writeReportFiles(report, reportsDir, loaded.config.reports.formats, trend);
     const pruned = pruneReports(reportsDir, loaded.config.reports.retentionDays);

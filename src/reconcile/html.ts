@@ -88,7 +88,7 @@ export function renderHtml(report: RunReport, trend: readonly TrendPoint[], char
 <style>${chart.css}</style><style>${STYLE}</style></head>
 <body>
 <header><h1>parity report</h1>
-<p class="health">Health <b>${h.score.toFixed(2)}</b> <span class="badge ${esc(h.status)}">${esc(h.status)}</span> · overall match ${pct(h.overallMatch)} · ${esc(report.mode)}${report.dryRun ? ' · dry run' : ''} · ${(report.durationMs / 1000).toFixed(1)} s</p>
+<p class="health">Health <b>${h.score === null ? 'none' : h.score.toFixed(2)}</b> <span class="badge ${esc(h.status ?? 'none')}">${esc(h.status ?? 'nothing compared')}</span> · overall match ${h.overallMatch === null ? 'unknown' : pct(h.overallMatch)} · ${esc(report.mode)}${report.dryRun ? ' · dry run' : ''} · ${(report.durationMs / 1000).toFixed(1)} s</p>
 <p><small>run <code>${esc(report.runId)}</code>, started ${esc(report.startedAt)}, ${esc(report.trigger)}</small></p></header>
 <h2>Health score, last ${points.length} run${points.length === 1 ? '' : 's'}</h2>
 <div id="trend"></div>

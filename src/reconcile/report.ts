@@ -71,7 +71,9 @@ export interface RunReport {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
-  health: { score: number; status: Band; overallMatch: number };
+  /** score and status null: no entity was compared. overallMatch null: an entity failed or was
+   *  not compared, so the share of matching records is not known. */
+  health: { score: number | null; status: Band | null; overallMatch: number | null };
   entities: EntityReport[];
 }
 
@@ -230,7 +232,7 @@ export function renderMarkdown(report: RunReport): string {
   lines.push(`# parity report ${report.startedAt}`);
   lines.push('');
   lines.push(
-    `**Health ${h.score.toFixed(2)} (${h.status})** · overall match ${pct(h.overallMatch)} · ${report.mode}${report.dryRun ? ' · dry run' : ''} · ${(report.durationMs / 1000).toFixed(1)} s · run \`${report.runId}\``,
+    `**Health ${h.score === null ? 'none: nothing was compared' : `${h.score.toFixed(2)} (${h.status})`}** · overall match ${h.overallMatch === null ? 'unknown' : pct(h.overallMatch)} · ${report.mode}${report.dryRun ? ' · dry run' : ''} · ${(report.durationMs / 1000).toFixed(1)} s · run \`${report.runId}\``,
   );
   lines.push('');
   lines.push('| entity | source | target | matched | missing | extra | changed | dup | invalid | match | status | synced | tripped |');
