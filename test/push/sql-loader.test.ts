@@ -69,6 +69,28 @@ for (const database of DATABASES) {
       expect((await rows(t))[0]).toEqual(['A', 'a2', 1, false]);
     });
 
+    it('a numeric or text soft-delete flag: created and restored rows get the column\'s not-deleted default, not NULL', async () => {
+      const t = `${env.prefix}flags_${++n}`;
+      await env.db.query(`CREATE TABLE ${t} (sku VARCHAR(20) NOT NULL, qty INTEGER, is_deleted INTEGER NOT NULL DEFAULT 0, state VARCHAR(10) DEFAULT 'active')`);
+      await env.db.query(`CREATE UNIQUE INDEX flags_${n}_sku ON ${t} (sku)`);
+      const flags = async () =>
+        (await env.db.query<{ sku: string; is_deleted: unknown; state: string | null }>(`SELECT sku, is_deleted, state FROM ${t} ORDER BY sku`, { type: QueryTypes.SELECT })).map((r) => [r.sku, Number(r.is_deleted), r.state]);
+      const numeric = (o: Partial<SqlLoadOptions> = {}) => new SqlLoader({ sequelize: seq, table: t, keyColumns: ['sku'], columns: ['sku', 'qty'], chunkSize: 10, delete: 'soft', softDeleteValue: 1, where: 'w', ...o });
+      const up = (sku: string, exists = false): SqlLoadRow => ({ localId: sku, values: { sku, qty: 1 }, exists });
+      await numeric().load([up('A'), up('B')], []);
+      expect(await flags()).toEqual([['A', 0, 'active'], ['B', 0, 'active']]);
+      await numeric().load([], [{ localId: 'B', key: { sku: 'B' } }]);
+      expect(await flags()).toEqual([['A', 0, 'active'], ['B', 1, 'active']]);
+      await numeric().load([up('B', true)], []);
+      expect(await flags()).toEqual([['A', 0, 'active'], ['B', 0, 'active']]);
+      // A text flag: 'deleted' when deleted, the column's default 'active' otherwise.
+      const text = () => numeric({ softDeleteColumn: 'state', softDeleteValue: 'deleted' });
+      await text().load([], [{ localId: 'A', key: { sku: 'A' } }]);
+      expect(await flags()).toEqual([['A', 0, 'deleted'], ['B', 0, 'active']]);
+      await text().load([up('A', true), up('C')], []);
+      expect(await flags()).toEqual([['A', 0, 'active'], ['B', 0, 'active'], ['C', 0, 'active']]);
+    });
+
     it('hard delete removes the rows; delete none leaves them', async () => {
       const t = await table([['A', 'a', 1], ['B', 'b', 2], ['C', 'c', 3], ['D', 'd', 4]]);
       const deletes = ['A', 'B', 'D'].map((sku) => ({ localId: sku, key: { sku } }));

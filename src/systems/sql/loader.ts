@@ -71,6 +71,19 @@ function attributeType(dbType: string) {
   return DataTypes.STRING;
 }
 
+/** A column's declared default as a value like `like` ("0", "'active'::character varying",
+ *  "b'0'"), or undefined when there is none or it is an expression (now(), a sequence). */
+function columnDefault(raw: unknown, like: unknown): unknown {
+  if (raw === null || raw === undefined || raw === '') return undefined;
+  if (typeof raw === 'number' || typeof raw === 'boolean') return typeof like === 'boolean' ? Boolean(raw) : raw;
+  const text = String(raw).replace(/::[\w\s]+$/, '').trim();
+  if (text.includes('(')) return undefined;
+  const unquoted = /^'(.*)'$/s.exec(text)?.[1]?.replace(/''/g, "'") ?? text;
+  if (typeof like === 'number') return Number.isFinite(Number(unquoted)) ? Number(unquoted) : undefined;
+  if (typeof like === 'boolean') return /^(1|true|t)$/i.test(unquoted) ? true : /^(0|false|f)$/i.test(unquoted) ? false : undefined;
+  return unquoted;
+}
+
 export class SqlLoader {
   private model: ModelStatic<Model> | undefined;
   private readonly tableName: { tableName: string; schema?: string };
@@ -118,8 +131,11 @@ export class SqlLoader {
       attributes[actual] = { type: attributeType(described[actual]!.type), primaryKey: this.o.keyColumns.includes(column) };
     }
     const value = this.o.softDeleteValue ?? true;
-    // Upserting a record undeletes it: false for a flag, NULL for a value such as a date.
-    this.restoreValue = typeof value === 'boolean' ? !value : null;
+    // Upserting a record undeletes it (a created row too): the column's default when it has one
+    // (is_deleted DEFAULT 0, status DEFAULT 'active'), else false for a flag, 0 for a number,
+    // NULL for a value such as a date.
+    const declared = this.o.delete === 'soft' ? columnDefault((described[lower.get(this.softColumn.toLowerCase())!] as { defaultValue?: unknown }).defaultValue, value) : undefined;
+    this.restoreValue = declared !== undefined ? declared : typeof value === 'boolean' ? !value : typeof value === 'number' ? 0 : null;
     this.model = this.o.sequelize.define(`parity_${this.tableName.tableName}`, attributes, { ...this.tableName, timestamps: false, freezeTableName: true });
   }
 
