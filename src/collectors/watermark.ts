@@ -13,21 +13,30 @@ function order(a: unknown, b: unknown): number {
 
 export class WatermarkTracker {
   private max: unknown = undefined;
+  /** The database's own text of the largest value, when it gave one (microseconds that a JS Date drops). */
+  private maxExact: string | undefined = undefined;
 
   constructor(
     private readonly field: string | undefined,
     private readonly getter: (row: Record<string, unknown>, field: string) => unknown,
   ) {}
 
-  see(row: Record<string, unknown>): void {
+  /** `exact`: the value as the database writes it, for a type JavaScript holds less precisely. */
+  see(row: Record<string, unknown>, exact?: string): void {
     if (!this.field) return;
     const v = this.getter(row, this.field);
     if (v === null || v === undefined || v === '') return;
-    if (this.max === undefined || order(v, this.max) > 0) this.max = v;
+    const o = this.max === undefined ? 1 : order(v, this.max);
+    // Equal as Dates (to the millisecond) but later in the database's text: the later microsecond.
+    if (o > 0 || (o === 0 && exact !== undefined && this.maxExact !== undefined && exact > this.maxExact)) {
+      this.max = v;
+      this.maxExact = exact;
+    }
   }
 
-  /** The largest value seen, in canonical form; null when none (or no incremental field). */
+  /** The largest value seen, in canonical form (the database's text for a timestamp); null when none. */
   value(): string | null {
-    return this.max === undefined ? null : canonicalValue(this.max);
+    if (this.max === undefined) return null;
+    return this.max instanceof Date && this.maxExact !== undefined ? this.maxExact : canonicalValue(this.max);
   }
 }

@@ -111,6 +111,28 @@ for (const database of DATABASES) {
       await second.close();
     });
 
+    it('a timestamp watermark keeps its microseconds: an unchanged table is not read again', async () => {
+      const ts = `${env.prefix}stamped_${Math.random().toString(36).slice(2, 8)}`;
+      const type = database.label.includes('PostgreSQL') ? 'TIMESTAMP(6)' : database.label.includes('MariaDB') ? 'DATETIME(6)' : 'TEXT';
+      await env.db.query(`CREATE TABLE ${ts} (id INTEGER PRIMARY KEY, qty INTEGER, updated_at ${type} NOT NULL)`);
+      // Three rows in the same millisecond, at different microseconds.
+      await env.db.query(`INSERT INTO ${ts} VALUES (1, 1, '2026-11-22 10:00:00.123100'), (2, 2, '2026-11-22 10:00:00.123700'), (3, 3, '2026-11-22 10:00:00.123400')`);
+      const config = { table: ts, incremental: { field: 'updated_at' } };
+      const first = new SqlCollector({ side: side(url, config), keyChains: [['id']], baseDir: env.baseDir });
+      expect((await read(first, [['id']], ['qty'])).records).toHaveLength(3);
+      const watermark = first.watermark()!;
+      await first.close();
+      expect(watermark).toMatch(/^2026-11-22[ T]10:00:00\.1237/);
+      const again = new SqlCollector({ side: side(url, config), keyChains: [['id']], baseDir: env.baseDir });
+      expect((await read(again, [['id']], ['qty'], null, watermark)).records).toHaveLength(0);
+      await again.close();
+      await env.db.query(`UPDATE ${ts} SET qty = 9, updated_at = '2026-11-22 10:00:00.123800' WHERE id = 1`);
+      const changed = new SqlCollector({ side: side(url, config), keyChains: [['id']], baseDir: env.baseDir });
+      expect((await read(changed, [['id']], ['qty'], null, watermark)).records.map((r) => r.key)).toEqual(['1']);
+      await changed.close();
+      await env.db.query(`DROP TABLE ${ts}`);
+    });
+
     it('every metric kind pushed down gives the figures streaming gives, in one query per grouping', async () => {
       const specs: Record<string, string | { expr: string; by: string }> = {
         rows: 'count()',
