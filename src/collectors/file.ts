@@ -58,9 +58,10 @@ export interface RefreshOptions {
   waitNewer: boolean;
 }
 
-/** Runs the refresh command (the way a D365 or Power Query export is refreshed), then, if
- *  asked, waits until the file is newer than the last completed run. */
-export async function refreshFile(file: string, cwd: string, refresh: RefreshOptions, lastRunAt: Date | null, signal?: AbortSignal): Promise<void> {
+/** Runs the refresh command (the way a D365 or Power Query export is refreshed) in the
+ *  config's folder, then, if asked, waits until the file (`at`, absolute: never the working
+ *  directory's, which cron and systemd set elsewhere) is newer than the last completed run. */
+export async function refreshFile(file: string, at: string, cwd: string, refresh: RefreshOptions, lastRunAt: Date | null, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + refresh.timeoutS * 1000;
   await new Promise<void>((resolve, reject) => {
     const child = spawn(refresh.command, { shell: true, cwd, stdio: ['ignore', 'ignore', 'pipe'], signal });
@@ -84,7 +85,7 @@ export async function refreshFile(file: string, cwd: string, refresh: RefreshOpt
   });
   if (!refresh.waitNewer || !lastRunAt) return;
   for (;;) {
-    const mtime = statSafe(file);
+    const mtime = statSafe(at);
     if (mtime && mtime > lastRunAt.getTime()) return;
     if (Date.now() > deadline) throw fileError(file, `is not newer than the last run (${lastRunAt.toISOString()}) after ${refresh.timeoutS} s`);
     await new Promise((r) => setTimeout(r, 200));

@@ -9,6 +9,14 @@ export const fieldSpecSchema = z.union([
   z.strictObject({ from: z.string().min(1).optional(), transform: z.string().optional() }),
 ]);
 
+/** A file system's refresh: a command that updates the export before it is read (in the
+ *  config's folder), then, with waitNewer, a wait until the file is newer than the last run. */
+export const refreshSchema = z.strictObject({
+  command: z.string().min(1),
+  timeoutS: z.number().positive().default(120),
+  waitNewer: z.boolean().default(false),
+});
+
 /** The keys every side takes, whatever its system; each system type adds where it reads
  *  (a table, a path, a sheet) in its own schema. The push stage adds `write`. */
 export const commonSideShape = {

@@ -119,6 +119,15 @@ describe('Excel collector', () => {
     const side = { ...excelSide('parts.xlsx', { sheet: 'Parts', headerRow: 3 }, mappings), system: { type: 'excel' as const, path: 'parts.xlsx', refresh: { command: 'true', timeoutS: 0.5, waitNewer: true } } };
     await expect(readAll(new ExcelCollector({ side, baseDir: dir, lastRunAt }), mappings, ['name'])).rejects.toThrow(/file parts\.xlsx: is not newer than the last run \(.*\) after 0\.5 s/);
   });
+
+  it('waitNewer looks at the file in the config\'s folder, not in the working directory (cron, systemd)', async () => {
+    // The tests run from the project's root; the workbook is in the config's (temporary) folder.
+    expect(process.cwd()).not.toBe(dir);
+    const lastRunAt = new Date(Date.now() - 1000);
+    const side = { ...excelSide('parts.xlsx', { sheet: 'Parts', headerRow: 3 }, mappings), system: { type: 'excel' as const, path: 'parts.xlsx', refresh: { command: 'touch parts.xlsx', timeoutS: 2, waitNewer: true } } };
+    const { records } = await readAll(new ExcelCollector({ side, baseDir: dir, lastRunAt }), mappings, ['name']);
+    expect(records.length).toBeGreaterThan(2000);
+  });
 });
 
 describe('Excel collector memory', () => {
@@ -203,6 +212,15 @@ describe('CSV collector', () => {
     const mappings = [m('sku', 'sku'), m('name', 'name')];
     await expect(readAll(new CsvCollector(csvSide('folder.csv', {}, {}, mappings), dir), mappings, ['name'])).rejects.toThrow(/^file folder\.csv: is a folder, not a file \(check the system's path: .*folder\.csv\)$/);
     await expect(readAll(new ExcelCollector({ side: excelSide('folder.xlsx', {}, mappings), baseDir: dir }), mappings, ['name'])).rejects.toThrow(/^file folder\.xlsx: is a folder, not a file/);
+  });
+
+  it('a CSV export is refreshed by its command first, and waited for when asked', async () => {
+    const mappings = [m('sku', 'sku'), m('name', 'name')];
+    const lastRunAt = new Date(Date.now() - 1000);
+    const refreshed = (command: string, waitNewer: boolean) => csvSide('fresh.csv', { refresh: { command, timeoutS: 2, waitNewer } }, {}, mappings);
+    const { records } = await readAll(new CsvCollector(refreshed("printf 'sku,name\\n1,new\\n' > fresh.csv", true), dir, lastRunAt), mappings, ['name']);
+    expect(records.map((r) => r.fields)).toEqual([{ sku: '1', name: 'new' }]);
+    await expect(readAll(new CsvCollector(refreshed('exit 4', false), dir, lastRunAt), mappings, ['name'])).rejects.toThrow('file fresh.csv: the refresh command failed (exit 4)');
   });
 
   it('a missing column lists the headers found', async () => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parse, CsvError } from 'csv-parse';
 import { describeError } from '../../core/errors.js';
 import type { Page } from '../../core/record.js';
-import { checkFile, fileError, readHeader, readTable, resolveColumns, wantedColumns, type TableRow } from '../../collectors/file.js';
+import { checkFile, fileError, readHeader, refreshFile, readTable, resolveColumns, wantedColumns, type TableRow } from '../../collectors/file.js';
 import type { MetricValue } from '../../collectors/metrics.js';
 import type { Collector, ProbeResult, ReadOptions } from '../../collectors/types.js';
 import { WatermarkTracker } from '../../collectors/watermark.js';
@@ -49,9 +49,13 @@ export class CsvCollector implements Collector {
   private readonly shown: string;
   private tracker: WatermarkTracker | null = null;
 
+  private refreshed = false;
+
   constructor(
     private readonly side: CsvSideSpec,
-    baseDir: string,
+    private readonly baseDir: string,
+    /** When the last completed run started: for refresh.waitNewer. */
+    private readonly lastRunAt: Date | null = null,
   ) {
     this.file = path.resolve(baseDir, side.system.path);
     this.shown = side.system.path;
@@ -92,8 +96,13 @@ export class CsvCollector implements Collector {
     return err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('PARITY_') ? err : fileError(this.shown, describeError(err), err);
   }
 
-  /** The file's lines as table rows; empty cells are null. */
-  private async *rows(): AsyncGenerator<TableRow> {
+  /** The file's lines as table rows; empty cells are null. `refresh: false` for validate. */
+  private async *rows(signal?: AbortSignal, refresh = true): AsyncGenerator<TableRow> {
+    const command = this.side.system.refresh;
+    if (refresh && command && !this.refreshed) {
+      await refreshFile(this.shown, this.file, this.baseDir, command, this.lastRunAt, signal);
+      this.refreshed = true;
+    }
     const parser = this.open();
     try {
       this.lastLine = (this.side.config.headerRow ?? 1) - 1;
@@ -113,8 +122,8 @@ export class CsvCollector implements Collector {
   }
 
   /** csv-parse starts at the configured header line: its first record is the header. */
-  async columns(): Promise<string[] | null> {
-    return readHeader(this.rows(), 'first', csvValue);
+  async columns(refresh = true): Promise<string[] | null> {
+    return readHeader(this.rows(undefined, refresh), 'first', csvValue);
   }
 
   async metrics(): Promise<Map<string, MetricValue>> {
@@ -131,7 +140,7 @@ export class CsvCollector implements Collector {
       file: this.shown,
       unit: 'line',
       headerRow: 'first',
-      rows: this.rows(),
+      rows: this.rows(signal),
       valueOf: csvValue,
       mappings: this.side.mappings,
       mapper,
@@ -142,7 +151,7 @@ export class CsvCollector implements Collector {
 
   async probe(): Promise<ProbeResult[]> {
     try {
-      const headers = await this.columns();
+      const headers = await this.columns(false);
       if (!headers) return [{ ok: false, check: `file ${this.shown}`, detail: 'is empty' }];
       resolveColumns(this.shown, this.headerRow, headers, wantedColumns(this.side.mappings, headers));
       return [{ ok: true, check: `file ${this.shown}`, detail: `found (${headers.length} columns)` }];

@@ -13,6 +13,6 @@ export const csvSystem: SystemType = {
   describeSide: () => null,
   secrets: () => [],
   checkSide: () => undefined,
-  createCollector: (side, context) => new CsvCollector(side as CsvSideSpec, context.baseDir),
+  createCollector: (side, context) => new CsvCollector(side as CsvSideSpec, context.baseDir, context.lastRunAt ?? null),
   probe: async (_name, system, baseDir) => probeFile((system as CsvSystemConfig).path, baseDir),
 };

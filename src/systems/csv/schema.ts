@@ -1,6 +1,6 @@
 // Config schema of a CSV file system (read with csv-parse).
 import { z } from 'zod';
-import { commonSideShape, type SideSpec } from '../../collectors/schema.js';
+import { commonSideShape, refreshSchema, type SideSpec } from '../../collectors/schema.js';
 
 export const csvSystemSchema = z.strictObject({
   type: z.literal('csv'),
@@ -8,6 +8,8 @@ export const csvSystemSchema = z.strictObject({
   delimiter: z.string().min(1).default(','),
   quote: z.string().length(1).default('"'),
   encoding: z.enum(['utf8', 'latin1', 'utf16le']).default('utf8'),
+  /** A command that writes the export before it is read. */
+  refresh: refreshSchema.optional(),
 });
 export type CsvSystemConfig = z.infer<typeof csvSystemSchema>;
 

@@ -43,7 +43,7 @@ export class ExcelCollector implements Collector {
   /** The rows of the configured sheet, streamed. */
   private async *rows(signal?: AbortSignal, refresh = true): AsyncGenerator<TableRow> {
     if (refresh && this.system.refresh && !this.refreshed) {
-      await refreshFile(this.shown, this.options.baseDir, this.system.refresh, this.options.lastRunAt ?? null, signal);
+      await refreshFile(this.shown, this.file, this.options.baseDir, this.system.refresh, this.options.lastRunAt ?? null, signal);
       this.refreshed = true;
     }
     checkFile(this.shown, this.file);

@@ -1,17 +1,11 @@
 // Config schema of an Excel workbook system (read with exceljs' streaming reader).
 import { z } from 'zod';
-import { commonSideShape, type SideSpec } from '../../collectors/schema.js';
+import { commonSideShape, refreshSchema, type SideSpec } from '../../collectors/schema.js';
 
 export const excelSystemSchema = z.strictObject({
   type: z.literal('excel'),
   path: z.string().min(1),
-  refresh: z
-    .strictObject({
-      command: z.string().min(1),
-      timeoutS: z.number().positive().default(120),
-      waitNewer: z.boolean().default(false),
-    })
-    .optional(),
+  refresh: refreshSchema.optional(),
 });
 export type ExcelSystemConfig = z.infer<typeof excelSystemSchema>;
 
