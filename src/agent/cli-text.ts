@@ -84,5 +84,6 @@ export function listText(loaded: LoadedConfig): string {
     const deps = e.config.dependsOn.length ? `, after ${e.config.dependsOn.join(', ')}` : '';
     lines.push(`  ${i + 1}. ${e.name}: ${side(e.source)} -> ${side(e.target)}, key ${e.keyFields.join('+')}${deps}`);
   });
+  if (loaded.unset.length) lines.push(`not set in this environment (shown as 0): ${loaded.unset.join(', ')}`);
   return `${lines.join('\n')}\n`;
 }

@@ -66,9 +66,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .exitOverride()
     .showHelpAfterError('(run parity --help for usage)');
 
-  const context = async (cmd: Command): Promise<{ loaded: LoadedConfig; logger: Logger }> => {
+  /** `stateOnly`: the command reads the state store and reports, and never reaches a system. */
+  const context = async (cmd: Command, stateOnly = false): Promise<{ loaded: LoadedConfig; logger: Logger }> => {
     const globals = cmd.optsWithGlobals<GlobalOptions>();
-    const loaded = await loadConfig(resolveConfigPath(globals.config));
+    const loaded = await loadConfig(resolveConfigPath(globals.config), process.env, { stateOnly });
     return { loaded, logger: createLogger({ level: globals.logLevel }) };
   };
 
@@ -160,7 +161,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .description("the agent's state: from the running agent's API when one answers, else from the state store")
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }, cmd: Command) => {
-      const { loaded } = await context(cmd);
+      const { loaded } = await context(cmd, true);
       const { agentStatus } = await import('./status.js');
       const status = await agentStatus(loaded);
       io.out(flags.json ? `${JSON.stringify(status, null, 2)}\n` : statusText(status));
@@ -185,7 +186,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .option('--limit <n>', 'how many runs (default 20)', parseCount, 20)
     .option('--json', 'print JSON')
     .action(async (flags: { limit: number; json?: boolean }, cmd: Command) => {
-      const { loaded } = await context(cmd);
+      const { loaded } = await context(cmd, true);
       const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.baseDir);
       try {
         const runs = await store.listRuns(flags.limit);
@@ -202,7 +203,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .argument('[runId]', 'a run id from `parity runs`, or latest', 'latest')
     .addOption(new Option('--format <format>', 'which file').choices(['md', 'json', 'html']).default('md'))
     .action(async (runId: string, flags: { format: string }, cmd: Command) => {
-      const { loaded } = await context(cmd);
+      const { loaded } = await context(cmd, true);
       const dir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
       const file = findReport(dir, runId, flags.format);
       if (!file) throw new ParityError('PARITY_USAGE', `no ${flags.format} report for ${runId === 'latest' ? 'the latest run' : `run ${runId}`} in ${displayPath(dir)} (see parity runs; reports older than reports.retentionDays are removed)`);
@@ -213,7 +214,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .command('list')
     .description('show the configured systems and entities, in dependency order')
     .action(async (_flags: unknown, cmd: Command) => {
-      const { loaded } = await context(cmd);
+      const { loaded } = await context(cmd, true);
       io.out(listText(loaded));
     });
 

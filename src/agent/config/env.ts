@@ -13,7 +13,8 @@ export interface Interpolated {
 export function interpolateEnv(
   value: unknown,
   env: NodeJS.ProcessEnv,
-  onMissing: (path: PathPart[], variable: string) => never,
+  /** Throws (a config error), or returns what to put in the variable's place. */
+  onMissing: (path: PathPart[], variable: string) => string,
 ): Interpolated {
   const fromEnv: Interpolated['fromEnv'] = [];
   const walk = (v: unknown, at: PathPart[]): unknown => {

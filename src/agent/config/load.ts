@@ -29,9 +29,21 @@ export interface LoadedConfig {
   config: ParityConfig;
   /** Entities in dependency order (prerequisites first). */
   entities: ResolvedEntity[];
+  /** Variables a state-only load found unset (see LoadOptions.stateOnly). */
+  unset: string[];
 }
 
-export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+export interface LoadOptions {
+  /** For commands that only read the state store and the reports (list, runs, report,
+   *  status): a variable missing under systems, entities, alerts or server.token is taken as
+   *  "0" (noted in `unset`) instead of failing: those commands never reach a system. */
+  stateOnly?: boolean;
+}
+
+/** Where a missing variable may stand in as a placeholder for a state-only command. */
+const NOT_NEEDED_FOR_STATE = (at: readonly PathPart[]) => ['systems', 'entities', 'alerts'].includes(String(at[0])) || (at[0] === 'server' && at[1] === 'token');
+
+export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Promise<LoadedConfig> {
   const file = path.resolve(configPath);
   const shown = displayPath(file);
   if (!existsSync(file)) {
@@ -59,9 +71,14 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
   const raw: unknown = toJS(doc, lines, shown);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail([], 'the config must be a mapping (version, systems, entities, …)');
 
-  const interpolated = interpolateEnv(raw, env, (parts, variable) =>
-    fail(parts, `environment variable ${variable} is not set (set it, or write \${${variable}:-default})`, 'PARITY_ENV_MISSING'),
-  );
+  const unset = new Set<string>();
+  const interpolated = interpolateEnv(raw, env, (parts, variable) => {
+    if (options.stateOnly && NOT_NEEDED_FOR_STATE(parts)) {
+      unset.add(variable);
+      return '0';
+    }
+    return fail(parts, `environment variable ${variable} is not set (set it, or write \${${variable}:-default})`, 'PARITY_ENV_MISSING');
+  });
   // Masked from here on, so that not even a config error can show one.
   const declaredPublic = (raw as { public?: unknown }).public;
   const publicVars = new Set(Array.isArray(declaredPublic) ? declaredPublic.map(String) : []);
@@ -114,7 +131,7 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
   for (const entity of entities) await resolveWrite(entity, path.dirname(file), fail, where);
   registerConfigSecrets(config);
 
-  return { file, baseDir: path.dirname(file), config, entities: orderByDependencies(entities, config, fail) };
+  return { file, baseDir: path.dirname(file), config, entities: orderByDependencies(entities, config, fail), unset: [...unset] };
 }
 
 /** The document as plain values; an alias without its anchor is a YAML error at its line. */
