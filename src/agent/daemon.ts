@@ -13,7 +13,7 @@ import type { Logger } from './logger.js';
 import { AgentMetrics } from './metrics.js';
 import { newProgress, type RunProgress } from './progress.js';
 import { PROCESS_HOLDER } from './holder.js';
-import { missedSlot, parseSchedule, Trigger, type ScheduleKind, type ScheduleSpec } from './schedule.js';
+import { missedSlot, schedulesInForce, Trigger } from './schedule.js';
 import { createStatusApp } from './server.js';
 import { abortAfterMs } from './shutdown.js';
 import type { StateStore } from './state/store.js';
@@ -60,6 +60,8 @@ export class Agent {
   private outboxPending = 0;
   /** The systems' runtimes, kept across runs (a breaker that opened stays open); made at the first run. */
   private runtimes: SystemRuntimes | null = null;
+  /** A scheduled full run that came while an incremental one ran: it runs next. */
+  private queuedFull: RunRequest | null = null;
   private gaugeTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   readonly timezone: string;
@@ -76,23 +78,6 @@ export class Agent {
     this.reportsDir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
     const webhook = loaded.config.alerts?.webhook;
     if (webhook) this.alerter = new Alerter(webhook, this.log);
-  }
-
-  /** The schedules in force: --interval replaces the incremental one. */
-  schedules(): { kind: ScheduleKind; spec: ScheduleSpec }[] {
-    const out: { kind: ScheduleKind; spec: ScheduleSpec }[] = [];
-    const s = this.loaded.config.schedule;
-    const texts: [ScheduleKind, string | undefined, string][] = [
-      ['incremental', this.options.interval ?? s?.incremental, this.options.interval ? '--interval' : 'schedule.incremental'],
-      ['full', s?.full, 'schedule.full'],
-    ];
-    for (const [kind, text, where] of texts) {
-      if (!text) continue;
-      const spec = parseSchedule(text, this.timezone);
-      if (typeof spec === 'string') throw new ParityError('PARITY_USAGE', `${where}: ${spec}`);
-      out.push({ kind, spec });
-    }
-    return out;
   }
 
   /** Resolves when no run is in progress. */
@@ -114,6 +99,12 @@ export class Agent {
       return null;
     }
     if (this.current) {
+      // A scheduled full run that meets an incremental one runs next (one waits at most).
+      if (request.trigger === 'schedule' && request.mode === 'full' && this.current.progress.mode !== 'full') {
+        this.queuedFull = request;
+        this.log.info({ after: this.current.progress.runId }, 'full run queued: it starts when the current run ends');
+        return null;
+      }
       this.skip(request, `run ${this.current.progress.runId} is still in progress`);
       return null;
     }
@@ -123,6 +114,9 @@ export class Agent {
     const done = this.execute(request, progress, abort).finally(() => {
       this.current = null;
       this.metrics.running.set(0);
+      const queued = this.queuedFull;
+      this.queuedFull = null;
+      if (queued && !this.stopping) this.trigger(queued);
     });
     this.current = { progress, done, abort };
     this.metrics.running.set(1);
@@ -199,6 +193,7 @@ export class Agent {
       agent: this.holder,
       uptimeS: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       state: this.current ? 'running' : 'idle',
+      queued: this.queuedFull?.mode ?? null,
       current: this.current?.progress ?? null,
       lastRun: last,
       next: this.triggers.map((t) => ({ kind: t.kind, schedule: t.spec.text, at: t.next?.toISOString() ?? null })),
@@ -220,7 +215,7 @@ export class Agent {
     if (!token && !LOOPBACK.has(server.host)) {
       throw new ParityError('PARITY_CONFIG_INVALID', `server.host "${server.host}" is not a loopback address: set server.token (from the environment) before serving on the network`);
     }
-    const schedules = this.schedules();
+    const schedules = schedulesInForce(this.loaded.config.schedule, this.options.interval, this.timezone);
     // The alert state and the catch-up start from what the state store remembers.
     const [lastRun] = await this.store.listRuns(1);
     if (lastRun) this.alertState = { band: lastRun.healthStatus, failed: lastRun.status === 'failed', alerting: lastRun.status === 'failed' || lastRun.healthStatus === 'critical' };

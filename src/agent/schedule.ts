@@ -4,6 +4,7 @@
 // for the catch-up at start.
 import cronParser from 'cron-parser';
 import schedule from 'node-schedule';
+import { ParityError } from '../core/errors.js';
 
 export type ScheduleKind = 'incremental' | 'full';
 
@@ -100,4 +101,20 @@ function nextOf(job: schedule.Job | null): Date | null {
   const n = job?.nextInvocation() as unknown as { toDate?: () => Date } | Date | null | undefined;
   if (!n) return null;
   return typeof (n as { toDate?: () => Date }).toDate === 'function' ? (n as { toDate: () => Date }).toDate() : new Date(n as Date);
+}
+
+/** The schedules in force, from the config's `schedule`; --interval replaces the incremental one. */
+export function schedulesInForce(s: { incremental?: string | undefined; full?: string | undefined } | undefined, interval: string | undefined, timezone: string): { kind: ScheduleKind; spec: ScheduleSpec }[] {
+  const out: { kind: ScheduleKind; spec: ScheduleSpec }[] = [];
+  const texts: [ScheduleKind, string | undefined, string][] = [
+    ['incremental', interval ?? s?.incremental, interval ? '--interval' : 'schedule.incremental'],
+    ['full', s?.full, 'schedule.full'],
+  ];
+  for (const [kind, text, where] of texts) {
+    if (!text) continue;
+    const spec = parseSchedule(text, timezone);
+    if (typeof spec === 'string') throw new ParityError('PARITY_USAGE', `${where}: ${spec}`);
+    out.push({ kind, spec });
+  }
+  return out;
 }

@@ -222,6 +222,29 @@ describe('the schedule', () => {
     expect(skipped).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
+  it('a scheduled full run that meets an incremental run is queued and runs next (one at most)', async () => {
+    const { agent, store, erp } = await setup('server: { host: 127.0.0.1, port: 0 }');
+    await erp.close();
+    await agent.start();
+    const first = agent.trigger({ mode: 'incremental', trigger: 'schedule' });
+    expect(first).not.toBeNull();
+    // Twice while the incremental run goes on: one full run waits, not two; an API trigger is still refused.
+    expect(agent.trigger({ mode: 'full', trigger: 'schedule' })).toBeNull();
+    expect(agent.trigger({ mode: 'full', trigger: 'schedule' })).toBeNull();
+    expect(agent.status()).toMatchObject({ state: 'running', queued: 'full' });
+    expect(agent.trigger({ mode: 'full', trigger: 'api' })).toBeNull();
+    await agent.whenIdle();
+    const runs = (await store.listRuns(10)).sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+    // (Both read in full: this entity has no watermark; the run's recorded mode is the mode it used.)
+    expect(runs.map((r) => [r.trigger, r.status])).toEqual([
+      ['schedule', 'completed'],
+      ['schedule', 'completed'],
+    ]);
+    expect(runs[0]!.id).toBe(first);
+    expect(runs[1]!.startedAt.getTime()).toBeGreaterThanOrEqual(runs[0]!.finishedAt!.getTime());
+    expect(agent.status()).toMatchObject({ state: 'idle', queued: null });
+  }, 60_000);
+
   it('a slot missed while the agent was down is run once at start, not once per missed slot', async () => {
     const { agent, store, erp } = await setup('schedule: { incremental: every 10m }\nserver: { host: 127.0.0.1, port: 0 }');
     await erp.close();
