@@ -9,6 +9,7 @@ import { DEFAULT_STATE_URL, StateStore } from './state/store.js';
 import { listText, progressBar, runsText, statusText, summary } from './cli-text.js';
 import { findReport } from './reports.js';
 import { readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import { VERSION } from './version.js';
 
@@ -37,6 +38,7 @@ interface RunFlags {
   entities?: string[];
   json?: boolean;
   failUnder?: number;
+  force?: string[];
 }
 
 function parseFailUnder(value: string): number {
@@ -84,6 +86,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     const { loaded, logger } = await context(cmd);
     const { runOnce, selectEntities } = await import('./run.js');
     selectEntities(loaded, flags.entities);
+    // --force names entities like --entities does: an unknown one is a usage error.
+    if (flags.force) selectEntities(loaded, flags.force);
     const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.baseDir);
     try {
       const { newProgress } = await import('./progress.js');
@@ -98,7 +102,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         drain.abort();
         setTimeout(() => abort.abort(), abortAfterMs(loaded.config.agent.shutdownTimeoutS)).unref();
       }, io.err);
-      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger, progress, drain: drain.signal, signal: abort.signal }).finally(() => {
+      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger, progress, drain: drain.signal, signal: abort.signal, force: flags.force ? { entities: flags.force, by: `${userInfo().username}@${hostname()}` } : undefined }).finally(() => {
         undoSignals();
         stopBar();
       });
@@ -121,7 +125,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       .command('run')
       .description('run one reconciliation, write the reports, then exit (for cron)')
       .option('--once', 'run once and exit (the default; accepted for cron lines that say so)')
-      .option('--dry-run', 'compare and report, write nothing to any system'),
+      .option('--dry-run', 'compare and report, write nothing to any system')
+      .option('--force <names>', 'let these entities (comma-separated) past the safety guards for this run: a source that shrank (maxSourceDrop) or too many deletes (maxDeleteRatio); recorded in the report with who and when', parseList),
   ).action(async (flags: RunFlags & { dryRun?: boolean }, cmd: Command) => doRun(cmd, flags, flags.dryRun ?? false));
 
   addRunFlags(program.command('compare').description('compare and report without writing to any system (same as run --dry-run)')).action(

@@ -43,6 +43,8 @@ export interface RunOptions {
   /** Aborted once the agent is shutting down (drains): no new entity, batch, chunk or verify
    *  starts; what is in flight finishes. `signal` aborts what is in flight too. */
   drain?: AbortSignal;
+  /** Entities a person lets past the safety guards in this run (`parity run --force`), and who. */
+  force?: { entities: string[]; by: string };
   /** The systems' runtimes (a daemon keeps them across runs); the run makes its own when absent. */
   runtimes?: SystemRuntimes;
 }
@@ -128,12 +130,17 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
                 );
                 const report = compared.report;
                 let synced: SyncOutcome = { blocked: null, push: null };
-                if (report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
+                const forced = options.force?.entities.includes(entity.name) ?? false;
+                if (forced && report.outcome !== 'failed') {
+                  report.forced = { by: options.force!.by, at: new Date().toISOString() };
+                  log.warn({ entity: entity.name, by: report.forced.by }, 'forced past the safety guards');
+                }
+                if (!forced && report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
                   synced.blocked = sourceDropGuard(report.source.count, await store.lastSourceCount(entity.name), entity.config.safety?.maxSourceDrop ?? 0.5);
                   if (synced.blocked) log.warn({ entity: entity.name, reason: synced.blocked }, 'entity blocked');
                 }
                 if (!synced.blocked && entity.target.writer && compared.candidates && report.outcome !== 'failed' && report.outcome !== 'skipped') {
-                  synced = await syncEntity(entity, report, compared.candidates, { store, runtimes, runId, dryRun, baseDir: loaded.baseDir, log: entityLog, signal, progress, drain: options.drain });
+                  synced = await syncEntity(entity, report, compared.candidates, { store, runtimes, runId, dryRun, baseDir: loaded.baseDir, log: entityLog, signal, progress, drain: options.drain, forced });
                 }
                 report.outcome = entityOutcome({ compared: report.outcome, ...synced });
                 if (synced.blocked) report.blocked = synced.blocked;

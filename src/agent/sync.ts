@@ -16,6 +16,8 @@ import type { SystemRuntimes } from './runtimes.js';
 import type { StateStore } from './state/store.js';
 
 export const SYNC_SAMPLE_LIMIT = 20;
+/** safety.maxDeleteRatio when the config sets none: a run never deletes more than a fifth of the target unasked. */
+export const DEFAULT_MAX_DELETE_RATIO = 0.2;
 
 /** What a sync would send, from the records a run read. */
 export interface Candidates {
@@ -39,6 +41,8 @@ export interface SyncContext {
   baseDir: string;
   log: Logger;
   signal?: AbortSignal | undefined;
+  /** A person let this entity past the safety guards (parity run --force). */
+  forced?: boolean | undefined;
 }
 
 /** What the sync step did, for the entity's outcome (reconcile/outcome.ts). */
@@ -54,9 +58,9 @@ export async function syncEntity(entity: ResolvedEntity, report: EntityReport, c
   const missing = tripped ? candidates.missing : [];
   const changed = tripped ? candidates.changed : [];
 
-  const ratio = entity.config.safety?.maxDeleteRatio;
-  if (ratio !== undefined && deletes.length > 0 && deletes.length / Math.max(1, report.target.count) > ratio) {
-    const blocked = `the run would delete ${deletes.length} of ${report.target.count} target records (${Math.round((1000 * deletes.length) / Math.max(1, report.target.count)) / 10}%), more than safety.maxDeleteRatio ${Math.round(ratio * 1000) / 10}%: nothing is synced for this entity`;
+  const ratio = o.forced ? 1 : entity.config.safety?.maxDeleteRatio ?? DEFAULT_MAX_DELETE_RATIO;
+  if (deletes.length > 0 && deletes.length / Math.max(1, report.target.count) > ratio) {
+    const blocked = `the run would delete ${deletes.length} of ${report.target.count} target records (${Math.round((1000 * deletes.length) / Math.max(1, report.target.count)) / 10}%), more than safety.maxDeleteRatio ${Math.round(ratio * 1000) / 10}%: nothing is synced for this entity (raise maxDeleteRatio, or let this run through with --force)`;
     o.log.warn({ reason: blocked }, 'entity blocked');
     return { blocked, push: null };
   }

@@ -52,6 +52,8 @@ export interface EntityReport {
   quarantined?: string[];
   /** Why nothing is synced for this entity although it drifted (a safety valve), with the figures. */
   blocked?: string;
+  /** Who let this run past the safety guards (`parity run --force`), and when. */
+  forced?: { by: string; at: string };
   /** incremental: only what changed since the watermarks was read, the counts come from the key index. */
   mode?: 'incremental' | 'full';
   /** Records this run read per side (in an incremental run, only the changed ones). */
@@ -161,7 +163,7 @@ export function sourceDropGuard(current: number, previous: number | null, maxDro
   if (previous === null || previous === 0) return null;
   const drop = (previous - current) / previous;
   if (drop <= maxDrop) return null;
-  return `the source count fell from ${previous} to ${current} (-${Math.round(drop * 1000) / 10}%) since the last completed run, more than safety.maxSourceDrop ${Math.round(maxDrop * 1000) / 10}%: nothing is synced for this entity until the source is back or the run is forced`;
+  return `the source count fell from ${previous} to ${current} (-${Math.round(drop * 1000) / 10}%) since the last run that synced, more than safety.maxSourceDrop ${Math.round(maxDrop * 1000) / 10}%: nothing is synced for this entity until the source is back, or a person runs it with --force`;
 }
 
 /** Metric values of both sides, side by side with their match %. Groups found on one side
@@ -254,6 +256,7 @@ export function renderMarkdown(report: RunReport): string {
     const notes: string[] = [];
     if (e.error) notes.push(`- **${e.outcome}**: ${cell(e.error)}`);
     if (e.blocked) notes.push(`- **blocked**: ${cell(e.blocked)}`);
+    if (e.forced) notes.push(`- **forced** past the safety guards by ${cell(e.forced.by)} at ${e.forced.at}`);
     for (const q of e.quarantined ?? []) notes.push(`- **quarantined batch** (not sent again in this run; the next run tries again: fix the data or the receiver): ${cell(q)}`);
     for (const r of (e.rejections ?? []).slice(0, MD_SAMPLES)) notes.push(`- rejected \`${r.localId}\`: ${cell(r.error)}`);
     if (e.sync.stillDiffer?.length) notes.push(`- **after the push ${e.target.system} still differs** for ${e.sync.stillDiffer.slice(0, MD_SAMPLES).map((k) => `\`${k}\``).join(', ')}`);

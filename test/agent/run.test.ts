@@ -98,50 +98,82 @@ describe('keeping the sides in step', () => {
 });
 
 describe('safety: a source that suddenly shrinks', () => {
-  it('blocks the entity and says why, instead of treating the target as extra', async () => {
+  it('blocks the entity until the source is back or a person forces a run, which the report records', async () => {
     const db = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'drop.db'), logging: false });
     await db.query('CREATE TABLE items (sku TEXT PRIMARY KEY, qty INTEGER)');
     await db.query(`INSERT INTO items VALUES ${Array.from({ length: 100 }, (_, i) => `('S${i}', ${i})`).join(', ')}`);
-    writeFileSync(path.join(dir, 'copy.csv'), `sku,qty\n${Array.from({ length: 100 }, (_, i) => `S${i},${i}`).join('\n')}\n`);
+    await db.query('CREATE TABLE copy (sku TEXT PRIMARY KEY, qty INTEGER)');
+    await db.query('INSERT INTO copy SELECT sku, qty FROM items');
     writeFileSync(
       path.join(dir, 'drop.yaml'),
       `version: 1
 state: sqlite:drop-state.db
 reports: { dir: drop-reports }
-systems: { erp: { type: sql, url: "sqlite:drop.db" }, copy: { type: csv, path: copy.csv } }
+systems: { erp: { type: sql, url: "sqlite:drop.db" } }
 entities:
   items:
     key: [sku]
     safety: { maxSourceDrop: 0.3 }
-    source: { system: erp, table: items, fields: { sku: sku, qty: { from: qty, transform: int } } }
-    target: { system: copy, fields: { sku: sku, qty: { from: qty, transform: int } } }
+    source: { system: erp, table: items }
+    target: { system: erp, table: copy, write: { delete: hard } }
 `,
     );
-    const once = async () => {
+    const once = async (force?: string[]) => {
       const loaded = await loadConfig(path.join(dir, 'drop.yaml'));
       const store = await StateStore.open('sqlite:drop-state.db', dir);
       try {
-        const { report } = await runOnce(loaded, store, { logger: silentLogger() });
+        const { report } = await runOnce(loaded, store, { logger: silentLogger(), ...(force ? { force: { entities: force, by: 'ops@host' } } : {}) });
         expectValidReport(report);
         return report.entities[0]!;
       } finally {
         await store.close();
       }
     };
+    const copyCount = async () => ((await db.query('SELECT COUNT(*) AS n FROM copy', { plain: true })) as { n: number }).n;
     expect((await once()).outcome).toBe('in-sync');
     // An upstream outage: the ERP view returns 60 rows of 100.
     await db.query('DELETE FROM items WHERE qty >= 60');
-    const [rows] = (await db.query('SELECT COUNT(*) AS n FROM items')) as [{ n: number }[], unknown];
-    expect(rows[0]!.n).toBe(60);
     const blocked = await once();
     expect(blocked.outcome).toBe('blocked');
     expect(blocked.diff.extra).toBe(40);
-    expect(blocked.blocked).toBe('the source count fell from 100 to 60 (-40%) since the last completed run, more than safety.maxSourceDrop 30%: nothing is synced for this entity until the source is back or the run is forced');
-    // A drop within the limit is not blocked: 60 → 55 is -8.3%.
+    expect(blocked.blocked).toBe('the source count fell from 100 to 60 (-40%) since the last run that synced, more than safety.maxSourceDrop 30%: nothing is synced for this entity until the source is back, or a person runs it with --force');
+    // The next run is blocked too: it compares with the last count the guard accepted (100), not the drop.
     await db.query('DELETE FROM items WHERE qty >= 55');
+    const still = await once();
+    expect(still.outcome).toBe('blocked');
+    expect(still.blocked).toMatch(/^the source count fell from 100 to 55 /);
+    expect(await copyCount()).toBe(100);
+    // A person decides the drop is real: the forced run syncs (45 deletes, past the default maxDeleteRatio) and says who.
+    const forced = await once(['items']);
+    expect(forced.outcome).toBe('synced');
+    expect(forced.forced).toMatchObject({ by: 'ops@host' });
+    expect(forced.sync.deleted).toBe(45);
+    expect(await copyCount()).toBe(55);
+    // From here 55 is the count to compare with.
+    expect((await once()).outcome).toBe('in-sync');
     await db.close();
-    const next = await once();
-    expect(next.source.count).toBe(55);
-    expect(next.outcome).toBe('report-only');
+  });
+
+  it('maxDeleteRatio defaults to 0.2: a run never deletes more than a fifth of the target unasked', async () => {
+    const db = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'ratio.db'), logging: false });
+    await db.query('CREATE TABLE items (sku TEXT PRIMARY KEY, qty INTEGER)');
+    await db.query(`INSERT INTO items VALUES ${Array.from({ length: 70 }, (_, i) => `('S${i}', ${i})`).join(', ')}`);
+    await db.query('CREATE TABLE copy (sku TEXT PRIMARY KEY, qty INTEGER)');
+    // The target holds 30 records the source never had: 30% of it.
+    await db.query(`INSERT INTO copy VALUES ${Array.from({ length: 100 }, (_, i) => `('S${i}', ${i})`).join(', ')}`);
+    writeFileSync(
+      path.join(dir, 'ratio.yaml'),
+      `version: 1\nstate: sqlite:ratio-state.db\nreports: { dir: ratio-reports }\nsystems: { erp: { type: sql, url: "sqlite:ratio.db" } }\nentities:\n  items:\n    key: [sku]\n    source: { system: erp, table: items }\n    target: { system: erp, table: copy, write: { delete: hard } }\n`,
+    );
+    const loaded = await loadConfig(path.join(dir, 'ratio.yaml'));
+    const store = await StateStore.open('sqlite:ratio-state.db', dir);
+    try {
+      const { report } = await runOnce(loaded, store, { logger: silentLogger() });
+      expect(report.entities[0]!.outcome).toBe('blocked');
+      expect(report.entities[0]!.blocked).toMatch(/^the run would delete 30 of 100 target records \(30%\), more than safety\.maxDeleteRatio 20%/);
+    } finally {
+      await store.close();
+      await db.close();
+    }
   });
 });

@@ -110,7 +110,8 @@ export async function finishRun(m: StoreModels, runId: string, status: RunStatus
 /** The source count of the entity in the last completed, non-dry run that read it, or null. */
 export async function lastSourceCount(m: StoreModels, entity: string): Promise<number | null> {
   const rows = await m.entityRuns.findAll({
-    where: { entity, outcome: ['synced', 'in-sync', 'report-only', 'deferred', 'blocked'] },
+    // A blocked run's count is the drop itself: the guard compares with the last count it accepted.
+    where: { entity, outcome: ['synced', 'in-sync', 'report-only', 'deferred'] },
     order: [['id', 'DESC']],
     limit: 20,
   });
