@@ -220,6 +220,8 @@ export class Agent {
     const [lastRun] = await this.store.listRuns(1);
     if (lastRun) this.alertState = { band: lastRun.healthStatus, failed: lastRun.status === 'failed', alerting: lastRun.status === 'failed' || lastRun.healthStatus === 'critical' };
     this.last = await this.lastFromStore();
+    // /metrics shows the last run's health from the start, not 0 until the next run.
+    if (typeof this.last?.health?.score === 'number') this.metrics.health.set(this.last.health.score);
     const app = createStatusApp(this, { token, reportsDir: this.reportsDir });
     const url = await new Promise<string>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: server.port, hostname: server.host }, (info) => resolve(`http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${info.port}`));

@@ -188,7 +188,9 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
       },
       diff,
     );
-    report.metrics = compareMetrics(entity.metrics, metricValues.source, metricValues.target);
+    // An incremental read saw only the changes: a metric neither side could compute in full is left out, not reported as 0.
+    const computed = entity.metrics.filter((m) => metricValues.source.has(m.name) && metricValues.target.has(m.name));
+    report.metrics = compareMetrics(incremental ? computed : entity.metrics, metricValues.source, metricValues.target);
     report.join = diff.join;
     report.mode = incremental ? 'incremental' : 'full';
     const conflicts = decideConflicts(entity.config.conflict, diff.changed);

@@ -245,6 +245,15 @@ describe('the schedule', () => {
     expect(agent.status()).toMatchObject({ state: 'idle', queued: null });
   }, 60_000);
 
+  it('after a restart, /metrics shows the last run\'s health from the start, not 0', async () => {
+    const { agent, store, erp } = await setup('server: { host: 127.0.0.1, port: 0 }');
+    await erp.close();
+    await store.startRun({ id: '22222222-2222-4222-8222-222222222222', mode: 'full', trigger: 'cli', dryRun: false, startedAt: new Date(Date.now() - 60_000) });
+    await store.finishRun('22222222-2222-4222-8222-222222222222', 'completed', { schemaVersion: 1, runId: '22222222-2222-4222-8222-222222222222', mode: 'full', dryRun: false, trigger: 'cli', startedAt: new Date(Date.now() - 60_000).toISOString(), finishedAt: new Date().toISOString(), durationMs: 1, health: { score: 87.5, status: 'warning', overallMatch: 90 }, entities: [] }, null);
+    await agent.start();
+    expect(await agent.metrics.registry.getSingleMetricAsString('parity_health_score')).toMatch(/^parity_health_score 87\.5$/m);
+  });
+
   it('a slot missed while the agent was down is run once at start, not once per missed slot', async () => {
     const { agent, store, erp } = await setup('schedule: { incremental: every 10m }\nserver: { host: 127.0.0.1, port: 0 }');
     await erp.close();
