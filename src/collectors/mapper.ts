@@ -35,6 +35,12 @@ export interface MapperOptions {
   rules?: FieldRules;
 }
 
+/** Binary values (a BLOB, a bytea) take one form on every side: base64 text. It goes on the
+ *  wire as such, compares as such, and a SQL writer turns it back into bytes. */
+export function binaryAsText(value: unknown): unknown {
+  return value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') : value;
+}
+
 export type MapResult = { record: NormalizedRecord; invalid?: undefined } | { record?: undefined; invalid: InvalidRecord };
 
 export class RecordMapper {
@@ -66,7 +72,7 @@ export class RecordMapper {
     const fields: Record<string, unknown> = {};
     if (this.mappings) {
       for (const m of this.mappings) {
-        const raw = this.getter(row, m.from);
+        const raw = binaryAsText(this.getter(row, m.from));
         try {
           fields[m.name] = m.transforms.length ? applyTransforms(m.transforms, raw) : raw;
         } catch (err) {
@@ -77,7 +83,7 @@ export class RecordMapper {
         }
       }
     } else {
-      for (const name of this.keptFields) fields[name] = row[name];
+      for (const name of this.keptFields) fields[name] = binaryAsText(row[name]);
     }
     if (this.rules) {
       const problem = applyRules(fields, this.rules);

@@ -62,9 +62,12 @@ export interface SqlLoadRun {
 
 export const DEFAULT_SOFT_DELETE_COLUMN = 'is_deleted';
 
+const isBinaryType = (dbType: string) => /blob|bytea|binary/i.test(dbType);
+
 /** Column types as Sequelize needs them to write values: booleans and dates matter, the rest goes as given. */
 function attributeType(dbType: string) {
   const t = dbType.toLowerCase();
+  if (isBinaryType(t)) return DataTypes.BLOB;
   if (/bool|^bit\b|tinyint\(1\)/.test(t)) return DataTypes.BOOLEAN;
   if (/^(big)?int|^integer|^smallint|^mediumint|^tinyint/.test(t)) return DataTypes.BIGINT;
   if (/^(decimal|numeric|real|double|float)/.test(t)) return DataTypes.DECIMAL;
@@ -88,6 +91,8 @@ export class SqlLoader {
   private model: ModelStatic<Model> | undefined;
   private readonly tableName: { tableName: string; schema?: string };
   private restoreValue: unknown = null;
+  /** Binary columns: their values come as base64 text (see binaryAsText) and go in as bytes. */
+  private binary: string[] = [];
 
   constructor(private readonly o: SqlLoadOptions) {
     const parts = o.table.split('.');
@@ -125,6 +130,7 @@ export class SqlLoader {
       const cols = this.o.keyColumns.join(', ');
       throw new ParityError('PARITY_CONFIG_INVALID', `${where}: table "${this.o.table}" has no unique index on (${cols}), which the upsert is keyed by: create one (CREATE UNIQUE INDEX ${this.tableName.tableName}_parity_key ON ${this.o.table} (${cols}))`);
     }
+    this.binary = this.o.columns.filter((c) => isBinaryType(described[lower.get(c.toLowerCase())!]!.type));
     const attributes: ModelAttributes = {};
     for (const column of new Set(needed)) {
       const actual = lower.get(column.toLowerCase())!;
@@ -137,6 +143,13 @@ export class SqlLoader {
     const declared = this.o.delete === 'soft' ? columnDefault((described[lower.get(this.softColumn.toLowerCase())!] as { defaultValue?: unknown }).defaultValue, value) : undefined;
     this.restoreValue = declared !== undefined ? declared : typeof value === 'boolean' ? !value : typeof value === 'number' ? 0 : null;
     this.model = this.o.sequelize.define(`parity_${this.tableName.tableName}`, attributes, { ...this.tableName, timestamps: false, freezeTableName: true });
+  }
+
+  private bytes(values: Record<string, unknown>): Record<string, unknown> {
+    if (this.binary.length === 0) return values;
+    const out = { ...values };
+    for (const c of this.binary) if (typeof out[c] === 'string') out[c] = Buffer.from(out[c] as string, 'base64');
+    return out;
   }
 
   async load(upserts: readonly SqlLoadRow[], deletes: readonly SqlDelete[], run: SqlLoadRun = {}): Promise<SqlLoadSummary> {
@@ -180,7 +193,7 @@ export class SqlLoader {
     await inChunks(
       upserts,
       async (chunk, transaction) => {
-        const rows = chunk.map((r) => (soft ? { ...r.values, [this.softColumn]: this.restoreValue } : r.values));
+        const rows = chunk.map((r) => this.bytes(soft ? { ...r.values, [this.softColumn]: this.restoreValue } : r.values));
         summary.statements++;
         await model.bulkCreate(rows, {
           transaction,
