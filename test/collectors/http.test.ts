@@ -125,6 +125,11 @@ describe('HTTP collector errors name the URL and the path', () => {
     await expect(read('/stuck')).rejects.toThrow(/page 2 repeats the previous page \(check pagination.pageParam "page"\)/);
   });
 
+  it('offset pagination that returns the same full page for ever', async () => {
+    const pagination = { type: 'offset' as const, offsetParam: 'offset', limitParam: 'limit', size: 100 };
+    await expect(readAll(new HttpCollector(side(system(base), { path: '/stuck', pagination })))).rejects.toThrow(/the page at offset 100 repeats the previous page \(check pagination\.offsetParam "offset"\)/);
+  });
+
   it('records without a key or with a bad value are invalid, the rest still read', async () => {
     const pages = await read('/mixed');
     expect(pages[0]!.records.map((r) => r.key)).toEqual(['A']);

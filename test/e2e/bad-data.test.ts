@@ -87,7 +87,7 @@ describe('a run over bad data', () => {
     expect(e.corrupt_zip.outcome).toBe('failed');
     expect(e.corrupt_zip.error).toMatch(/^file corrupt\.xlsx: is not a readable xlsx workbook \(.+\)$/);
     expect(e.unclosed_quote.outcome).toBe('failed');
-    expect(e.unclosed_quote.error).toMatch(/^file broken\.csv: line \d+: a quoted field is not closed/);
+    expect(e.unclosed_quote.error).toMatch(/^file broken\.csv: line \d+: a quoted field opened in the record that starts here is never closed/);
     expect(e.html_list.outcome).toBe('failed');
     expect(e.html_list.error).toBe(`system "api": GET ${base}/html?page=1&per_page=100: the body is not JSON (text/html; charset=UTF-8, <!doctype html><title>Maintenance</title>…)`);
     expect(e.record_without_key).toMatchObject({ outcome: 'report-only', error: null });

@@ -131,7 +131,7 @@ describe('parity run', () => {
     expect(result.code).toBe(3);
     const json = parseReport(result.stdout);
     expect(json.health.score).toBeLessThan(99.99);
-    expect(result.stderr).toContain(`parity: health ${json.health.score} is below --fail-under 99.99`);
+    expect(result.stderr).toContain(`parity: exit 3: health ${json.health.score} is below --fail-under 99.99`);
     const ok = await runCli(['run', '--json', '--fail-under', '1', '--config', configFile], { env });
     expect(ok.code).toBe(0);
   });

@@ -80,7 +80,7 @@ describe('a run that pushes', () => {
     const result = await runCli(['run', '--json', '--entities', 'items', '--config', configFile], { env });
     const items = parseReport(result.stdout).entities[0];
     expect(items.outcome).toBe('blocked');
-    expect(items.blocked).toMatch(/^the run would delete 60 of \d+ target records \([\d.]+%\), more than safety\.maxDeleteRatio 5%: nothing is synced for this entity$/);
+    expect(items.blocked).toMatch(/^the run would delete 60 of \d+ target records \([\d.]+%\), more than safety\.maxDeleteRatio 5%: nothing is synced for this entity \(raise maxDeleteRatio, or let this run through with --force\)$/);
     expect((await receiver.records('items')).has('GONE-0')).toBe(true);
   });
 });

@@ -29,6 +29,8 @@ systems:
 entities:
   parts:
     key: [code]
+    # The portal holds 2 records, one of them stale: deleting it is half the target.
+    safety: { maxDeleteRatio: 0.5 }
     source: { system: erp, table: parts }
     target:
       system: portal
@@ -116,6 +118,6 @@ describe('write.request and write.response hooks', () => {
 
   it('a hook that is not exported is a config error naming the path', async () => {
     writeFileSync(path.join(dir, 'bad.yaml'), config('{ path: /api/bulk, request: ./hooks.ts#toNothing }'));
-    await expect(loadConfig(path.join(dir, 'bad.yaml'))).rejects.toThrow(/bad\.yaml:15: entities\.parts\.target\.write\.request: module \.\/hooks\.ts exports no function "toNothing"$/);
+    await expect(loadConfig(path.join(dir, 'bad.yaml'))).rejects.toThrow(/bad\.yaml:17: entities\.parts\.target\.write\.request: module \.\/hooks\.ts exports no function "toNothing"$/);
   });
 });
