@@ -2,6 +2,7 @@
 // `parity status`, `parity runs` and `parity list`.
 import { redactUrl } from '../core/redact.js';
 import { systemType } from '../systems/registry.js';
+import { plural } from '../core/text.js';
 import { percent } from '../reconcile/score.js';
 import { displayPath, type LoadedConfig } from './config/load.js';
 import type { RunRow } from './state/store.js';
@@ -42,30 +43,45 @@ export async function progressBar(progress: import('./progress.js').RunProgress)
 
 export function statusText(s: Record<string, unknown>): string {
   const lines: string[] = [];
-  const last = s.lastRun as { runId: string; status: string; health: { score: number; status: string } | null; finishedAt: string | null; error: string | null } | null;
+  const last = s.lastRun as { runId: string; status: string; health: { score: number | null; status: string | null } | null; finishedAt: string | null; error: string | null } | null;
   lines.push(`source: ${s.source === 'agent' ? `the running agent at ${s.url}` : `the state store (${s.reason})`}`);
   if (s.source === 'agent') {
     lines.push(`agent ${s.agent}, version ${s.version}, up ${s.uptimeS} s, ${s.state}`);
     const cur = s.current as { runId: string; entity: string | null; phase: string; recordsRead: number; batchesSent: number; entitiesDone: number; entitiesTotal: number } | null;
-    if (cur) lines.push(`running ${cur.runId}: ${cur.entity ?? '-'} (${cur.phase}), ${cur.recordsRead} records read, ${cur.batchesSent} batches sent, ${cur.entitiesDone}/${cur.entitiesTotal} entities done`);
+    if (cur) lines.push(`running ${cur.runId}: ${cur.entity ?? '-'} (${cur.phase}), ${plural(cur.recordsRead, 'record')} read, ${plural(cur.batchesSent, 'batch', 'batches')} sent, ${cur.entitiesDone}/${plural(cur.entitiesTotal, 'entity', 'entities')} done`);
     for (const n of (s.next as { kind: string; schedule: string; at: string | null }[]) ?? []) lines.push(`next ${n.kind} (${n.schedule}): ${n.at ?? '-'}`);
     const breakers = Object.entries((s.breakers as Record<string, string>) ?? {});
     if (breakers.length) lines.push(`breakers: ${breakers.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
-  lines.push(last ? `last run ${last.runId}: ${last.status}${last.health ? `, health ${last.health.score.toFixed(2)} (${last.health.status})` : ''}${last.finishedAt ? `, finished ${last.finishedAt}` : ''}${last.error ? `, ${last.error}` : ''}` : 'no runs yet');
+  lines.push(last ? `last run ${last.runId}: ${last.status}${last.health ? (last.health.score === null ? ', health none (nothing compared)' : `, health ${last.health.score.toFixed(2)} (${last.health.status})`) : ''}${last.finishedAt ? `, finished ${last.finishedAt}` : ''}${last.error ? `, ${last.error}` : ''}` : 'no runs yet');
   lines.push(`outbox: ${s.outboxPending} pending batch${s.outboxPending === 1 ? '' : 'es'}`);
   return `${lines.join('\n')}\n`;
 }
 
+/** The run history as a table: a header, fixed columns (a dry run is a column, not a shift). */
 export function runsText(runs: RunRow[]): string {
   if (runs.length === 0) return 'no runs yet\n';
-  const lines = runs.map((r) => {
+  const row = (cells: string[]) => cells.map((c, i) => (i === 6 ? c.padStart(8) : c.padEnd(RUN_COLUMNS[i]!.width))).join('  ').trimEnd();
+  const lines = [row(RUN_COLUMNS.map((c) => c.title))];
+  for (const r of runs) {
     const health = r.healthScore === null ? '-' : `${r.healthScore.toFixed(2)} ${r.healthStatus}`;
     const took = r.durationMs === null ? '-' : `${(r.durationMs / 1000).toFixed(1)} s`;
-    return `${r.id}  ${r.startedAt.toISOString()}  ${r.status.padEnd(9)}  ${r.mode.padEnd(11)}  ${r.dryRun ? 'dry-run ' : ''}${r.trigger.padEnd(8)}  ${took.padStart(8)}  ${health}${r.error ? `  ${r.error}` : ''}`;
-  });
+    lines.push(row([r.id, r.startedAt.toISOString(), r.status, r.mode, r.dryRun ? 'dry-run' : '-', r.trigger, took, health.padEnd(16), r.error ?? '']));
+  }
   return `${lines.join('\n')}\n`;
 }
+
+const RUN_COLUMNS = [
+  { title: 'run', width: 36 },
+  { title: 'started', width: 24 },
+  { title: 'status', width: 9 },
+  { title: 'mode', width: 11 },
+  { title: 'dry run', width: 7 },
+  { title: 'trigger', width: 8 },
+  { title: 'took', width: 8 },
+  { title: 'health', width: 16 },
+  { title: 'error', width: 0 },
+];
 
 export function listText(loaded: LoadedConfig): string {
   const c = loaded.config;

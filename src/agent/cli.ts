@@ -129,7 +129,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       .option('--force <names>', 'let these entities (comma-separated) past the safety guards for this run: a source that shrank (maxSourceDrop) or too many deletes (maxDeleteRatio); recorded in the report with who and when', parseList),
   ).action(async (flags: RunFlags & { dryRun?: boolean }, cmd: Command) => doRun(cmd, flags, flags.dryRun ?? false));
 
-  addRunFlags(program.command('compare').description('compare and report without writing to any system (same as run --dry-run)')).action(
+  addRunFlags(
+    program
+      .command('compare')
+      .description('compare and report without writing to any system (same as run --dry-run)')
+      .option('--dry-run', 'accepted: compare never writes'),
+  ).action(
     async (flags: RunFlags, cmd: Command) => doRun(cmd, flags, true),
   );
 
@@ -188,7 +193,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   program
     .command('runs')
     .description('the run history from the state store, newest first')
-    .option('--limit <n>', 'how many runs (default 20)', parseCount, 20)
+    .option('--limit <n>', 'how many runs', parseCount, 20)
     .option('--json', 'print JSON')
     .action(async (flags: { limit: number; json?: boolean }, cmd: Command) => {
       const { loaded } = await context(cmd, true);

@@ -47,6 +47,15 @@ function canFilter(side: ResolvedSide): boolean {
   return side.config.incremental !== undefined && systemType(side.system).capabilities.canFilter(side.config);
 }
 
+/** The watermark each side reads from: null for a side read in full (it cannot filter, no
+ *  key index yet, or --full). An entity with any non-null side reads incrementally. */
+export async function watermarksToReadFrom(entity: ResolvedEntity, store: StateStore, full: boolean): Promise<Record<Side, string | null>> {
+  const since: Record<Side, string | null> = { source: null, target: null };
+  if (full || !(canFilter(entity.source) || canFilter(entity.target)) || !(await store.hasKeyIndex(entity.name))) return since;
+  for (const side of ['source', 'target'] as const) if (canFilter(entity[side])) since[side] = await store.getWatermark(entity.name, side);
+  return since;
+}
+
 export interface EntityPlan {
   store: StateStore;
   progress: RunProgress;
@@ -75,10 +84,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     // Entities with a side that can filter by watermark keep a key index. With one, a run
     // reads only what changed and takes the whole entity's counts from the index.
     const keepsIndex = canFilter(entity.source) || canFilter(entity.target);
-    const since: Record<Side, string | null> = { source: null, target: null };
-    if (keepsIndex && !plan.full && (await store.hasKeyIndex(entity.name))) {
-      for (const side of ['source', 'target'] as const) if (canFilter(entity[side])) since[side] = await store.getWatermark(entity.name, side);
-    }
+    const since = await watermarksToReadFrom(entity, store, plan.full);
     const incremental = since.source !== null || since.target !== null;
     if (keepsIndex && !incremental) log.info({ reason: plan.full ? '--full' : 'no key index or watermark yet' }, 'reading in full');
     const indexRows: IndexRow[] | undefined = keepsIndex && !incremental ? [] : undefined;
@@ -199,7 +205,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     if (entity.keyChains.length > 1) {
       report.keyChains = entity.keyChains.map((fields, i) => ({ fields, source: mappers.source.chainCounts[i]!, target: mappers.target.chainCounts[i]! }));
     }
-    log.info({ match: report.match, diff: report.diff, outcome: report.outcome, tripped: report.tripped }, 'entity compared');
+    log.info({ match: report.match, diff: report.diff, tripped: report.tripped }, 'entity compared');
     const watermarks: Partial<Record<Side, string>> = {};
     for (const side of ['source', 'target'] as const) {
       const w = collectors[side].watermark();

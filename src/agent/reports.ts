@@ -4,8 +4,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { renderHtml, type ChartAssets, type TrendPoint } from '../reconcile/html.js';
 import { renderMarkdown, type RunReport } from '../reconcile/report.js';
+import { ParityError } from '../core/errors.js';
 
-const REPORT_FILE = /^(\d{8}T\d{6}Z)-[\w-]+\.(json|md|html)$/;
+const REPORT_FILE = /^(\d{8}T\d{6}Z)-([\w-]+)\.(json|md|html)$/;
+/** The shortest run ID prefix taken in place of a whole ID. */
+export const MIN_ID_PREFIX = 8;
 
 /** "2026-11-22T03:04:05.678Z" → "20261122T030405Z": sortable, and legal in every file system. */
 export function fileStamp(iso: string): string {
@@ -57,8 +60,12 @@ export function findReport(dir: string, runId: string, format: string): string |
   } catch {
     return null;
   }
-  const name = names.find((n) => n.endsWith(`-${runId}.${format}`) && REPORT_FILE.test(n));
-  return name ? path.join(dir, name) : null;
+  // A whole run ID, or its first characters (8 at least, as `parity runs` makes them easy to copy).
+  const idOf = (n: string) => REPORT_FILE.exec(n)?.[2];
+  const matching = names.filter((n) => n.endsWith(`.${format}`) && (idOf(n) === runId || (runId.length >= MIN_ID_PREFIX && idOf(n)?.startsWith(runId))));
+  const ids = new Set(matching.map(idOf));
+  if (ids.size > 1) throw new ParityError('PARITY_USAGE', `run ID prefix ${runId} matches ${ids.size} runs: give more of it`);
+  return matching[0] ? path.join(dir, matching[0]) : null;
 }
 
 /** Removes report files whose timestamp is more than `days` old; 0 keeps everything. */

@@ -8,7 +8,7 @@ import { failedEntityReport, sourceDropGuard, REPORT_SCHEMA_VERSION, type Entity
 import { band, healthScore, percent } from '../reconcile/score.js';
 import type { LoadedConfig, ResolvedEntity } from './config/load.js';
 import { withDeadline } from './deadline.js';
-import { COMPACT_ABOVE, MAX_AHEAD, reconcileEntity, sideNames, type EntityOutcome } from './entity.js';
+import { COMPACT_ABOVE, MAX_AHEAD, reconcileEntity, sideNames, watermarksToReadFrom, type EntityOutcome } from './entity.js';
 import { holderIsDead, PROCESS_HOLDER } from './holder.js';
 import { takeEntityLease } from './leases.js';
 import type { Logger } from './logger.js';
@@ -84,7 +84,9 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
   if (abandoned.length) log.warn({ runs: abandoned }, 'runs whose process died were marked abandoned');
   const lastRunAt = await store.lastCompletedRunStart();
   await store.startRun({ id: runId, mode: requested, trigger: options.trigger ?? 'cli', dryRun, startedAt: started, holder });
-  log.info({ mode: requested, dryRun, entities: entities.map((e) => e.name) }, 'run started');
+  // The mode each entity will really read in: incremental only where a side has a watermark and a key index.
+  const modes = await Promise.all(entities.map(async (e) => Object.values(await watermarksToReadFrom(e, store, requested === 'full')).some((w) => w !== null)));
+  log.info({ mode: modes.every(Boolean) && modes.length ? 'incremental' : modes.some(Boolean) ? 'incremental where a watermark allows, else full' : 'full', dryRun, entities: entities.map((e) => e.name) }, 'run started');
 
   const runtimes = options.runtimes ?? new SystemRuntimes(loaded.config.systems);
   try {
@@ -144,6 +146,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
                 }
                 report.outcome = entityOutcome({ compared: report.outcome, ...synced });
                 if (synced.blocked) report.blocked = synced.blocked;
+                entityLog.info({ outcome: report.outcome, sync: report.sync }, 'entity done');
                 return compared;
               },
             );

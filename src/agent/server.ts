@@ -14,7 +14,7 @@ import { describeError } from '../core/errors.js';
 /** What the status API needs of the agent (daemon.ts's Agent), without importing it. */
 export interface StatusAgent {
   status(): Record<string, unknown>;
-  readonly store: Pick<StateStore, 'listRuns' | 'getRun'>;
+  readonly store: Pick<StateStore, 'listRuns' | 'getRun' | 'resolveRunId'>;
   readonly loaded: { entities: readonly { name: string }[] };
   readonly running: { runId: string } | null;
   trigger(request: { mode: 'incremental' | 'full'; entities: string[]; dryRun: boolean; trigger: 'api' }): string | null;
@@ -40,7 +40,8 @@ const runRequestSchema = z.strictObject({
 });
 
 const MAX_BODY_BYTES = 64 * 1024;
-const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A run ID, whole or its first 8 characters or more (as `parity runs` shows them). */
+const RUN_ID = /^[0-9a-f]{8}(-?[0-9a-f]){0,24}-?$/;
 const TYPES = { json: 'application/json; charset=utf-8', md: 'text/markdown; charset=utf-8', html: 'text/html; charset=utf-8' } as const;
 
 export function createStatusApp(agent: StatusAgent, options: StatusAppOptions): Hono {
@@ -72,7 +73,9 @@ export function createStatusApp(agent: StatusAgent, options: StatusAppOptions): 
   app.get('/runs/:id', async (c) => {
     const id = c.req.param('id');
     if (!RUN_ID.test(id)) return c.json({ error: 'not a run id' }, 400);
-    const run = await agent.store.getRun(id);
+    const found = await agent.store.resolveRunId(id);
+    if (found === 'ambiguous') return c.json({ error: `run ID prefix ${id} matches several runs: give more of it` }, 400);
+    const run = found ? await agent.store.getRun(found) : null;
     return run ? c.json(run) : c.json({ error: `no run ${id}` }, 404);
   });
 
@@ -101,11 +104,16 @@ export function createStatusApp(agent: StatusAgent, options: StatusAppOptions): 
 
   app.get('/reports/:name', (c) => {
     const name = c.req.param('name');
-    const m = /^(latest|[0-9a-f-]{36})(?:\.(md|html|json))?$/.exec(name);
+    const m = /^(latest|[0-9a-f-]{8,36})(?:\.(md|html|json))?$/.exec(name);
     if (!m || (m[1] !== 'latest' && !RUN_ID.test(m[1]!))) return c.json({ error: 'not a report name: use latest or a run id, with .md or .html for those formats' }, 400);
     const format = (m[2] ?? 'json') as keyof typeof TYPES;
     // findReport only ever picks a name from the reports folder's own listing.
-    const file = findReport(options.reportsDir, m[1]!, format);
+    let file: string | null;
+    try {
+      file = findReport(options.reportsDir, m[1]!, format);
+    } catch (err) {
+      return c.json({ error: describeError(err) }, 400);
+    }
     if (!file) return c.json({ error: `no ${format} report for ${m[1]}` }, 404);
     return c.body(readFileSync(file), 200, { 'Content-Type': TYPES[format] });
   });

@@ -3,6 +3,7 @@
 // target's unique index). Never throws for a system it cannot reach.
 import type { ProbeResult } from '../collectors/index.js';
 import { describeError } from '../core/errors.js';
+import { plural } from '../core/text.js';
 import { createCollector, systemType } from '../systems/registry.js';
 import { SystemRuntimes } from './runtimes.js';
 import { displayPath, type LoadedConfig } from './config/load.js';
@@ -21,7 +22,7 @@ export async function validateConfig(loaded: LoadedConfig): Promise<CheckLine[]>
     subject: 'config',
     ok: true,
     check: 'load',
-    detail: `${displayPath(loaded.file)}: ${Object.keys(c.systems).length} systems, ${loaded.entities.length} entities`,
+    detail: `${displayPath(loaded.file)}: ${plural(Object.keys(c.systems).length, 'system')}, ${plural(loaded.entities.length, 'entity', 'entities')}`,
   });
 
   try {

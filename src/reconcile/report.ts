@@ -1,5 +1,6 @@
 // The run report (DESIGN, "Report", schema v1): building an entity's part from its diff,
 // and rendering the Markdown summary a person reads first. Pure: writing files is the agent's.
+import { plural } from '../core/text.js';
 import type { SyncCounts } from '../core/record.js';
 import { changedFields, type ChangedRecord, type ChangedSample, type DiffCounts, type DiffResult, type JoinStats, type Side, type Tolerances } from './diff.js';
 import { band, entityMatch, metricMatch, percent, trippedThresholds, type Band, type Bands, type Thresholds } from './score.js';
@@ -260,7 +261,7 @@ export function renderMarkdown(report: RunReport): string {
     for (const q of e.quarantined ?? []) notes.push(`- **quarantined batch** (not sent again in this run; the next run tries again: fix the data or the receiver): ${cell(q)}`);
     for (const r of (e.rejections ?? []).slice(0, MD_SAMPLES)) notes.push(`- rejected \`${r.localId}\`: ${cell(r.error)}`);
     if (e.sync.stillDiffer?.length) notes.push(`- **after the push ${e.target.system} still differs** for ${e.sync.stillDiffer.slice(0, MD_SAMPLES).map((k) => `\`${k}\``).join(', ')}`);
-    if (e.conflicts) notes.push(`- ${e.conflicts.strategy}: ${e.conflicts.sourceWins} changed records keep ${e.source.system}'s version, ${e.conflicts.targetWins} keep ${e.target.system}'s`);
+    if (e.conflicts) notes.push(`- ${e.conflicts.strategy}: ${plural(e.conflicts.sourceWins, 'changed record keeps', 'changed records keep')} ${e.source.system}'s version, ${e.conflicts.targetWins} ${e.conflicts.targetWins === 1 ? 'keeps' : 'keep'} ${e.target.system}'s`);
     if (s.missing.length) notes.push(`- missing in ${e.target.system}: ${s.missing.map((k) => `\`${k}\``).join(', ')}${e.diff.missing > s.missing.length ? ', …' : ''}`);
     if (s.extra.length) notes.push(`- extra in ${e.target.system}: ${s.extra.map((k) => `\`${k}\``).join(', ')}${e.diff.extra > s.extra.length ? ', …' : ''}`);
     for (const c of s.changed) {

@@ -133,6 +133,13 @@ export async function listRuns(m: StoreModels, limit = 20): Promise<RunRow[]> {
   return rows.map(toRunRow);
 }
 
+/** A whole run ID, or the one run whose ID starts with `prefix`; 'ambiguous' when several do. */
+export async function resolveRunId(m: StoreModels, prefix: string): Promise<string | null | 'ambiguous'> {
+  if (prefix.length === 36) return prefix;
+  const rows = await m.runs.findAll({ attributes: ['id'], where: { id: { [Op.like]: `${prefix.replace(/[%_]/g, '')}%` } }, limit: 2 });
+  return rows.length > 1 ? 'ambiguous' : ((rows[0]?.get('id') as string | undefined) ?? null);
+}
+
 export async function getRun(m: StoreModels, id: string): Promise<{ run: RunRow; entities: EntityRunRow[] } | null> {
   const row = await m.runs.findByPk(id);
   if (!row) return null;

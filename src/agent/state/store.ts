@@ -93,6 +93,9 @@ export class StateStore implements Outbox {
   listRuns(limit = 20) {
     return runs.listRuns(this.m, limit);
   }
+  resolveRunId(prefix: string) {
+    return runs.resolveRunId(this.m, prefix);
+  }
   getRun(id: string) {
     return runs.getRun(this.m, id);
   }
