@@ -25,19 +25,30 @@ export function summary(report: import('../reconcile/report.js').RunReport, file
   return `${lines.join('\n')}\n`;
 }
 
-export async function progressBar(progress: import('./progress.js').RunProgress): Promise<() => void> {
+/** A progress bar on a terminal (stderr), with a way for log lines to be printed above it
+ *  instead of on its line. `stop()` ends and clears it; what is printed after comes below. */
+export async function progressBar(progress: import('./progress.js').RunProgress): Promise<{ stop: () => void; log: (line: string) => void }> {
   const { default: cliProgress } = await import('cli-progress');
-  const bar = new cliProgress.SingleBar(
-    { format: 'parity {bar} {value}/{total} entities | {entity} {phase} | {read} records read | {batches} batches sent', stream: process.stderr, hideCursor: true, clearOnComplete: true },
+  const bars = new cliProgress.MultiBar(
+    { format: 'parity {bar} {value}/{total} entities | {entity} {phase} | {read} read | {batches} sent', stream: process.stderr, hideCursor: true, clearOnComplete: true, autopadding: true },
     cliProgress.Presets.shades_classic,
   );
-  const payload = () => ({ entity: progress.entity ?? '-', phase: progress.phase, read: progress.recordsRead, batches: progress.batchesSent });
-  bar.start(progress.entitiesTotal, 0, payload());
+  const payload = () => ({ entity: progress.entity ?? '-', phase: progress.phase, read: plural(progress.recordsRead, 'record'), batches: plural(progress.batchesSent, 'batch', 'batches') });
+  const bar = bars.create(progress.entitiesTotal, 0, payload());
   const timer = setInterval(() => bar.update(progress.entitiesDone, payload()), 200);
-  return () => {
-    clearInterval(timer);
-    bar.update(progress.entitiesDone, payload());
-    bar.stop();
+  let stopped = false;
+  return {
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      bar.update(progress.entitiesDone, payload());
+      // A redraw prints the log lines still waiting; stop() alone would drop them.
+      bars.update();
+      bars.stop();
+    },
+    // Printed above the bar at its next redraw (MultiBar keeps them in order).
+    log: (line) => (stopped ? process.stderr.write(line) : bars.log(line.endsWith('\n') ? line : `${line}\n`)),
   };
 }
 

@@ -83,7 +83,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       .option('--fail-under <score>', 'exit 3 when the health score is below this (0-100)', parseFailUnder);
 
   const doRun = async (cmd: Command, flags: RunFlags, dryRun: boolean) => {
-    const { loaded, logger } = await context(cmd);
+    const { loaded, logger: plainLogger } = await context(cmd);
+    let logger = plainLogger;
     const { runOnce, selectEntities } = await import('./run.js');
     selectEntities(loaded, flags.entities);
     // --force names entities like --entities does: an unknown one is a usage error.
@@ -92,8 +93,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     try {
       const { newProgress } = await import('./progress.js');
       const progress = newProgress('', 'cli', flags.full ? 'full' : 'incremental', selectEntities(loaded, flags.entities).length);
-      // On a terminal, a bar per run on stderr (entities done, and what the current one is doing).
-      const stopBar = process.stderr.isTTY ? await progressBar(progress) : () => undefined;
+      // On a terminal, a bar on stderr (entities done, what the current one is doing). Log
+      // lines go above it, and at info level only when asked for (--log-level): the bar says it.
+      const bar = process.stderr.isTTY ? await progressBar(progress) : null;
+      if (bar) logger = createLogger({ level: cmd.optsWithGlobals<GlobalOptions>().logLevel ?? process.env.PARITY_LOG_LEVEL ?? 'warn', write: bar.log });
+      const stopBar = () => bar?.stop();
       // SIGTERM or Ctrl-C: nothing new starts, the run is cancelled at the deadline and records itself.
       const drain = new AbortController();
       const abort = new AbortController();
