@@ -1,4 +1,4 @@
-// Reads vitest's JSON report: says which database-backed suites ran, then prints the
+// Reads vitest's JSON report: says which suites that need a database or a program ran, then prints the
 // closing line "N passed, N failed, N skipped". Exits 1 on any failure or on no test run.
 import { readFileSync } from 'node:fs';
 
@@ -17,6 +17,8 @@ const databases = [
   ['PostgreSQL', '[postgres]'],
   ['MariaDB', '[mariadb]'],
   ['Chromium', '[chromium]'],
+  ['LibreOffice', '[libreoffice]'],
+  ['Terminal (tmux)', '[terminal]'],
 ];
 for (const [name, tag] of databases) {
   const mine = tests.filter((t) => t.fullName.includes(tag) || t.ancestorTitles.some((a) => a.includes(tag)));

@@ -1,7 +1,8 @@
 // Formulas whose saved result is 0, an empty string, FALSE or an error, in a workbook written the way
 // Excel and LibreOffice write one (each formula cell carries its result in <v>). exceljs'
 // own writer leaves such results out, so the file is put together here from its XML parts.
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
@@ -53,4 +54,68 @@ describe('formula results that are falsy', () => {
     ]);
     expect(invalid).toEqual([{ ref: expect.stringContaining('row 4'), reason: 'cell C4 holds a formula whose saved result is an error' }]);
   });
+});
+
+// A workbook saved by LibreOffice itself: a notes sheet first, leading-zero text, formulas whose
+// results are 0, "" and FALSE, and dates. Written as a flat ODS by the test, converted with
+// `soffice --headless --convert-to xlsx`.
+const soffice = ['/usr/bin/soffice', '/usr/bin/libreoffice'].find((p) => existsSync(p));
+if (!soffice) process.stderr.write('[libreoffice] not installed: the workbook saved by LibreOffice is not read (apt install libreoffice-calc-nogui)\n');
+
+const FODS = `<?xml version="1.0" encoding="UTF-8"?>
+<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:of="urn:oasis:names:tc:opendocument:xmlns:of:1.2" xmlns:number="urn:oasis:names:tc:opendocument:xmlns:datastyle:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" office:version="1.2" office:mimetype="application/vnd.oasis.opendocument.spreadsheet">
+<office:automatic-styles>
+<number:date-style style:name="N37"><number:year number:style="long"/><number:text>-</number:text><number:month number:style="long"/><number:text>-</number:text><number:day number:style="long"/></number:date-style>
+<style:style style:name="ce1" style:family="table-cell" style:data-style-name="N37"/>
+</office:automatic-styles>
+<office:body><office:spreadsheet>
+<table:table table:name="Notes"><table:table-row><table:table-cell office:value-type="string"><text:p>Exported from D365, do not edit</text:p></table:table-cell></table:table-row></table:table>
+<table:table table:name="Stock">
+<table:table-row>
+<table:table-cell office:value-type="string"><text:p>sku</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>qty</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>price</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>value</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>note</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>listed</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>updated</text:p></table:table-cell>
+</table:table-row>
+<table:table-row>
+<table:table-cell office:value-type="string"><text:p>00123</text:p></table:table-cell>
+<table:table-cell office:value-type="float" office:value="0"/>
+<table:table-cell office:value-type="float" office:value="9.5"/>
+<table:table-cell table:formula="of:=[.B2]*[.C2]" office:value-type="float" office:value="0"/>
+<table:table-cell table:formula="of:=IF([.B2]&gt;0;&quot;ok&quot;;&quot;&quot;)" office:value-type="string" office:string-value=""/>
+<table:table-cell table:formula="of:=[.B2]&gt;0" office:value-type="boolean" office:boolean-value="false"/>
+<table:table-cell table:style-name="ce1" office:value-type="date" office:date-value="2026-11-20"/>
+</table:table-row>
+<table:table-row>
+<table:table-cell office:value-type="string"><text:p>00456</text:p></table:table-cell>
+<table:table-cell office:value-type="float" office:value="2"/>
+<table:table-cell office:value-type="float" office:value="9.5"/>
+<table:table-cell table:formula="of:=[.B3]*[.C3]" office:value-type="float" office:value="19"/>
+<table:table-cell table:formula="of:=IF([.B3]&gt;0;&quot;ok&quot;;&quot;&quot;)" office:value-type="string" office:string-value="ok"/>
+<table:table-cell table:formula="of:=[.B3]&gt;0" office:value-type="boolean" office:boolean-value="true"/>
+<table:table-cell table:style-name="ce1" office:value-type="date" office:date-value="2026-11-21"/>
+</table:table-row>
+</table:table>
+</office:spreadsheet></office:body></office:document>
+`;
+
+describe.skipIf(!soffice)('[libreoffice] a workbook LibreOffice saved', () => {
+  it('reads every row: 0-valued formulas, empty-text and FALSE results, dates and leading-zero text, past a notes sheet', async () => {
+    writeFileSync(path.join(dir, 'lo-stock.fods'), FODS);
+    const converted = spawnSync(soffice!, [`-env:UserInstallation=file://${path.join(dir, 'lo-profile')}`, '--headless', '--convert-to', 'xlsx', '--outdir', dir, path.join(dir, 'lo-stock.fods')], { encoding: 'utf8', timeout: 120_000 });
+    expect(converted.status, converted.stderr).toBe(0);
+    const mappings: FieldMapping[] = ['sku', 'qty', 'price', 'value', 'note', 'listed', 'updated'].map((name) => ({ name, from: name, transforms: name === 'listed' ? parseTransforms('bool') : [] }));
+    const collector = new ExcelCollector({ side: { role: 'source', systemName: 'calc', system: { type: 'excel', path: 'lo-stock.xlsx' } as never, config: { system: 'calc', sheet: 'Stock' }, mappings }, baseDir: dir });
+    const pages: Page[] = [];
+    for await (const page of collector.read({ mapper: new RecordMapper({ keyChains: [['sku']], compareFields: ['qty', 'price', 'value', 'note', 'listed', 'updated'], mappings }) })) pages.push(page);
+    expect(pages.flatMap((p) => p.invalid)).toEqual([]);
+    const rows = pages.flatMap((p) => p.records).map((r) => ({ ...r.fields, updated: r.fields.updated instanceof Date ? r.fields.updated.toISOString().slice(0, 10) : r.fields.updated }));
+    expect(rows).toEqual([
+      { sku: '00123', qty: 0, price: 9.5, value: 0, note: '', listed: false, updated: '2026-11-20' },
+      { sku: '00456', qty: 2, price: 9.5, value: 19, note: 'ok', listed: true, updated: '2026-11-21' },
+    ]);
+  }, 180_000);
 });
