@@ -2,7 +2,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { renderHtml, type ChartAssets, type TrendPoint } from '../reconcile/html.js';
+import { renderHtml, type ChartAssets, type HtmlPage } from '../reconcile/html.js';
 import { renderMarkdown, type RunReport } from '../reconcile/report.js';
 import { ParityError } from '../core/errors.js';
 
@@ -29,8 +29,8 @@ function chart(): ChartAssets {
   return chartAssets;
 }
 
-/** Writes the report in each format, and a latest.<format> copy. `trend` feeds the HTML chart. */
-export function writeReportFiles(report: RunReport, dir: string, formats: readonly string[], trend: readonly TrendPoint[] = []): string[] {
+/** Writes the report in each format, and a latest.<format> copy. `page` is what the HTML page shows besides the report. */
+export function writeReportFiles(report: RunReport, dir: string, formats: readonly string[], page: HtmlPage): string[] {
   mkdirSync(dir, { recursive: true });
   const stem = path.join(dir, `${fileStamp(report.startedAt)}-${report.runId}`);
   const written: string[] = [];
@@ -38,7 +38,7 @@ export function writeReportFiles(report: RunReport, dir: string, formats: readon
     const file = `${stem}.${format}`;
     if (format === 'json') writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     else if (format === 'md') writeFileSync(file, renderMarkdown(report));
-    else if (format === 'html') writeFileSync(file, renderHtml(report, trend, chart()));
+    else if (format === 'html') writeFileSync(file, renderHtml(report, page, chart()));
     else continue;
     written.push(file);
     // A copy, not a symlink: it survives being synced to a share or opened from Windows.

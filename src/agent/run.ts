@@ -5,7 +5,6 @@ import path from 'node:path';
 import { describeError, ParityError } from '../core/errors.js';
 import type { Side } from '../reconcile/diff.js';
 import { failedEntityReport, sourceDropGuard, REPORT_SCHEMA_VERSION, type EntityReport, type RunReport } from '../reconcile/report.js';
-import { band, healthScore, percent } from '../reconcile/score.js';
 import type { LoadedConfig, ResolvedEntity } from './config/load.js';
 import { withDeadline } from './deadline.js';
 import { COMPACT_ABOVE, MAX_AHEAD, reconcileEntity, sideNames, watermarksToReadFrom, type EntityOutcome } from './entity.js';
@@ -17,6 +16,7 @@ import { pruneReports, writeReportFiles } from './reports.js';
 import type { StateStore } from './state/store.js';
 import { syncEntity, type SyncOutcome } from './sync.js';
 import { SystemRuntimes } from './runtimes.js';
+import { healthTrend, runHealth } from './run-health.js';
 import { entityOutcome } from '../reconcile/outcome.js';
 
 
@@ -173,14 +173,6 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
     progress.entity = null;
     progress.phase = 'report';
 
-    const bands = loaded.config.health.bands;
-    const scored = entities.map((e, i) => ({ e, r: reports[i]! })).filter(({ e }) => !busy.has(e.name));
-    const notCompared = (r: EntityReport) => r.outcome === 'failed' || r.outcome === 'skipped';
-    // Nothing compared (every entity held by another agent): no health to report, not a perfect one.
-    const score = scored.length === 0 ? null : healthScore(scored.map(({ e, r }) => ({ match: notCompared(r) ? null : r.match, weight: e.config.weight })));
-    const totals = reports.reduce((t, r) => ({ matched: t.matched + r.diff.matched, all: t.all + r.diff.matched + r.diff.missing + r.diff.extra + r.diff.changed }), { matched: 0, all: 0 });
-    // An entity that failed or was not compared has records nobody counted: the overall share is unknown.
-    const overallMatch = score === null || scored.some(({ r }) => notCompared(r)) ? null : percent(totals.all === 0 ? 100 : (100 * totals.matched) / totals.all);
     const finished = new Date();
     const report: RunReport = {
       schemaVersion: REPORT_SCHEMA_VERSION,
@@ -192,7 +184,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
       durationMs: finished.getTime() - started.getTime(),
-      health: { score: score === null ? null : percent(score), status: score === null ? null : band(score, bands), overallMatch },
+      health: runHealth(entities, reports, busy, loaded.config.health.bands, dryRun),
       entities: reports,
     };
     const failed = reports.filter((r) => r.outcome === 'failed').map((r) => r.name);
@@ -201,11 +193,8 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
 
     const reportsDir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
     const history = loaded.config.reports.formats.includes('html') ? await store.listRuns(30) : [];
-    const trend = [
-      ...history.filter((r) => r.id !== runId && r.healthScore !== null).map((r) => ({ at: r.startedAt.toISOString(), score: r.healthScore! })),
-      ...(report.health.score === null ? [] : [{ at: report.startedAt, score: report.health.score }]),
-    ].slice(-30);
-    const files = writeReportFiles(report, reportsDir, loaded.config.reports.formats, trend);
+    const page = { config: path.basename(loaded.file), bands: loaded.config.health.bands, trend: healthTrend(history, report, loaded.entities.length) };
+    const files = writeReportFiles(report, reportsDir, loaded.config.reports.formats, page);
     const pruned = pruneReports(reportsDir, loaded.config.reports.retentionDays);
     if (pruned.length) log.info({ removed: pruned.length }, 'old reports removed');
 

@@ -53,6 +53,8 @@ export interface EntityReport {
   quarantined?: string[];
   /** Why nothing is synced for this entity although it drifted (a safety valve), with the figures. */
   blocked?: string;
+  /** The match once the push is counted (see matchAfterPush); only when something was pushed. */
+  matchAfterPush?: number;
   /** Who let this run past the safety guards (`parity run --force`), and when. */
   forced?: { by: string; at: string };
   /** incremental: only what changed since the watermarks was read, the counts come from the key index. */
@@ -76,7 +78,7 @@ export interface RunReport {
   durationMs: number;
   /** score and status null: no entity was compared. overallMatch null: an entity failed or was
    *  not compared, so the share of matching records is not known. */
-  health: { score: number | null; status: Band | null; overallMatch: number | null };
+  health: { score: number | null; status: Band | null; overallMatch: number | null; afterPush?: { score: number; status: Band } };
   entities: EntityReport[];
 }
 
@@ -235,7 +237,7 @@ export function renderMarkdown(report: RunReport): string {
   lines.push(`# parity report ${report.startedAt}`);
   lines.push('');
   lines.push(
-    `**Health ${h.score === null ? 'none: nothing was compared' : `${h.score.toFixed(2)} (${h.status})`}** · overall match ${h.overallMatch === null ? 'unknown' : pct(h.overallMatch)} · ${report.mode}${report.dryRun ? ' · dry run' : ''} · ${(report.durationMs / 1000).toFixed(1)} s · run \`${report.runId}\``,
+    `**Health ${h.score === null ? 'none: nothing was compared' : `${h.score.toFixed(2)} (${h.status})`}${h.afterPush ? ` → ${h.afterPush.score.toFixed(2)} (${h.afterPush.status}) after the push` : ''}** · overall match ${h.overallMatch === null ? 'unknown' : pct(h.overallMatch)} · ${report.mode}${report.dryRun ? ' · dry run' : ''} · ${(report.durationMs / 1000).toFixed(1)} s · run \`${report.runId}\``,
   );
   lines.push('');
   lines.push('| entity | source | target | matched | missing | extra | changed | dup | invalid | match | status | synced | tripped |');

@@ -65,3 +65,15 @@ export function trippedThresholds(c: DiffCounts, match: number, t: Thresholds = 
 export function percent(value: number): number {
   return value >= 100 ? 100 : Math.floor(value * 100) / 100;
 }
+
+/**
+ * An entity's match once its push is counted: the records the target showed as pushed when
+ * read back (or, without the read-back, the records it accepted) join the matched ones.
+ * null when nothing was pushed.
+ */
+export function matchAfterPush(c: Pick<DiffCounts, 'matched' | 'missing' | 'extra' | 'changed'>, sync: { created: number; updated: number; deleted: number; verified?: number | undefined }): number | null {
+  const fixed = sync.verified ?? sync.created + sync.updated + sync.deleted;
+  if (sync.verified === undefined && fixed === 0) return null;
+  const total = c.matched + c.missing + c.extra + c.changed;
+  return total === 0 ? null : (100 * Math.min(total, c.matched + fixed)) / total;
+}

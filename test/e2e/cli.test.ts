@@ -197,9 +197,10 @@ describe('parity runs and report', () => {
     const runId = parseReport(done.stdout).runId as string;
     const runs = await runCli(['runs', '--limit', '2', '--config', configFile], { env });
     expect(runs.code).toBe(0);
-    const lines = runs.stdout.trim().split('\n');
+    const [header, ...lines] = runs.stdout.trim().split('\n');
+    expect(header).toMatch(/^run +started +status +mode +dry run +trigger +took +health +error$/);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(new RegExp(`^${runId}  \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z  completed  full +cli +[\\d.]+ s  \\d+\\.\\d\\d (perfect|good|warning|critical)$`));
+    expect(lines[0]).toMatch(new RegExp(`^${runId}  \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z  completed  full +- +cli +[\\d.]+ s  \\d+\\.\\d\\d (perfect|good|warning|critical)$`));
     const latest = await runCli(['report', '--config', configFile], { env });
     expect(latest.stdout).toContain(`run \`${runId}\``);
     const byId = await runCli(['report', runId, '--format', 'json', '--config', configFile], { env });
