@@ -47,7 +47,10 @@ export function resolveColumns(file: string, headerLine: number, headers: (strin
   }
   if (missing.length) {
     const present = headers.filter((h): h is string => h !== null && h.trim() !== '').map((h) => `"${h.trim()}"`);
-    throw fileError(file, `column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} not found in the header (${unit} ${headerLine}); found ${present.length ? present.join(', ') : 'no headers'}`);
+    // One header holding another delimiter ("id;qty"): the file is split by something else.
+    const other = [';', '\t', '|', ','].find((d) => present.length === 1 && present[0]!.includes(d));
+    const hint = other ? ` (is the delimiter ${other === '\t' ? 'a tab' : `"${other}"`}? set delimiter on the system)` : '';
+    throw fileError(file, `column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} not found in the header (${unit} ${headerLine}); found ${present.length ? present.join(', ') : 'no headers'}${hint}`);
   }
   return out;
 }
@@ -172,7 +175,11 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
         if (row.number !== o.headerRow) break;
       }
       const headers = headerNames(row, o.valueOf);
-      columns = resolveColumns(o.file, row.number, headers, wantedColumns(o.mappings, headers), o.unit);
+      const wanted = wantedColumns(o.mappings, headers);
+      // Without a mapping the columns are the fields: a header without any whole key chain has no key to read.
+      const named = new Set(headers.filter((h): h is string => h !== null).map(fold));
+      if (!o.mappings && !o.mapper.keyChains.some((chain) => chain.every((f) => named.has(fold(f))))) wanted.push(...o.mapper.keyChains[0]!);
+      columns = resolveColumns(o.file, row.number, headers, wanted, o.unit);
       continue;
     }
     const ref = `${o.file} ${o.unit} ${row.number}`;

@@ -44,7 +44,7 @@ export function binaryAsText(value: unknown): unknown {
 export type MapResult = { record: NormalizedRecord; invalid?: undefined } | { record?: undefined; invalid: InvalidRecord };
 
 export class RecordMapper {
-  private readonly keyChains: readonly (readonly string[])[];
+  readonly keyChains: readonly (readonly string[])[];
   private readonly keyFields: readonly string[];
   /** How many records took their key from each chain. */
   readonly chainCounts: number[];

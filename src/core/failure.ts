@@ -37,6 +37,8 @@ export function classifyHttp(error: AxiosError, op: 'read' | 'write'): Failure {
     // A failure before any answer: the network, a timeout, or a request that could not be made.
     return error.code === undefined || NETWORK_CODES.has(error.code) ? failureOf('PARITY_SYSTEM_UNREACHABLE') : failureOf('PARITY_SYSTEM_UNREACHABLE', 'fail');
   }
+  // A success status whose answer could not be read (a body that does not decompress, say).
+  if (status >= 200 && status < 300) return failureOf('PARITY_HTTP_BAD_RESPONSE');
   if (status >= 300 && status < 400) return failureOf('PARITY_ORIGIN_REFUSED');
   if (status >= 500 || RETRYABLE_STATUS.has(status) || (op === 'write' && status === 409)) {
     return failureOf('PARITY_HTTP_STATUS', retryAfterMs(error) > MAX_RETRY_AFTER_MS ? 'retry-later' : 'retry');

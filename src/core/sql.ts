@@ -1,7 +1,7 @@
 // Opens a Sequelize connection from a database URL (sqlite:, postgres://, mysql://,
 // mariadb://). Shared by the SQL collector and the state store. Relative SQLite paths
 // resolve against the config file's folder; SQLite gets WAL and a busy timeout.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Sequelize, type Options } from 'sequelize';
 import { ParityError } from './errors.js';
@@ -79,6 +79,7 @@ export async function openSequelize(target: SqlTarget, { owned = false, poolMax 
     if (file !== ':memory:') {
       if (owned) mkdirSync(path.dirname(file), { recursive: true });
       else if (!existsSync(file)) throw new ParityError('PARITY_SYSTEM_UNREACHABLE', `SQLite file ${file} does not exist (check the path in the system's url)`);
+      else if (statSync(file).isDirectory()) throw new ParityError('PARITY_SYSTEM_UNREACHABLE', `${file} is a folder, not a SQLite file (check the path in the system's url)`);
     }
     // SQLITE_OPEN_READONLY (1) for every connection Sequelize opens on this file.
     const dialectOptions = readOnly && file !== ':memory:' ? { mode: 1 } : undefined;

@@ -28,6 +28,7 @@ describe('classifyHttp', () => {
       [answered(429, { 'retry-after': '3600' }), 'write', 'PARITY_HTTP_STATUS', 'system', 'retry-later'],
       [answered(503), 'write', 'PARITY_HTTP_STATUS', 'system', 'retry'],
       [answered(307), 'write', 'PARITY_ORIGIN_REFUSED', 'system', 'retry-later'],
+      [answered(200), 'read', 'PARITY_HTTP_BAD_RESPONSE', 'data', 'fail'],
       [failed('ECONNRESET'), 'write', 'PARITY_SYSTEM_UNREACHABLE', 'system', 'retry'],
       [failed('ERR_NETWORK'), 'read', 'PARITY_SYSTEM_UNREACHABLE', 'system', 'retry'],
       [failed('ERR_BAD_OPTION'), 'read', 'PARITY_SYSTEM_UNREACHABLE', 'system', 'fail'],

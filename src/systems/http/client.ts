@@ -103,6 +103,7 @@ export class HttpClient {
     }
     const wait = retryAfterMs(error);
     let hint = retried;
+    if (failure.code === 'PARITY_HTTP_BAD_RESPONSE') return new ParityError(failure.code, `${where}: HTTP ${status}, but the answer could not be read: ${describeError(error)}`, { cause: error });
     if (failure.code === 'PARITY_HTTP_AUTH') hint = ' (check the auth settings and the credentials in the environment)';
     else if (failure.code === 'PARITY_HTTP_ENDPOINT') hint = ' (check the side\'s path and the system\'s baseUrl)';
     else if (wait > MAX_RETRY_AFTER_MS) hint = ` (the system asks to wait ${Math.round(wait / 1000)} s; try again later)`;
