@@ -39,6 +39,9 @@ interface RunFlags {
   json?: boolean;
   failUnder?: number;
   force?: string[];
+  source?: string;
+  filters?: string;
+  filter?: string[];
 }
 
 function parseFailUnder(value: string): number {
@@ -80,7 +83,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       .option('--full', 'read everything, not only what changed since the watermarks, and rebuild the key index')
       .option('--entities <names>', 'only these entities, comma-separated (dependency order is kept)', parseList)
       .option('--json', 'print the report JSON on stdout instead of the summary')
-      .option('--fail-under <score>', 'exit 3 when the health score is below this (0-100)', parseFailUnder);
+      .option('--fail-under <score>', 'exit 3 when the health score is below this (0-100)', parseFailUnder)
+      .option('--source <system>', 'only the entities whose source is this system')
+      .option('--filters <json>', 'only source records whose fields equal these, e.g. \'{"status":"active"}\' (both sides are filtered; nothing is deleted and no watermark moves)')
+      .option('--filter <field=value>', 'one equality filter; repeatable', (v: string, all: string[] = []) => [...all, v]);
 
   const doRun = async (cmd: Command, flags: RunFlags, dryRun: boolean) => {
     const { loaded, logger: plainLogger } = await context(cmd);
@@ -89,10 +95,14 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     selectEntities(loaded, flags.entities);
     // --force names entities like --entities does: an unknown one is a usage error.
     if (flags.force) selectEntities(loaded, flags.force);
+    const filters = parseFilters(flags);
+    const chosen = selectEntities(loaded, flags.entities, flags.source);
+    if (filters) await (await import('./selection.js')).checkFilters(loaded, chosen, filters);
+    const selection = flags.source || filters ? { source: flags.source, filters } : undefined;
     const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.baseDir);
     try {
       const { newProgress } = await import('./progress.js');
-      const progress = newProgress('', 'cli', flags.full ? 'full' : 'incremental', selectEntities(loaded, flags.entities).length);
+      const progress = newProgress('', 'cli', flags.full ? 'full' : 'incremental', chosen.length);
       // On a terminal, a bar on stderr (entities done, what the current one is doing). Log
       // lines go above it, and at info level only when asked for (--log-level): the bar says it.
       const bar = process.stderr.isTTY ? await progressBar(progress) : null;
@@ -106,7 +116,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         drain.abort();
         setTimeout(() => abort.abort(), abortAfterMs(loaded.config.agent.shutdownTimeoutS)).unref();
       }, io.err);
-      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger, progress, drain: drain.signal, signal: abort.signal, force: flags.force ? { entities: flags.force, by: `${userInfo().username}@${hostname()}` } : undefined }).finally(() => {
+      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger, progress, drain: drain.signal, signal: abort.signal, selection, force: flags.force ? { entities: flags.force, by: `${userInfo().username}@${hostname()}` } : undefined }).finally(() => {
         undoSignals();
         stopBar();
       });
@@ -244,4 +254,28 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     if (isParityError(err) && err.kind === 'config') return EXIT.usage;
     return EXIT.failed;
   }
+}
+
+/** --filters '{"status":"active"}' and --filter status=active, as field → canonical text. */
+function parseFilters(flags: { filters?: string | undefined; filter?: string[] | undefined }): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  if (flags.filters !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(flags.filters);
+    } catch {
+      throw new ParityError('PARITY_USAGE', `--filters: not JSON (write '{"field":"value"}')`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ParityError('PARITY_USAGE', `--filters: not a JSON object (write '{"field":"value"}')`);
+    for (const [k, v] of Object.entries(parsed)) {
+      if (v === null || typeof v === 'object') throw new ParityError('PARITY_USAGE', `--filters: "${k}" must be text, a number or true/false`);
+      out[k] = String(v);
+    }
+  }
+  for (const f of flags.filter ?? []) {
+    const at = f.indexOf('=');
+    if (at <= 0) throw new ParityError('PARITY_USAGE', `--filter ${f}: write field=value`);
+    out[f.slice(0, at)] = f.slice(at + 1);
+  }
+  return Object.keys(out).length ? out : undefined;
 }

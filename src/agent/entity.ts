@@ -3,7 +3,7 @@
 // push would send.
 import type { Collector } from '../collectors/index.js';
 import { MetricAccumulator, type MetricValue } from '../collectors/metrics.js';
-import { sortedFields } from '../core/canonical.js';
+import { canonicalValue, sortedFields } from '../core/canonical.js';
 import { describeError, ParityError } from '../core/errors.js';
 import type { NormalizedRecord } from '../core/record.js';
 import { eventLoopTurns } from '../core/yield.js';
@@ -66,6 +66,9 @@ export interface EntityPlan {
   lastRunAt: Date | null;
   /** Whether this run may push the entity's difference (a write block, not a dry run). */
   pushes: boolean;
+  /** --filter: only records whose fields equal these, on both sides. A filtered run reads in
+   *  full, never deletes, and leaves the key index and watermarks as they were. */
+  filters?: Readonly<Record<string, string>> | undefined;
   runtimes: SystemRuntimes;
 }
 
@@ -84,10 +87,12 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     // Entities with a side that can filter by watermark keep a key index. With one, a run
     // reads only what changed and takes the whole entity's counts from the index.
     const keepsIndex = canFilter(entity.source) || canFilter(entity.target);
-    const since = await watermarksToReadFrom(entity, store, plan.full);
+    const filters = plan.filters && Object.keys(plan.filters).length ? plan.filters : undefined;
+    const since = await watermarksToReadFrom(entity, store, plan.full || filters !== undefined);
+    const passes = (fields: Record<string, unknown>) => !filters || Object.entries(filters).every(([f, v]) => fields[f] === undefined || canonicalValue(fields[f]) === v);
     const incremental = since.source !== null || since.target !== null;
     if (keepsIndex && !incremental) log.info({ reason: plan.full ? '--full' : 'no key index or watermark yet' }, 'reading in full');
-    const indexRows: IndexRow[] | undefined = keepsIndex && !incremental ? [] : undefined;
+    const indexRows: IndexRow[] | undefined = keepsIndex && !incremental && !filters ? [] : undefined;
     const readKeys: Record<Side, Map<string, string>> = { source: new Map(), target: new Map() };
     const tolerant = Object.keys(entity.tolerances).length > 0;
     const builder = new DiffBuilder(maxAhead * 2, tolerant ? { fields: compareFields, tolerances: entity.tolerances } : undefined, indexRows);
@@ -97,7 +102,8 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     builder.keepFieldsOfResolved({ source: plan.pushes, target: false });
     const turn = eventLoopTurns();
     const pace = new Pacer(builder, maxAhead);
-    const mappers = { source: mapperFor(entity.source, entity, compareFields), target: mapperFor(entity.target, entity, compareFields) };
+    const filterFields = Object.keys(filters ?? {});
+    const mappers = { source: mapperFor(entity.source, entity, compareFields, filterFields), target: mapperFor(entity.target, entity, compareFields, filterFields) };
     const metricValues: Record<Side, Map<string, MetricValue>> = { source: new Map(), target: new Map() };
     const drain = async (side: Side) => {
       try {
@@ -107,8 +113,9 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
         const streamed = incremental ? [] : entity.metrics.filter((m) => !pushedDown.has(m.name));
         const accumulator = streamed.length ? new MetricAccumulator(streamed) : null;
         const seen = readKeys[side];
-        for await (const page of collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side] })) {
+        for await (const page of collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters })) {
           for (const record of page.records) {
+            if (!passes(record.fields)) continue;
             builder.add(side, record);
             accumulator?.add(record.fields);
             if (incremental && !seen.has(record.key)) seen.set(record.key, record.hash);
@@ -163,7 +170,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     const candidates: Candidates = {
       missing: diff.missing.filter(sendable),
       changed: diff.changed.filter((c) => !targetWins.has(c.key) && sendable(c.source)).map((c) => c.source),
-      deletes: incremental ? [] : diff.extra,
+      deletes: incremental || filters ? [] : diff.extra,
       compareFields,
     };
     if (incremental) {
@@ -207,7 +214,8 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     }
     log.info({ match: report.match, diff: report.diff, tripped: report.tripped }, 'entity compared');
     const watermarks: Partial<Record<Side, string>> = {};
-    for (const side of ['source', 'target'] as const) {
+    // A filtered run saw part of each side: the watermarks stay where they were.
+    for (const side of filters ? [] : (['source', 'target'] as const)) {
       const w = collectors[side].watermark();
       if (w !== null) watermarks[side] = w;
     }

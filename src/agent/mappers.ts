@@ -6,13 +6,14 @@ import { systemType } from '../systems/registry.js';
 import { newestWinsField } from '../reconcile/report.js';
 import type { ResolvedEntity, ResolvedSide } from './config/load.js';
 
-export function mapperFor(side: ResolvedSide, entity: ResolvedEntity, compareFields: string[]): RecordMapper {
+/** `extra`: fields to keep on the records besides the key and the compared ones (a --filter's). */
+export function mapperFor(side: ResolvedSide, entity: ResolvedEntity, compareFields: string[], extra: readonly string[] = []): RecordMapper {
   return new RecordMapper({
     keyChains: entity.keyChains,
     compareFields,
     mappings: side.mappings,
     getter: systemType(side.system).capabilities.nestedFields ? dottedGetter : plainGetter,
-    extraFields: [...entity.metrics.flatMap(fieldsOf), ...[newestWinsField(entity.config.conflict) ?? []].flat()],
+    extraFields: [...entity.metrics.flatMap(fieldsOf), ...[newestWinsField(entity.config.conflict) ?? []].flat(), ...extra],
     rules: entity.rules,
   });
 }

@@ -30,10 +30,10 @@ export function runHealth(entities: readonly ResolvedEntity[], reports: readonly
 /** The health trend: the last runs that compared every configured entity for real (no dry
  *  run, no --entities subset), this one included when it did. */
 export function healthTrend(history: readonly RunRow[], report: RunReport, entityCount: number): { at: string; score: number }[] {
-  const whole = (dryRun: boolean, entities: number | undefined) => !dryRun && entities === entityCount;
+  const whole = (dryRun: boolean, entities: number | undefined, filtered?: unknown) => !dryRun && entities === entityCount && !filtered;
   const points = history
-    .filter((r) => r.id !== report.runId && r.healthScore !== null && whole(r.dryRun, (r.stats as { entities?: number } | null)?.entities))
+    .filter((r) => r.id !== report.runId && r.healthScore !== null && whole(r.dryRun, (r.stats as { entities?: number } | null)?.entities, (r.stats as { filtered?: boolean } | null)?.filtered))
     .map((r) => ({ at: r.startedAt.toISOString(), score: r.healthScore! }));
-  if (report.health.score !== null && whole(report.dryRun, report.entities.length)) points.push({ at: report.startedAt, score: report.health.score });
+  if (report.health.score !== null && whole(report.dryRun, report.entities.length, report.selection?.filters)) points.push({ at: report.startedAt, score: report.health.score });
   return points.slice(-30);
 }

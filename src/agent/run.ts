@@ -2,10 +2,10 @@
 // order, recorded in the state store and written as report files.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { describeError, ParityError } from '../core/errors.js';
+import { describeError } from '../core/errors.js';
 import type { Side } from '../reconcile/diff.js';
 import { failedEntityReport, sourceDropGuard, REPORT_SCHEMA_VERSION, type EntityReport, type RunReport } from '../reconcile/report.js';
-import type { LoadedConfig, ResolvedEntity } from './config/load.js';
+import type { LoadedConfig } from './config/load.js';
 import { withDeadline } from './deadline.js';
 import { COMPACT_ABOVE, MAX_AHEAD, reconcileEntity, sideNames, watermarksToReadFrom, type EntityOutcome } from './entity.js';
 import { holderIsDead, PROCESS_HOLDER } from './holder.js';
@@ -15,6 +15,9 @@ import { newProgress, type RunProgress } from './progress.js';
 import { pruneReports, writeReportFiles } from './reports.js';
 import type { StateStore } from './state/store.js';
 import { syncEntity, type SyncOutcome } from './sync.js';
+import { selectEntities, type Selection } from './selection.js';
+
+export { selectEntities } from './selection.js';
 import { SystemRuntimes } from './runtimes.js';
 import { healthTrend, runHealth } from './run-health.js';
 import { entityOutcome } from '../reconcile/outcome.js';
@@ -43,6 +46,8 @@ export interface RunOptions {
   /** Aborted once the agent is shutting down (drains): no new entity, batch, chunk or verify
    *  starts; what is in flight finishes. `signal` aborts what is in flight too. */
   drain?: AbortSignal;
+  /** --source and --filter: the entities whose source is that system; only the records whose fields equal the filters. */
+  selection?: Selection;
   /** Entities a person lets past the safety guards in this run (`parity run --force`), and who. */
   force?: { entities: string[]; by: string };
   /** The systems' runtimes (a daemon keeps them across runs); the run makes its own when absent. */
@@ -58,18 +63,9 @@ export interface RunResult {
   files: string[];
 }
 
-export function selectEntities(loaded: LoadedConfig, names: readonly string[] | undefined): ResolvedEntity[] {
-  if (!names || names.length === 0) return loaded.entities;
-  const known = new Set(loaded.entities.map((e) => e.name));
-  const unknown = names.filter((n) => !known.has(n));
-  if (unknown.length) {
-    throw new ParityError('PARITY_USAGE', `unknown entit${unknown.length > 1 ? 'ies' : 'y'} ${unknown.map((n) => `"${n}"`).join(', ')} (configured: ${[...known].join(', ')})`);
-  }
-  return loaded.entities.filter((e) => names.includes(e.name));
-}
-
 export async function runOnce(loaded: LoadedConfig, store: StateStore, options: RunOptions): Promise<RunResult> {
-  const entities = selectEntities(loaded, options.entities);
+  const entities = selectEntities(loaded, options.entities, options.selection?.source);
+  const filters = options.selection?.filters;
   const runId = options.runId ?? randomUUID();
   const log = options.logger.child({ runId });
   const holder = options.holder ?? PROCESS_HOLDER;
@@ -126,7 +122,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
                 compared = await reconcileEntity(
                   loaded,
                   entity,
-                  { store, runtimes, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress, pushes: Boolean(entity.target.writer) && !dryRun },
+                  { store, runtimes, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress, pushes: Boolean(entity.target.writer) && !dryRun, filters },
                   entityLog,
                   signal,
                 );
@@ -137,7 +133,8 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
                   report.forced = { by: options.force!.by, at: new Date().toISOString() };
                   log.warn({ entity: entity.name, by: report.forced.by }, 'forced past the safety guards');
                 }
-                if (!forced && report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
+                // A filtered run sees part of the source: its count says nothing about a drop.
+                if (!forced && !filters && report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
                   synced.blocked = sourceDropGuard(report.source.count, await store.lastSourceCount(entity.name), entity.config.safety?.maxSourceDrop ?? 0.5);
                   if (synced.blocked) log.warn({ entity: entity.name, reason: synced.blocked }, 'entity blocked');
                 }
@@ -186,6 +183,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       durationMs: finished.getTime() - started.getTime(),
       health: runHealth(entities, reports, busy, loaded.config.health.bands, dryRun),
       entities: reports,
+      ...(options.selection && (options.selection.source || options.selection.filters) ? { selection: options.selection } : {}),
     };
     const failed = reports.filter((r) => r.outcome === 'failed').map((r) => r.name);
     // A run the agent stopped (a shutdown: no new entity or batch started, or work aborted) did not do all it set out to.

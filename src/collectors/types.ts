@@ -11,6 +11,9 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Read only records whose incremental field is past this watermark (sides that can filter). */
   since?: string | null;
+  /** Equality filters by entity field (`parity run --filter`): a collector may apply the ones
+   *  it can in the system (SQL: a condition); the caller filters the records again anyway. */
+  filters?: Readonly<Record<string, string>> | undefined;
 }
 
 /**

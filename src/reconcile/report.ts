@@ -78,6 +78,8 @@ export interface RunReport {
   durationMs: number;
   /** score and status null: no entity was compared. overallMatch null: an entity failed or was
    *  not compared, so the share of matching records is not known. */
+  /** --source and --filter, when the run was limited by them. */
+  selection?: { source?: string | undefined; filters?: Record<string, string> | undefined };
   health: { score: number | null; status: Band | null; overallMatch: number | null; afterPush?: { score: number; status: Band } };
   entities: EntityReport[];
 }

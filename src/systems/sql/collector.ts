@@ -148,7 +148,7 @@ export class SqlCollector implements Collector {
     return pk;
   }
 
-  async *read({ mapper, signal, since }: ReadOptions): AsyncIterable<Page> {
+  async *read({ mapper, signal, since, filters: filterFields }: ReadOptions): AsyncIterable<Page> {
     const side = this.options.side;
     const incremental = side.config.incremental?.field;
     this.tracker = new WatermarkTracker(incremental, (row, f) => row[f]);
@@ -169,6 +169,13 @@ export class SqlCollector implements Collector {
     if (incremental && since) {
       filters.push(`${this.quote(incremental)} > ?`);
       filterParams.push(since);
+    }
+    // --filter on a field read from a column as it is (no transform): asked of the database.
+    for (const [field, value] of Object.entries(filterFields ?? {})) {
+      const m = side.mappings?.find((x) => x.name === field);
+      if (side.mappings && (!m || m.transforms.length > 0 || m.from.includes('.'))) continue;
+      filters.push(`${this.quote(m?.from ?? field)} = ?`);
+      filterParams.push(value);
     }
     const base = filters.length ? filters.join(' AND ') : '1 = 1';
     const notNull = keys.map((k) => `${k} IS NOT NULL`).join(' AND ');
