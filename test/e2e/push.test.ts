@@ -1,12 +1,11 @@
 // A whole run that pushes: the demo's config, an ERP in SQLite, the receiver over loopback.
 // A dry run changes nothing anywhere; a real run syncs, and the next run finds all in step.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateStore } from '../../src/agent/state/store.js';
-import { buildErp, driftedShop, writeErp } from '../../examples/demo/data.js';
-import { createReceiver, type Receiver } from '../../examples/receiver/server.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import type { Receiver } from '../../examples/receiver/server.js';
+import { runCli } from '../helpers/cli.js';
+import { demoWorld } from '../helpers/demo.js';
 import { parseReport } from '../helpers/report-schema.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -17,17 +16,7 @@ let env: Record<string, string>;
 const configFile = path.join(dir, 'parity.yaml');
 
 beforeAll(async () => {
-  mkdirSync(path.join(dir, '.data'));
-  const erp = buildErp({ products: 600, customers: 200, stockSkus: 200 }, 5);
-  const shop = driftedShop(erp, 6);
-  await writeErp(path.join(dir, '.data/erp.db'), erp);
-  receiver = await createReceiver({ token: TOKEN });
-  await receiver.seed('items', shop.items);
-  await receiver.seed('customers', shop.customers);
-  await receiver.seed('stock', shop.stock);
-  const { port } = await receiver.listen(0);
-  writeFileSync(configFile, readFileSync(path.join(ROOT, 'examples/demo/parity.yaml'), 'utf8').replace('dir: ../../reports', 'dir: reports'));
-  env = { DEMO_SHOP_PORT: String(port), DEMO_SHOP_TOKEN: TOKEN };
+  ({ receiver, env } = await demoWorld(dir, TOKEN, { products: 600, customers: 200, stockSkus: 200 }, [5, 6]));
 });
 afterAll(() => receiver.close());
 
