@@ -42,6 +42,7 @@ interface RunFlags {
   source?: string;
   filters?: string;
   filter?: string[];
+  window?: string;
 }
 
 function parseFailUnder(value: string): number {
@@ -86,7 +87,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       .option('--fail-under <score>', 'exit 3 when the health score is below this (0-100)', parseFailUnder)
       .option('--source <system>', 'only the entities whose source is this system')
       .option('--filters <json>', 'only source records whose fields equal these, e.g. \'{"status":"active"}\' (both sides are filtered; nothing is deleted and no watermark moves)')
-      .option('--filter <field=value>', 'one equality filter; repeatable', (v: string, all: string[] = []) => [...all, v]);
+      .option('--filter <field=value>', 'one equality filter; repeatable', (v: string, all: string[] = []) => [...all, v])
+      .option('--window <length>', "the entities' rolling windows for this run: a length (90d, 12h, 8w) in place of theirs, or all for none", parseWindow);
 
   const doRun = async (cmd: Command, flags: RunFlags, dryRun: boolean) => {
     const { loaded, logger: plainLogger } = await context(cmd);
@@ -116,7 +118,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         drain.abort();
         setTimeout(() => abort.abort(), abortAfterMs(loaded.config.agent.shutdownTimeoutS)).unref();
       }, io.err);
-      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger, progress, drain: drain.signal, signal: abort.signal, selection, force: flags.force ? { entities: flags.force, by: `${userInfo().username}@${hostname()}` } : undefined }).finally(() => {
+      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger, progress, drain: drain.signal, signal: abort.signal, selection, window: flags.window, force: flags.force ? { entities: flags.force, by: `${userInfo().username}@${hostname()}` } : undefined }).finally(() => {
         undoSignals();
         stopBar();
       });
@@ -278,4 +280,9 @@ function parseFilters(flags: { filters?: string | undefined; filter?: string[] |
     out[f.slice(0, at)] = f.slice(at + 1);
   }
   return Object.keys(out).length ? out : undefined;
+}
+
+function parseWindow(value: string): string {
+  if (value === 'all' || /^\d+[hdw]$/.test(value)) return value;
+  throw new InvalidArgumentError('use a length such as 90d, 12h or 8w, or all');
 }

@@ -69,6 +69,9 @@ export interface EntityPlan {
   /** --filter: only records whose fields equal these, on both sides. A filtered run reads in
    *  full, never deletes, and leaves the key index and watermarks as they were. */
   filters?: Readonly<Record<string, string>> | undefined;
+  /** A rolling window: only records whose field is at `from` or later, on both sides; read,
+   *  like a filtered run, in full, without deletes, key index or watermarks. */
+  window?: { field: string; from: string; param?: string | undefined } | undefined;
   runtimes: SystemRuntimes;
 }
 
@@ -88,11 +91,16 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     // reads only what changed and takes the whole entity's counts from the index.
     const keepsIndex = canFilter(entity.source) || canFilter(entity.target);
     const filters = plan.filters && Object.keys(plan.filters).length ? plan.filters : undefined;
-    const since = await watermarksToReadFrom(entity, store, plan.full || filters !== undefined);
-    const passes = (fields: Record<string, unknown>) => !filters || Object.entries(filters).every(([f, v]) => fields[f] === undefined || canonicalValue(fields[f]) === v);
+    const { window } = plan;
+    /** Part of each side only: no deletes, no key index, no watermarks. */
+    const partial = filters !== undefined || window !== undefined;
+    const since = await watermarksToReadFrom(entity, store, plan.full || partial);
+    const from = window ? Date.parse(window.from) : 0;
+    const passes = (fields: Record<string, unknown>) =>
+      (!filters || Object.entries(filters).every(([f, v]) => fields[f] === undefined || canonicalValue(fields[f]) === v)) && (!window || timeOf(fields[window.field]) >= from);
     const incremental = since.source !== null || since.target !== null;
     if (keepsIndex && !incremental) log.info({ reason: plan.full ? '--full' : 'no key index or watermark yet' }, 'reading in full');
-    const indexRows: IndexRow[] | undefined = keepsIndex && !incremental && !filters ? [] : undefined;
+    const indexRows: IndexRow[] | undefined = keepsIndex && !incremental && !partial ? [] : undefined;
     const readKeys: Record<Side, Map<string, string>> = { source: new Map(), target: new Map() };
     const tolerant = Object.keys(entity.tolerances).length > 0;
     const builder = new DiffBuilder(maxAhead * 2, tolerant ? { fields: compareFields, tolerances: entity.tolerances } : undefined, indexRows);
@@ -102,7 +110,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     builder.keepFieldsOfResolved({ source: plan.pushes, target: false });
     const turn = eventLoopTurns();
     const pace = new Pacer(builder, maxAhead);
-    const filterFields = Object.keys(filters ?? {});
+    const filterFields = [...Object.keys(filters ?? {}), ...(window ? [window.field] : [])];
     const mappers = { source: mapperFor(entity.source, entity, compareFields, filterFields), target: mapperFor(entity.target, entity, compareFields, filterFields) };
     const metricValues: Record<Side, Map<string, MetricValue>> = { source: new Map(), target: new Map() };
     const drain = async (side: Side) => {
@@ -113,7 +121,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
         const streamed = incremental ? [] : entity.metrics.filter((m) => !pushedDown.has(m.name));
         const accumulator = streamed.length ? new MetricAccumulator(streamed) : null;
         const seen = readKeys[side];
-        for await (const page of collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters })) {
+        for await (const page of collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters, window })) {
           for (const record of page.records) {
             if (!passes(record.fields)) continue;
             builder.add(side, record);
@@ -170,7 +178,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     const candidates: Candidates = {
       missing: diff.missing.filter(sendable),
       changed: diff.changed.filter((c) => !targetWins.has(c.key) && sendable(c.source)).map((c) => c.source),
-      deletes: incremental || filters ? [] : diff.extra,
+      deletes: incremental || partial ? [] : diff.extra,
       compareFields,
     };
     if (incremental) {
@@ -206,6 +214,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     report.metrics = compareMetrics(incremental ? computed : entity.metrics, metricValues.source, metricValues.target);
     report.join = diff.join;
     report.mode = incremental ? 'incremental' : 'full';
+    if (window) report.window = { field: window.field, from: window.from };
     const conflicts = decideConflicts(entity.config.conflict, diff.changed);
     if (conflicts) report.conflicts = conflicts;
     report.read = readThisRun;
@@ -215,7 +224,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     log.info({ match: report.match, diff: report.diff, tripped: report.tripped }, 'entity compared');
     const watermarks: Partial<Record<Side, string>> = {};
     // A filtered run saw part of each side: the watermarks stay where they were.
-    for (const side of filters ? [] : (['source', 'target'] as const)) {
+    for (const side of partial ? [] : (['source', 'target'] as const)) {
       const w = collectors[side].watermark();
       if (w !== null) watermarks[side] = w;
     }
@@ -228,6 +237,16 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     signal?.removeEventListener('abort', onAbort);
     await Promise.all([collectors.source.close(), collectors.target.close()]).catch(() => undefined);
   }
+}
+
+/** A date-like value as epoch ms; -Infinity when it is none (the record is outside any window). */
+function timeOf(v: unknown): number {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'string' || v.trim() === '') return Number.NEGATIVE_INFINITY;
+  // "2026-11-22 10:00:00" (SQL text) reads as UTC, like an ISO time without a zone.
+  const t = Date.parse(/^\d{4}-\d\d-\d\d \d/.test(v) && !/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
+  return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
 }
 
 /** How many records one side may hold waiting for the other before it pauses. */

@@ -15,7 +15,7 @@ import { newProgress, type RunProgress } from './progress.js';
 import { pruneReports, writeReportFiles } from './reports.js';
 import type { StateStore } from './state/store.js';
 import { syncEntity, type SyncOutcome } from './sync.js';
-import { selectEntities, type Selection } from './selection.js';
+import { selectEntities, windowOf, type Selection } from './selection.js';
 
 export { selectEntities } from './selection.js';
 import { SystemRuntimes } from './runtimes.js';
@@ -48,6 +48,8 @@ export interface RunOptions {
   drain?: AbortSignal;
   /** --source and --filter: the entities whose source is that system; only the records whose fields equal the filters. */
   selection?: Selection;
+  /** --window: `all` reads without the entities' windows; a length (30d) replaces theirs. */
+  window?: string;
   /** Entities a person lets past the safety guards in this run (`parity run --force`), and who. */
   force?: { entities: string[]; by: string };
   /** The systems' runtimes (a daemon keeps them across runs); the run makes its own when absent. */
@@ -122,7 +124,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
                 compared = await reconcileEntity(
                   loaded,
                   entity,
-                  { store, runtimes, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress, pushes: Boolean(entity.target.writer) && !dryRun, filters },
+                  { store, runtimes, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress, pushes: Boolean(entity.target.writer) && !dryRun, filters, window: windowOf(entity, options, started) },
                   entityLog,
                   signal,
                 );
@@ -134,7 +136,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
                   log.warn({ entity: entity.name, by: report.forced.by }, 'forced past the safety guards');
                 }
                 // A filtered run sees part of the source: its count says nothing about a drop.
-                if (!forced && !filters && report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
+                if (!forced && !filters && !report.window && report.outcome !== 'failed' && report.outcome !== 'skipped' && report.outcome !== 'in-sync') {
                   synced.blocked = sourceDropGuard(report.source.count, await store.lastSourceCount(entity.name), entity.config.safety?.maxSourceDrop ?? 0.5);
                   if (synced.blocked) log.warn({ entity: entity.name, reason: synced.blocked }, 'entity blocked');
                 }

@@ -30,6 +30,18 @@ export function selectEntities(loaded: LoadedConfig, names: readonly string[] | 
   return chosen;
 }
 
+const UNIT_MS = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+
+/** The window an entity is compared in this run: its own (window: { field, last }), its
+ *  length replaced by --window, or none with --window all or --full. */
+export function windowOf(entity: ResolvedEntity, options: { window?: string | undefined; full?: boolean | undefined }, now: Date): { field: string; from: string; param?: string | undefined } | undefined {
+  const own = entity.config.window;
+  if (!own || options.full || options.window === 'all') return undefined;
+  const last = options.window ?? own.last;
+  const m = /^(\d+)([hdw])$/.exec(last)!;
+  return { field: own.field, from: new Date(now.getTime() - Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]).toISOString(), param: own.param };
+}
+
 /** Every filter names a field of every selected entity's source: mapped, compared, a key, or a
  *  column the source shows. */
 export async function checkFilters(loaded: LoadedConfig, entities: readonly ResolvedEntity[], filters: Readonly<Record<string, string>>): Promise<void> {

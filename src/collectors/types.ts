@@ -14,6 +14,9 @@ export interface ReadOptions {
   /** Equality filters by entity field (`parity run --filter`): a collector may apply the ones
    *  it can in the system (SQL: a condition); the caller filters the records again anyway. */
   filters?: Readonly<Record<string, string>> | undefined;
+  /** A rolling window (`window:`): records whose `field` is at `from` (ISO) or later. A
+   *  collector may ask the system for a superset; the caller filters exactly. */
+  window?: { field: string; from: string; param?: string | undefined } | undefined;
 }
 
 /**

@@ -55,6 +55,8 @@ export interface EntityReport {
   blocked?: string;
   /** The match once the push is counted (see matchAfterPush); only when something was pushed. */
   matchAfterPush?: number;
+  /** The rolling window this run compared: records whose field is at `from` or later. */
+  window?: { field: string; from: string };
   /** Who let this run past the safety guards (`parity run --force`), and when. */
   forced?: { by: string; at: string };
   /** incremental: only what changed since the watermarks was read, the counts come from the key index. */

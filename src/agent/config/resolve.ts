@@ -85,6 +85,7 @@ export function resolveEntities(config: ParityConfig, custom: Record<string, Cus
     const mapped = (f: string) => sides.every((side) => !side.mappings || side.mappings.some((m) => m.name === f));
     const newest = newestWinsField(entity.conflict);
     if (newest && !mapped(newest)) fail([...at, 'conflict'], `"${newest}" is not a field of this entity (map it on both sides)`);
+    if (entity.window && !mapped(entity.window.field)) fail([...at, 'window', 'field'], `"${entity.window.field}" is not a field of this entity (map it on both sides)`);
     const named: [string, string[]][] = [
       ['tolerance', Object.keys(entity.tolerance ?? {})],
       ['precision', Object.keys(entity.precision ?? {})],

@@ -51,6 +51,11 @@ export const entitySchema = z.strictObject({
     )
     .optional(),
   weight: z.number().positive().default(1),
+  /** A rolling window: only records whose `field` is within the `last` days (d), hours (h) or
+   *  weeks (w) are compared; `param`, when set, sends the window's start to HTTP sides. */
+  window: z
+    .strictObject({ field: z.string().min(1), last: z.string().regex(/^\d+[hdw]$/, 'a length such as 90d, 12h or 8w'), param: z.string().min(1).optional() })
+    .optional(),
   /** The longest the entity may take, read to push; past it, it fails and the run goes on. */
   maxDurationS: z.number().positive().default(3600),
 });

@@ -117,8 +117,9 @@ export async function lastSourceCount(m: StoreModels, entity: string): Promise<n
   });
   for (const row of rows) {
     const run = await m.runs.findByPk(row.get('run_id') as string);
-    // A filtered run (--filter) counted part of the source: not a count to compare with.
-    if (run && run.get('status') === 'completed' && !run.get('dry_run') && !parseJson<{ filtered?: boolean } | null>(run.get('stats'), null)?.filtered) return Number(row.get('source_count'));
+    // A filtered (--filter) or windowed run counted part of the source: not a count to compare with.
+    const stats = parseJson<{ filtered?: boolean; windowed?: boolean } | null>(run?.get('stats'), null);
+    if (run && run.get('status') === 'completed' && !run.get('dry_run') && !stats?.filtered && !stats?.windowed) return Number(row.get('source_count'));
   }
   return null;
 }
@@ -151,7 +152,7 @@ export async function getRun(m: StoreModels, id: string): Promise<{ run: RunRow;
 function runStats(report: RunReport): Record<string, unknown> {
   const outcomes: Record<string, number> = {};
   for (const e of report.entities) outcomes[e.outcome] = (outcomes[e.outcome] ?? 0) + 1;
-  return { entities: report.entities.length, outcomes, overallMatch: report.health.overallMatch, ...(report.selection?.filters ? { filtered: true } : {}) };
+  return { entities: report.entities.length, outcomes, overallMatch: report.health.overallMatch, ...(report.selection?.filters ? { filtered: true } : {}), ...(report.entities.some((e) => e.window) ? { windowed: true } : {}) };
 }
 
 const parseJson = <T>(v: unknown, fallback: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : fallback);

@@ -58,10 +58,12 @@ export class HttpCollector implements Collector {
     return this.tracker?.value() ?? null;
   }
 
-  async *read({ mapper, signal, since }: ReadOptions): AsyncIterable<Page> {
+  async *read({ mapper, signal, since, window }: ReadOptions): AsyncIterable<Page> {
     const incremental = this.side.config.incremental;
     this.tracker = new WatermarkTracker(incremental?.field, dottedGetter);
     const filter: Record<string, string> = incremental?.param && since ? { [incremental.param]: since } : {};
+    // A rolling window's start, for an API that takes it (window.param); the agent filters anyway.
+    if (window?.param) filter[window.param] = window.from;
     const pager = createPager(this.side.config.pagination ?? DEFAULT_PAGINATION);
     let request: PageRequest | null = pager.first();
     let pageNumber = 0;

@@ -13,6 +13,7 @@ import type { SqlSideSpec, SqlSystemConfig } from './schema.js';
 import { canonicalValue } from '../../core/canonical.js';
 import type { MetricDef, MetricValue } from '../../collectors/metrics.js';
 import { aggregateSql, type SqlAggregate, type SqlContext } from './metrics.js';
+import { pushdownConditions } from './pushdown.js';
 
 export interface SqlCollectorOptions {
   side: SqlSideSpec;
@@ -148,7 +149,7 @@ export class SqlCollector implements Collector {
     return pk;
   }
 
-  async *read({ mapper, signal, since, filters: filterFields }: ReadOptions): AsyncIterable<Page> {
+  async *read({ mapper, signal, since, filters: filterFields, window }: ReadOptions): AsyncIterable<Page> {
     const side = this.options.side;
     const incremental = side.config.incremental?.field;
     this.tracker = new WatermarkTracker(incremental, (row, f) => row[f]);
@@ -170,13 +171,9 @@ export class SqlCollector implements Collector {
       filters.push(`${this.quote(incremental)} > ?`);
       filterParams.push(since);
     }
-    // --filter on a field read from a column as it is (no transform): asked of the database.
-    for (const [field, value] of Object.entries(filterFields ?? {})) {
-      const m = side.mappings?.find((x) => x.name === field);
-      if (side.mappings && (!m || m.transforms.length > 0 || m.from.includes('.'))) continue;
-      filters.push(`${this.quote(m?.from ?? field)} = ?`);
-      filterParams.push(value);
-    }
+    const asked = pushdownConditions(side.mappings, { filters: filterFields, window }, (c) => this.quote(c));
+    filters.push(...asked.conditions);
+    filterParams.push(...asked.params);
     const base = filters.length ? filters.join(' AND ') : '1 = 1';
     const notNull = keys.map((k) => `${k} IS NOT NULL`).join(' AND ');
 
