@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
+    // Many tests run the real CLI, a child process each (1-4 s apiece on a busy 2-core machine):
+    // their budget leaves room for load. Tests that wait on purpose set their own.
+    testTimeout: 90_000,
     hookTimeout: 30_000,
     // Each file gets its own process: the state store and redaction registry are per process.
     pool: 'forks',

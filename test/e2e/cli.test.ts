@@ -187,7 +187,8 @@ describe('[chromium] the HTML report', () => {
     expect(stdout).toContain('<canvas');
     expect(stdout.match(/<tr class="entity"/g)).toHaveLength(3);
     expect(stdout).toMatch(/Health <b>\d+\.\d\d<\/b>/);
-  });
+    // A run and a browser, each a process of its own: on a busy machine more than 30 s.
+  }, 120_000);
 });
 
 describe('parity runs and report', () => {
