@@ -81,10 +81,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 
   const addRunFlags = (cmd: Command) =>
     cmd
-      .option('--full', 'read everything, not only what changed since the watermarks, and rebuild the key index')
+      .option('--full', 'read everything, not only what changed since the watermarks or within rolling windows, and rebuild the key index')
       .option('--entities <names>', 'only these entities, comma-separated (dependency order is kept)', parseList)
       .option('--json', 'print the report JSON on stdout instead of the summary')
-      .option('--fail-under <score>', 'exit 3 when the health score is below this (0-100)', parseFailUnder)
+      .option('--fail-under <score>', 'exit 3 when the health score is below this (0-100), or when no entity was compared', parseFailUnder)
       .option('--source <system>', 'only the entities whose source is this system')
       .option('--filters <json>', 'only source records whose fields equal these, e.g. \'{"status":"active"}\' (both sides are filtered; nothing is deleted and no watermark moves)')
       .option('--filter <field=value>', 'one equality filter; repeatable', (v: string, all: string[] = []) => [...all, v])
