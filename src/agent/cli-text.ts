@@ -11,7 +11,8 @@ export function summary(report: import('../reconcile/report.js').RunReport, file
   const h = report.health;
   const unknown = report.entities.filter((e) => e.outcome === 'failed' || e.outcome === 'skipped').map((e) => e.name);
   const overall = h.overallMatch === null ? `overall match unknown (not compared: ${unknown.join(', ') || 'all'})` : `overall match ${percent(h.overallMatch).toFixed(2)}%`;
-  const lines = [`${h.score === null ? 'health none: nothing was compared' : `health ${h.score.toFixed(2)} (${h.status})`}, ${overall}, ${report.mode}${report.dryRun ? ', dry run' : ''}`];
+  const after = h.afterPush ? ` -> ${h.afterPush.score.toFixed(2)} (${h.afterPush.status}) after the push` : '';
+  const lines = [`${h.score === null ? 'health none: nothing was compared' : `health ${h.score.toFixed(2)} (${h.status})${after}`}, ${overall}, ${report.mode}${report.dryRun ? ', dry run' : ''}`];
   const width = Math.max(...report.entities.map((e) => e.name.length), 6);
   for (const e of report.entities) {
     const d = e.diff;
