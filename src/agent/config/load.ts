@@ -75,7 +75,8 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
   const interpolated = interpolateEnv(raw, env, (parts, variable) => {
     if (options.stateOnly && NOT_NEEDED_FOR_STATE(parts)) {
       unset.add(variable);
-      return '0';
+      // No token at all rather than a made-up one: `parity status` then asks without one.
+      return parts[0] === 'server' ? '' : '0';
     }
     return fail(parts, `environment variable ${variable} is not set (set it, or write \${${variable}:-default})`, 'PARITY_ENV_MISSING');
   });
