@@ -12,4 +12,6 @@ export const commonWriteShape = {
 };
 
 const commonWriteSchema = z.strictObject({ ...commonWriteShape, batchSize: commonWriteShape.batchSize.optional() });
-export type CommonWriteConfig = z.infer<typeof commonWriteSchema>;
+/** `delete` is none, soft or hard, or for a target written record by record the request that
+ *  deletes one (any other value than 'none' turns deletes on). */
+export type CommonWriteConfig = Omit<z.infer<typeof commonWriteSchema>, 'delete'> & { delete: 'none' | 'soft' | 'hard' | { method: string; path: string } };

@@ -56,6 +56,8 @@ export interface Outbox {
   quarantine(batch: OutboxBatch, reason: string): Promise<void>;
   /** Records the target rejected, by local ID, with the hash that was rejected. */
   rejected(entity: string): Promise<Map<string, string>>;
+  /** The target's IDs of these records, as its answers gave them (the sync ledger). */
+  remoteIds(entity: string, localIds: readonly string[]): Promise<Map<string, string>>;
 }
 
 /** What the run decided to send to one entity's target. */

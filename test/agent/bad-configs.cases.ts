@@ -148,6 +148,12 @@ export const BAD_CONFIGS: BadConfig[] = [
   r('a batch size over 10000', 'write: { path: /sync/items }', 'write: { path: /sync/items, batchSize: 50000 }', 'entities.items.target.write.batchSize'),
   r('a request hook that is not a hook', 'write: { path: /sync/items }', 'write: { path: /sync/items, request: hooks.ts }', 'entities.items.target.write.request', 'is not a hook'),
   r('a request hook module that is not there', 'write: { path: /sync/items }', 'write: { path: /sync/items, request: "./nope.ts#shape" }', 'entities.items.target.write.request', 'not found'),
+  r('per-record without lookup', 'write: { path: /sync/items }', 'write: { mode: per-record, create: { method: POST, path: /items }, update: { method: PUT, path: "/items/{remoteId}" }, remoteId: id }', 'entities.items.target.write.lookup', 'mode: per-record needs "lookup"'),
+  r('per-record update path without {remoteId}', 'write: { path: /sync/items }', 'write: { mode: per-record, create: { method: POST, path: /items }, update: { method: PUT, path: /items }, remoteId: id, lookup: { path: /items, param: sku } }', 'entities.items.target.write.update.path', 'needs {remoteId}'),
+  r('per-record with a batch path', 'write: { path: /sync/items }', 'write: { mode: per-record, path: /sync/items, create: { method: POST, path: /items }, update: { method: PUT, path: "/items/{id}" }, remoteId: id, lookup: { path: /items, param: sku } }', 'entities.items.target.write.path', 'is for mode: batch'),
+  r('per-record with delete: hard', 'write: { path: /sync/items }', 'write: { mode: per-record, delete: hard, create: { method: POST, path: /items }, update: { method: PUT, path: "/items/{remoteId}" }, remoteId: id, lookup: { path: /items, param: sku } }', 'entities.items.target.write.delete', 'deletes with a request'),
+  r('a create request in batch mode', 'write: { path: /sync/items }', 'write: { path: /sync/items, create: { method: POST, path: /items } }', 'entities.items.target.write.create', 'is for mode: per-record'),
+  r('a per-record method that is not one', 'write: { path: /sync/items }', 'write: { mode: per-record, create: { method: SEND, path: /items } }', 'entities.items.target.write.create.method'),
   r('verify as text', 'write: { path: /sync/items }', 'write: { path: /sync/items, verify: sometimes }', 'entities.items.target.write.verify'),
   // The rest of the file
   r('a schedule that is neither', 'version: 1', 'version: 1\nschedule: { incremental: hourly }', 'schedule.incremental'),

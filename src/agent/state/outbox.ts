@@ -90,3 +90,13 @@ export async function rejected(m: StoreModels, entity: string): Promise<Map<stri
   }
   return out;
 }
+
+/** The remote IDs the ledger holds for these local IDs (a deleted record holds none). */
+export async function remoteIds(m: StoreModels, entity: string, localIds: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < localIds.length; i += INDEX_CHUNK) {
+    const rows = await m.ledger.findAll({ where: { entity, local_id: localIds.slice(i, i + INDEX_CHUNK) }, attributes: ['local_id', 'remote_id'], raw: true });
+    for (const r of rows as unknown as { local_id: string; remote_id: string | null }[]) if (r.remote_id !== null && r.remote_id !== '') out.set(r.local_id, r.remote_id);
+  }
+  return out;
+}

@@ -147,6 +147,9 @@ export class StateStore implements Outbox {
   quarantine(batch: OutboxBatch, reason: string) {
     return outbox.quarantine(this.m, batch, reason);
   }
+  remoteIds(entity: string, localIds: readonly string[]) {
+    return outbox.remoteIds(this.m, entity, localIds);
+  }
   rejected(entity: string) {
     return outbox.rejected(this.m, entity);
   }

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { exportedFunction, importUserModule } from '../../core/modules.js';
+import type { Fail, PathPart } from '../../core/config-path.js';
 import type { SystemType } from '../types.js';
 import { HttpCollector, probeHttpSystem } from './collector.js';
 import type { PushHooks } from './push/hooks.js';
@@ -11,6 +12,18 @@ import { HttpRuntime } from './runtime.js';
 import { httpSideShape, httpSystemSchema, httpWriteSchema, httpWriteShape, type HttpSideConfig, type HttpSideSpec, type HttpSystemConfig, type HttpWriteConfig } from './schema.js';
 
 const http = (system: { type: string }) => system as HttpSystemConfig;
+
+/** What a per-record write block needs besides its schema. */
+function checkPerRecord(write: HttpWriteConfig, keyChains: readonly (readonly string[])[], fail: Fail, at: PathPart[]): void {
+  for (const k of ['create', 'update', 'remoteId', 'lookup'] as const) {
+    if (write[k] === undefined) fail([...at, k], `mode: per-record needs "${k}" (see the README's per-record targets: create, update, remoteId and lookup)`);
+  }
+  for (const k of ['path', 'request', 'response'] as const) if (write[k] !== undefined) fail([...at, k], `"${k}" is for mode: batch; a per-record target takes create, update and delete requests`);
+  if (write.delete === 'soft' || write.delete === 'hard') fail([...at, 'delete'], 'a per-record target deletes with a request: delete: { method: DELETE, path: "/items/{remoteId}" } (or none)');
+  if (!write.update!.path.includes('{remoteId}')) fail([...at, 'update', 'path'], 'the update path needs {remoteId}, where the record\'s ID goes (/items/{remoteId})');
+  if (typeof write.delete === 'object' && !write.delete.path.includes('{remoteId}')) fail([...at, 'delete', 'path'], 'the delete path needs {remoteId}, where the record\'s ID goes (/items/{remoteId})');
+  if (keyChains.length !== 1 || keyChains[0]!.length !== 1) fail(at, 'a per-record target looks records up by one key field: the entity needs a single-field key');
+}
 
 export const httpSystem: SystemType = {
   type: 'http',
@@ -46,7 +59,13 @@ export const httpSystem: SystemType = {
     shape: httpWriteShape,
     async check(target, baseDir, fail, at) {
       const write = target.write as HttpWriteConfig;
-      if (!write.path) fail(at, 'an http target needs "path" to sync into (the sync endpoint, e.g. /sync/items)');
+      if (write.mode === 'per-record') {
+        checkPerRecord(write, target.keyChains, fail, at);
+        return {};
+      }
+      if (!write.path) fail(at, 'an http target needs "path" to sync into (the sync endpoint, e.g. /sync/items), or mode: per-record with create and update requests');
+      if (typeof write.delete === 'object') fail([...at, 'delete'], 'a delete request is for mode: per-record; batch mode takes delete: none, soft or hard');
+      for (const k of ['create', 'update', 'remoteId', 'lookup', 'result'] as const) if (write[k] !== undefined) fail([...at, k], `"${k}" is for mode: per-record (add mode: per-record, or remove it)`);
       const hooks: PushHooks = {};
       for (const k of ['request', 'response'] as const) {
         const spec = write[k];

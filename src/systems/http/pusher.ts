@@ -7,6 +7,7 @@ import { emptyPushResult, type PushPlan, type PushRecord, type PushResult, type 
 import type { PusherContext, WriteTarget } from '../types.js';
 import { HttpPushClient } from './push/client.js';
 import type { PushHooks } from './push/hooks.js';
+import { PerRecordClient, type PerRecordWrite } from './push/per-record.js';
 import { pushEntity } from './push/push.js';
 import { HttpRuntime } from './runtime.js';
 import type { HttpSideSpec, HttpWriteConfig } from './schema.js';
@@ -26,6 +27,11 @@ export class HttpPusher implements Pusher {
   }
 
   async probe(): Promise<ProbeResult[]> {
+    const w = this.write;
+    if (w.mode === 'per-record') {
+      const del = typeof w.delete === 'object' ? `, ${w.delete.method} ${w.delete.path}` : '';
+      return [{ ok: true, check: 'write', detail: `writes one record at a time: ${w.create!.method} ${w.create!.path}, ${w.update!.method} ${w.update!.path}${del}, looked up by GET ${w.lookup!.path}?${w.lookup!.param}= (not sent by validate)` }];
+    }
     // A sync endpoint cannot be asked whether it would accept a batch without sending one.
     return [{ ok: true, check: 'write', detail: `pushes batches to POST ${this.write.path} (not sent by validate: whether the credentials may write shows on the first push)` }];
   }
@@ -38,13 +44,18 @@ export class HttpPusher implements Pusher {
     const hooks = (this.target.extras ?? {}) as PushHooks;
     const records: PushRecord[] = plan.upserts.map(({ record: r }) => ({ localId: r.key, op: 'upsert', hash: r.hash, data: targetData(r.fields, this.side.mappings) }));
     for (const r of plan.deletes) records.push({ localId: r.key, op: 'delete' });
-    const client = new HttpPushClient(system, this.side.systemName, this.write.path!, hooks, runtime);
+    const perRecord = this.write.mode === 'per-record';
+    const client = perRecord
+      ? new PerRecordClient(system, this.side.systemName, this.perRecordWrite(), runtime, await outbox.remoteIds(this.target.entity, records.map((r) => r.localId)), new Set(plan.upserts.filter((u) => u.exists).map((u) => u.record.key)))
+      : new HttpPushClient(system, this.side.systemName, this.write.path!, hooks, runtime);
     const result = emptyPushResult();
     const summary = await pushEntity({
       entity: this.target.entity,
       system: this.side.systemName,
       records,
-      batchSize: this.write.batchSize,
+      // Per record: each intent is its own outbox entry, recorded as soon as it is answered.
+      batchSize: perRecord ? 1 : this.write.batchSize,
+      perRecord,
       concurrency: system.concurrency ?? DEFAULT_PUSH_CONCURRENCY,
       outbox,
       client,
@@ -64,6 +75,20 @@ export class HttpPusher implements Pusher {
     if (summary.deferred) result.deferred = 'the circuit breaker is open: the rest waits in the outbox for the next run';
     else if (summary.pending > 0) result.deferred = `${summary.pending} record${summary.pending === 1 ? '' : 's'} wait in the outbox for the next run`;
     return result;
+  }
+
+  private perRecordWrite(): PerRecordWrite {
+    const w = this.write;
+    const key = this.target.keyChains[0]![0]!;
+    return {
+      create: w.create!,
+      update: w.update!,
+      delete: typeof w.delete === 'object' ? w.delete : null,
+      remoteId: w.remoteId!,
+      result: w.result,
+      lookup: { ...w.lookup!, list: w.lookup!.list ?? this.side.config.list },
+      keyField: this.side.mappings?.find((m) => m.name === key)?.from ?? key,
+    };
   }
 
   async close(): Promise<void> {}

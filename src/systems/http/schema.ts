@@ -80,14 +80,39 @@ const httpSideSchema = z.strictObject({ ...commonSideShape, ...httpSideShape });
 export type HttpSideConfig = z.infer<typeof httpSideSchema>;
 export type HttpSideSpec = SideSpec<HttpSystemConfig, HttpSideConfig>;
 
-/** An HTTP target's write block: batches POSTed to a sync endpoint through the outbox. */
+/** One request of a per-record target: its method and path ({remoteId} and {localId} are
+ *  replaced by the record's, URL-encoded). */
+const requestShape = z.strictObject({
+  method: z.enum(['POST', 'PUT', 'PATCH', 'DELETE']),
+  path: z.string().min(1),
+});
+export type PerRecordRequest = z.infer<typeof requestShape>;
+
+/** An HTTP target's write block: `batch` POSTs DESIGN's wire format to a sync endpoint;
+ *  `per-record` sends one create, update or delete request per record (most SaaS APIs). */
 export const httpWriteShape = {
-  /** The sync endpoint. */
+  mode: z.enum(['batch', 'per-record']).optional(),
+  /** The sync endpoint (batch mode). */
   path: z.string().optional(),
   /** `./hooks.ts#name`, a function that shapes the request body for another dialect. */
   request: z.string().optional(),
   /** `./hooks.ts#name`, a function that reads the answer of another dialect into results. */
   response: z.string().optional(),
+  /** Per-record mode: the request that creates a record (its answer holds the remote ID). */
+  create: requestShape.optional(),
+  /** Per-record mode: the request that replaces a record, by its remote ID. */
+  update: requestShape.optional(),
+  /** none, soft or hard (batch mode: the op the receiver is told); per-record mode: the
+   *  request that deletes a record by its remote ID (deletes are off without one). */
+  delete: z.union([z.enum(['none', 'soft', 'hard']), requestShape]).default('none'),
+  /** Per-record mode: the field of the target's records that holds their ID (`id`, `item_id`). */
+  remoteId: z.string().min(1).optional(),
+  /** Per-record mode: where a record created in the answer of a create or update request is
+   *  (a dotted path, `item`); the whole body when absent. */
+  result: z.string().min(1).optional(),
+  /** Per-record mode: how to find a record by its key before creating it again after an answer
+   *  was lost: GET path?param=<key>, the records in `list` (the side's list when absent). */
+  lookup: z.strictObject({ path: z.string().min(1), param: z.string().min(1), list: z.string().optional() }).optional(),
 };
-export const httpWriteSchema = z.strictObject({ ...commonWriteShape, batchSize: commonWriteShape.batchSize.default(100), ...httpWriteShape });
+export const httpWriteSchema = z.strictObject({ ...commonWriteShape, batchSize: commonWriteShape.batchSize.default(100), ...httpWriteShape, mode: httpWriteShape.mode.default('batch') });
 export type HttpWriteConfig = z.infer<typeof httpWriteSchema>;

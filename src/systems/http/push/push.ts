@@ -7,7 +7,12 @@ import type { SyncCounts } from '../../../core/record.js';
 import type { ErrorCode } from '../../../core/errors.js';
 import { makeBatches } from '../../../push/batches.js';
 import type { Outbox, OutboxBatch, PushRecord, RecordOutcome } from '../../../push/types.js';
-import type { HttpPushClient } from './client.js';
+import type { SendResult } from './client.js';
+
+/** Sends one outbox entry (a batch, or one record); `earlier`: it was left pending before. */
+export interface OutboxSender {
+  send(batch: OutboxBatch, signal?: AbortSignal, earlier?: boolean): Promise<SendResult>;
+}
 
 export interface PushSummary extends SyncCounts {
   /** The breaker opened: the rest waits for the next run. */
@@ -28,7 +33,7 @@ export interface PushOptions {
   /** Batches in flight at once (the system's limit). */
   concurrency?: number;
   outbox: Outbox;
-  client: HttpPushClient;
+  client: OutboxSender;
   runId: string;
   log: Logger;
   signal?: AbortSignal | undefined;
@@ -39,13 +44,15 @@ export interface PushOptions {
   /** When it returns true (the agent is shutting down), no further batch is sent: the rest
    *  stays pending in the outbox for the next run. */
   shouldStop?: (() => boolean) | undefined;
+  /** Each outbox entry is one record (a per-record target): each is logged at debug level. */
+  perRecord?: boolean | undefined;
 }
 
 export async function pushEntity(o: PushOptions): Promise<PushSummary> {
   const summary: PushSummary = { created: 0, updated: 0, deleted: 0, unchanged: 0, rejected: 0, pending: 0, deferred: false, quarantined: [], rejections: [], failed: null };
   const delivered = new Set<string>();
 
-  const sendOne = async (batch: OutboxBatch): Promise<'ok' | 'stop'> => {
+  const sendOne = async (batch: OutboxBatch, earlier: boolean): Promise<'ok' | 'stop'> => {
     if (summary.deferred || summary.failed || o.shouldStop?.() || o.signal?.aborted) {
       summary.pending += batch.records;
       return 'stop';
@@ -54,7 +61,7 @@ export async function pushEntity(o: PushOptions): Promise<PushSummary> {
       summary.pending += batch.records;
       return 'ok';
     }
-    const result = await o.client.send(batch, o.signal);
+    const result = await o.client.send(batch, o.signal, earlier);
     const log = o.log.child({ batchId: batch.batchId });
     switch (result.kind) {
       case 'done':
@@ -65,7 +72,8 @@ export async function pushEntity(o: PushOptions): Promise<PushSummary> {
           o.onDelivered?.(r);
           if (r.status === 'rejected') summary.rejections.push({ localId: r.localId, error: r.error ?? 'rejected' });
         }
-        log.info({ records: batch.records }, 'batch sent');
+        if (o.perRecord) log.debug({ localId: result.outcomes[0]?.localId, status: result.outcomes[0]?.status }, 'record sent');
+        else log.info({ records: batch.records }, 'batch sent');
         o.onBatch?.();
         return 'ok';
       case 'later':
@@ -92,10 +100,10 @@ export async function pushEntity(o: PushOptions): Promise<PushSummary> {
   };
 
   const limit = pLimit(o.concurrency ?? 1);
-  const sendAll = (batches: readonly OutboxBatch[]) => Promise.all(batches.map((b) => limit(() => sendOne(b))));
+  const sendAll = (batches: readonly OutboxBatch[], earlier: boolean) => Promise.all(batches.map((b) => limit(() => sendOne(b, earlier))));
 
   // 1. What an earlier run left pending goes first, with its original key.
-  await sendAll(await o.outbox.pending(o.entity));
+  await sendAll(await o.outbox.pending(o.entity), true);
 
   // 2. The new difference, less what step 1 just delivered and what is still pending.
   const stillPending = new Set<string>();
@@ -113,6 +121,6 @@ export async function pushEntity(o: PushOptions): Promise<PushSummary> {
   const batches = makeBatches(o.entity, o.system, fresh, o.batchSize);
   // All written before any is sent: a crash from here on re-sends them, with the same keys.
   await o.outbox.addAll(batches);
-  await sendAll(batches);
+  await sendAll(batches, false);
   return summary;
 }

@@ -1,0 +1,232 @@
+// A per-record REST target (no batch endpoint, no idempotency keys): json-server from npm,
+// behind a fault layer that loses answers after json-server applied the request, answers
+// 503 and 429. After the runs json-server holds exactly the source and no record twice.
+// Then 10 SIGKILLs during a 5,000-record push end the same way.
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Sequelize } from 'sequelize';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prng } from '../../examples/demo/data.js';
+import { StateStore } from '../../src/agent/state/store.js';
+import { ROOT, runCli } from '../helpers/cli.js';
+import { startJsonServer, type JsonServer } from '../helpers/json-server.js';
+import { parseReport } from '../helpers/report-schema.js';
+import { tempDir } from '../helpers/tmp.js';
+
+interface Item {
+  sku: string;
+  name: string;
+  qty: number;
+}
+
+function config(url: string, retries = 3): string {
+  return `version: 1
+state: sqlite:data/state.db
+reports: { dir: reports, formats: [json] }
+systems:
+  erp: { type: sql, url: "sqlite:data/erp.db" }
+  shop: { type: http, baseUrl: "${url}", concurrency: 4, retry: { retries: ${retries}, baseMs: 5, maxMs: 40 } }
+entities:
+  items:
+    key: [sku]
+    source: { system: erp, table: items, fields: { sku: sku, name: name, qty: { from: qty, transform: int } } }
+    target:
+      system: shop
+      path: /items
+      pagination: { type: page, pageParam: _page, sizeParam: _limit, size: 500 }
+      fields: { sku: sku, name: name, qty: { from: qty, transform: int } }
+      write:
+        mode: per-record
+        create: { method: POST, path: /items }
+        update: { method: PUT, path: "/items/{remoteId}" }
+        delete: { method: DELETE, path: "/items/{remoteId}" }
+        remoteId: id
+        lookup: { path: /items, param: sku }
+    safety: { maxDeleteRatio: 0.5 }
+`;
+}
+
+async function sourceDb(dir: string, items: Item[]): Promise<Sequelize> {
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const erp = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'data/erp.db'), logging: false });
+  await erp.query('CREATE TABLE items (sku TEXT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL)');
+  for (let i = 0; i < items.length; i += 2000) {
+    const chunk = items.slice(i, i + 2000);
+    await erp.query(`INSERT INTO items VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`, { replacements: chunk.flatMap((r) => [r.sku, r.name, r.qty]) });
+  }
+  return erp;
+}
+
+/** json-server holds exactly the source: every key once, with the source's values. */
+async function expectHoldsExactly(server: JsonServer, source: Item[]) {
+  const held = await server.records('items');
+  const bySku = new Map<string, Record<string, unknown>[]>();
+  for (const r of held) bySku.set(String(r.sku), [...(bySku.get(String(r.sku)) ?? []), r]);
+  const twice = [...bySku].filter(([, rs]) => rs.length > 1).map(([sku]) => sku);
+  expect(twice, 'records created twice').toEqual([]);
+  expect(held.length).toBe(source.length);
+  for (const s of source) {
+    const r = bySku.get(s.sku)?.[0];
+    expect(r ? { sku: r.sku, name: r.name, qty: Number(r.qty) } : null, s.sku).toEqual(s);
+  }
+}
+
+describe('per-record target: json-server behind lost answers, 429 and 5xx', () => {
+  const dir = tempDir();
+  const rnd = prng(20261205);
+  const source: Item[] = Array.from({ length: 300 }, (_, i) => ({ sku: `P${String(i).padStart(4, '0')}`, name: `Part ${i}`, qty: i % 17 }));
+  let server: JsonServer;
+  let erp: Sequelize;
+
+  beforeAll(async () => {
+    erp = await sourceDb(dir, source);
+    // The target already holds 100 of the records (40 with another name) and 10 the source
+    // lacks: 200 creates, 40 updates found by lookup, 10 deletes.
+    const held = [
+      ...source.slice(0, 100).map((r, i) => ({ id: i + 1, ...r, name: i < 40 ? `old ${r.name}` : r.name })),
+      ...Array.from({ length: 10 }, (_, i) => ({ id: 1000 + i, sku: `X${i}`, name: 'gone from the ERP', qty: 1 })),
+    ];
+    server = await startJsonServer(dir, { items: held });
+    let tooMany = 0;
+    server.decide = ({ method }) => {
+      const roll = rnd();
+      if (method === 'GET') return roll < 0.05 ? '503' : 'pass';
+      if (method === 'POST' && tooMany < 3) return (tooMany++, '429');
+      return roll < 0.15 ? 'lose' : roll < 0.23 ? '503' : 'pass';
+    };
+    writeFileSync(path.join(dir, 'parity.yaml'), config(server.url));
+  }, 60_000);
+  afterAll(async () => {
+    await erp?.close();
+    await server?.close();
+  });
+
+  it('runs until in sync: json-server holds exactly the source, no record twice, the lost creates found again', async () => {
+    const outcomes: string[] = [];
+    for (let run = 1; run <= 6; run++) {
+      const result = await runCli(['run', '--json', '--config', path.join(dir, 'parity.yaml')]);
+      expect([0, 1], result.stderr).toContain(result.code);
+      const items = parseReport(result.stdout).entities[0]!;
+      outcomes.push(items.outcome);
+      if (run === 1) {
+        expect(items.diff).toMatchObject({ missing: 200, changed: 40, extra: 10 });
+        expect(items.sync.rejected).toBe(0);
+        // A create whose answer was lost and that a lookup found again still counts as created.
+        expect(items.sync.created + items.sync.pending).toBe(200);
+      }
+      if (items.outcome === 'in-sync') break;
+    }
+    expect(outcomes.at(-1)).toBe('in-sync');
+    await expectHoldsExactly(server, source);
+    // The faults happened: creates applied whose answers were lost, 503s and 429s.
+    expect(server.served.lostCreates).toBeGreaterThan(0);
+    expect(server.served.lose).toBeGreaterThan(server.served.lostCreates);
+    expect(server.served['503']).toBeGreaterThan(0);
+    expect(server.served['429']).toBe(3);
+
+    // The ledger holds the remote ID of each record pushed (the 60 that matched were not), as
+    // json-server numbered it; the deleted ones hold none.
+    const held = new Map((await server.records('items')).map((r) => [String(r.sku), String(r.id)]));
+    const store = await StateStore.open('sqlite:data/state.db', dir);
+    const ids = await store.remoteIds('items', [...source.map((s) => s.sku), 'X0', 'X9']);
+    expect(ids.size).toBe(240);
+    for (const [sku, id] of ids) expect(id, sku).toBe(held.get(sku));
+    expect(await store.pendingCount()).toBe(0);
+    await store.close();
+  }, 240_000);
+
+  it('a record the target refuses (422) is rejected with its reason and not sent again until it changes', async () => {
+    const id = (await server.records('items')).find((r) => r.sku === 'P0007')!.id;
+    const requests: string[] = [];
+    server.decide = ({ method, url }) => {
+      requests.push(`${method} ${url}`);
+      return method === 'PUT' && url.startsWith(`/items/${id}`) ? '422' : 'pass';
+    };
+    const run = async () => {
+      const result = await runCli(['run', '--json', '--config', path.join(dir, 'parity.yaml')]);
+      expect(result.code, result.stderr).toBe(0);
+      return parseReport(result.stdout).entities[0]!;
+    };
+    await erp.query("UPDATE items SET name = 'bad name' WHERE sku = 'P0007'");
+    const first = await run();
+    expect(first.sync).toMatchObject({ rejected: 1, updated: 0, pending: 0 });
+    expect(first.rejections?.[0]).toMatchObject({ localId: 'P0007' });
+    expect(first.rejections?.[0]?.error).toMatch(/PUT \/items\/\d+: HTTP 422: .*name is not allowed/);
+    requests.length = 0;
+    const second = await run();
+    expect(second.sync.rejected + second.sync.updated).toBe(0);
+    expect(requests.filter((r) => !r.startsWith('GET'))).toEqual([]);
+    // Changed again, it is sent again.
+    server.decide = () => 'pass';
+    await erp.query("UPDATE items SET name = 'Part 7 (new)' WHERE sku = 'P0007'");
+    const third = await run();
+    expect(third.sync.updated).toBe(1);
+    await expectHoldsExactly(server, source.map((s) => (s.sku === 'P0007' ? { ...s, name: 'Part 7 (new)' } : s)));
+  }, 120_000);
+});
+
+describe('SIGKILL during a 5,000-record per-record push', () => {
+  const N = 5_000;
+  const KILLS = Number(process.env.PARITY_TEST_KILLS ?? 10);
+  const dir = tempDir();
+  const source: Item[] = Array.from({ length: N }, (_, i) => ({ sku: `S${String(i).padStart(5, '0')}`, name: `Item ${i}`, qty: i % 101 }));
+  let server: JsonServer;
+  let erp: Sequelize;
+  const configFile = path.join(dir, 'parity.yaml');
+
+  beforeAll(async () => {
+    erp = await sourceDb(dir, source);
+    server = await startJsonServer(dir, { items: [] });
+    writeFileSync(configFile, config(server.url, 2));
+  }, 60_000);
+  afterAll(async () => {
+    await erp?.close();
+    await server?.close();
+  });
+
+  /** Runs `parity run`; the fault layer kills it with SIGKILL once json-server has applied
+   *  `afterWrites` more requests: the last one applied, its answer never sent. */
+  function runAndKill(afterWrites: number): Promise<{ killed: boolean }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/agent/main.ts'), 'run', '--config', configFile], {
+        cwd: ROOT,
+        env: { ...process.env, PARITY_CONFIG: '', PARITY_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'ignore', 'ignore'],
+      });
+      let start: number | null = null;
+      server.decide = () => 'pass';
+      server.onApplied = ({ writes }) => {
+        start ??= writes;
+        if (writes - start + 1 >= afterWrites && child.exitCode === null) child.kill('SIGKILL');
+      };
+      child.on('error', reject);
+      child.on('close', (_code, signal) => resolve({ killed: signal === 'SIGKILL' }));
+    });
+  }
+
+  it(`${KILLS} kills mid-push, then a normal run: json-server holds exactly the source, nothing created twice`, async () => {
+    const rnd = prng(5000);
+    let killed = 0;
+    for (let k = 0; k < KILLS; k++) {
+      // Spread over the push: each run gets between 100 and 400 records further.
+      const result = await runAndKill(100 + Math.floor(rnd() * 300));
+      if (result.killed) killed++;
+    }
+    expect(killed).toBe(KILLS);
+    server.onApplied = () => undefined;
+    const held = await server.records('items');
+    expect(held.length).toBeGreaterThan(1000);
+    expect(held.length).toBeLessThan(N);
+
+    const last = await runCli(['run', '--json', '--config', configFile], { env: { PARITY_LOG_LEVEL: 'warn' } });
+    expect(last.code, last.stderr).toBe(0);
+    const items = parseReport(last.stdout).entities[0]!;
+    expect(items.outcome).toBe('synced');
+    expect(items.sync.pending).toBe(0);
+    await expectHoldsExactly(server, source);
+
+    const again = await runCli(['run', '--json', '--config', configFile], { env: { PARITY_LOG_LEVEL: 'warn' } });
+    expect(parseReport(again.stdout).entities[0]!.outcome).toBe('in-sync');
+  }, 420_000);
+});
