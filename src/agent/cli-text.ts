@@ -1,5 +1,6 @@
 // What the CLI prints: the run summary, the progress bar on a terminal, and the text of
 // `parity status`, `parity runs` and `parity list`.
+import path from 'node:path';
 import { redactUrl } from '../core/redact.js';
 import { systemType } from '../systems/registry.js';
 import { plural } from '../core/text.js';
@@ -73,12 +74,16 @@ export function statusText(s: Record<string, unknown>): string {
 /** The run history as a table: a header, fixed columns (a dry run is a column, not a shift). */
 export function runsText(runs: RunRow[]): string {
   if (runs.length === 0) return 'no runs yet\n';
-  const row = (cells: string[]) => cells.map((c, i) => (i === 6 ? c.padStart(8) : c.padEnd(RUN_COLUMNS[i]!.width))).join('  ').trimEnd();
-  const lines = [row(RUN_COLUMNS.map((c) => c.title))];
+  // The log file's name, when the runs kept one (config `logs`): before the error, which runs on.
+  const logWidth = Math.max(0, ...runs.map((r) => (r.logFile ? path.basename(r.logFile).length : 0)));
+  const columns = logWidth ? [...RUN_COLUMNS.slice(0, -1), { title: 'log', width: logWidth }, RUN_COLUMNS.at(-1)!] : RUN_COLUMNS;
+  const row = (cells: string[]) => cells.map((c, i) => (i === 6 ? c.padStart(8) : c.padEnd(columns[i]!.width))).join('  ').trimEnd();
+  const lines = [row(columns.map((c) => c.title))];
   for (const r of runs) {
     const health = r.healthScore === null ? '-' : `${r.healthScore.toFixed(2)} ${r.healthStatus}`;
     const took = r.durationMs === null ? '-' : `${(r.durationMs / 1000).toFixed(1)} s`;
-    lines.push(row([r.id, r.startedAt.toISOString(), r.status, r.mode, r.dryRun ? 'dry-run' : '-', r.trigger, took, health.padEnd(16), r.error ?? '']));
+    const log = logWidth ? [r.logFile ? path.basename(r.logFile) : '-'] : [];
+    lines.push(row([r.id, r.startedAt.toISOString(), r.status, r.mode, r.dryRun ? 'dry-run' : '-', r.trigger, took, health.padEnd(16), ...log, r.error ?? '']));
   }
   return `${lines.join('\n')}\n`;
 }

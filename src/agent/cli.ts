@@ -5,8 +5,10 @@ import { describeError, isParityError, ParityError } from '../core/errors.js';
 import { abortAfterMs, onStopSignals } from './shutdown.js';
 import { displayPath, loadConfig, resolveConfigPath, type LoadedConfig } from './config/load.js';
 import { createLogger, type Logger } from './logger.js';
+import { RunLogFiles } from './log-files.js';
 import { DEFAULT_STATE_URL, StateStore } from './state/store.js';
-import { listText, progressBar, runsText, statusText, summary } from './cli-text.js';
+import { listText, progressBar, statusText, summary } from './cli-text.js';
+import { addRunsCommands } from './cli-runs.js';
 import { findReport } from './reports.js';
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
@@ -51,12 +53,6 @@ function parseFailUnder(value: string): number {
   return n;
 }
 
-function parseCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of 1 or more');
-  return n;
-}
-
 function parseList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
@@ -73,10 +69,13 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .showHelpAfterError('(run parity --help for usage)');
 
   /** `stateOnly`: the command reads the state store and reports, and never reaches a system. */
-  const context = async (cmd: Command, stateOnly = false): Promise<{ loaded: LoadedConfig; logger: Logger }> => {
+  const context = async (cmd: Command, stateOnly = false): Promise<{ loaded: LoadedConfig; logger: Logger; logFiles?: RunLogFiles }> => {
     const globals = cmd.optsWithGlobals<GlobalOptions>();
     const loaded = await loadConfig(resolveConfigPath(globals.config), process.env, { stateOnly });
-    return { loaded, logger: createLogger({ level: globals.logLevel }) };
+    const logs = loaded.config.logs;
+    if (!logs || stateOnly) return { loaded, logger: createLogger({ level: globals.logLevel }) };
+    const logFiles = new RunLogFiles({ ...logs, dir: path.resolve(loaded.dataDir, logs.dir) });
+    return { loaded, logger: createLogger({ level: globals.logLevel, files: logFiles.sink }), logFiles };
   };
 
   const addRunFlags = (cmd: Command) =>
@@ -91,7 +90,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       .option('--window <length>', "the entities' rolling windows for this run: a length (90d, 12h, 8w) in place of theirs, or all for none", parseWindow);
 
   const doRun = async (cmd: Command, flags: RunFlags, dryRun: boolean) => {
-    const { loaded, logger: plainLogger } = await context(cmd);
+    const { loaded, logger: plainLogger, logFiles } = await context(cmd);
     let logger = plainLogger;
     const { runOnce, selectEntities } = await import('./run.js');
     selectEntities(loaded, flags.entities);
@@ -101,14 +100,14 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     const chosen = selectEntities(loaded, flags.entities, flags.source);
     if (filters) await (await import('./selection.js')).checkFilters(loaded, chosen, filters);
     const selection = flags.source || filters ? { source: flags.source, filters } : undefined;
-    const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.baseDir);
+    const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.dataDir);
     try {
       const { newProgress } = await import('./progress.js');
       const progress = newProgress('', 'cli', flags.full ? 'full' : 'incremental', chosen.length);
       // On a terminal, a bar on stderr (entities done, what the current one is doing). Log
       // lines go above it, and at info level only when asked for (--log-level): the bar says it.
       const bar = process.stderr.isTTY ? await progressBar(progress) : null;
-      if (bar) logger = createLogger({ level: cmd.optsWithGlobals<GlobalOptions>().logLevel ?? process.env.PARITY_LOG_LEVEL ?? 'warn', write: bar.log });
+      if (bar) logger = createLogger({ level: cmd.optsWithGlobals<GlobalOptions>().logLevel ?? process.env.PARITY_LOG_LEVEL ?? 'warn', write: bar.log, files: logFiles?.sink });
       const stopBar = () => bar?.stop();
       // SIGTERM or Ctrl-C: nothing new starts, the run is cancelled at the deadline and records itself.
       const drain = new AbortController();
@@ -118,7 +117,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         drain.abort();
         setTimeout(() => abort.abort(), abortAfterMs(loaded.config.agent.shutdownTimeoutS)).unref();
       }, io.err);
-      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger, progress, drain: drain.signal, signal: abort.signal, selection, window: flags.window, force: flags.force ? { entities: flags.force, by: `${userInfo().username}@${hostname()}` } : undefined }).finally(() => {
+      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger, progress, drain: drain.signal, signal: abort.signal, selection, window: flags.window, logFiles, force: flags.force ? { entities: flags.force, by: `${userInfo().username}@${hostname()}` } : undefined }).finally(() => {
         undoSignals();
         stopBar();
       });
@@ -159,10 +158,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .description('the daemon: runs on the schedule and serves the status API until SIGTERM or SIGINT')
     .option('--interval <every>', 'incremental runs this often, e.g. 6h or 30m (overrides schedule.incremental)')
     .action(async (flags: { interval?: string }, cmd: Command) => {
-      const { loaded, logger } = await context(cmd);
+      const { loaded, logger, logFiles } = await context(cmd);
       const { Agent } = await import('./daemon.js');
-      const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.baseDir);
-      const agent = new Agent(loaded, store, { logger, interval: flags.interval });
+      const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.dataDir);
+      const agent = new Agent(loaded, store, { logger, interval: flags.interval, logFiles });
       try {
         const { url } = await agent.start();
         io.err(`parity: agent serving ${url} (stop with SIGTERM or Ctrl-C)\n`);
@@ -206,22 +205,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       if (failed) exitCode = EXIT.failed;
     });
 
-  program
-    .command('runs')
-    .description('the run history from the state store, newest first')
-    .option('--limit <n>', 'how many runs', parseCount, 20)
-    .option('--json', 'print JSON')
-    .action(async (flags: { limit: number; json?: boolean }, cmd: Command) => {
-      const { loaded } = await context(cmd, true);
-      const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.baseDir);
-      try {
-        const runs = await store.listRuns(flags.limit);
-        if (flags.json) io.out(`${JSON.stringify(runs, null, 2)}\n`);
-        else io.out(runsText(runs));
-      } finally {
-        await store.close();
-      }
-    });
+  addRunsCommands(program, { io, open: async (cmd) => {
+    const { loaded } = await context(cmd, true);
+    return StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.dataDir);
+  } });
 
   program
     .command('report')
@@ -230,7 +217,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .addOption(new Option('--format <format>', 'which file').choices(['md', 'json', 'html']).default('md'))
     .action(async (runId: string, flags: { format: string }, cmd: Command) => {
       const { loaded } = await context(cmd, true);
-      const dir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
+      const dir = path.resolve(loaded.dataDir, loaded.config.reports.dir);
       const file = findReport(dir, runId, flags.format);
       if (!file) throw new ParityError('PARITY_USAGE', `no ${flags.format} report for ${runId === 'latest' ? 'the latest run' : `run ${runId}`} in ${displayPath(dir)} (see parity runs; reports older than reports.retentionDays are removed)`);
       io.out(readFileSync(file, 'utf8'));

@@ -10,6 +10,7 @@ import { Alerter, alertMessage, decideAlert, type AlertEvent, type AlertState } 
 import type { LoadedConfig } from './config/load.js';
 import { DEFAULT_SERVER } from './config/schema.js';
 import type { Logger } from './logger.js';
+import type { RunLogFiles } from './log-files.js';
 import { AgentMetrics } from './metrics.js';
 import { newProgress, type RunProgress } from './progress.js';
 import { PROCESS_HOLDER } from './holder.js';
@@ -31,6 +32,7 @@ export interface AgentOptions {
   /** --interval: overrides schedule.incremental. */
   interval?: string;
   holder?: string;
+  logFiles?: RunLogFiles | undefined; // config `logs`: each run's lines go to its file too
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -75,7 +77,7 @@ export class Agent {
     this.holder = options.holder ?? PROCESS_HOLDER;
     this.log = options.logger.child({ agent: this.holder });
     this.timezone = loaded.config.schedule?.timezone ?? 'UTC';
-    this.reportsDir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
+    this.reportsDir = path.resolve(loaded.dataDir, loaded.config.reports.dir);
     const webhook = loaded.config.alerts?.webhook;
     if (webhook) this.alerter = new Alerter(webhook, this.log);
   }
@@ -144,6 +146,7 @@ export class Agent {
         entities: request.entities,
         trigger: request.trigger,
         logger: this.options.logger,
+        logFiles: this.options.logFiles,
         holder: this.holder,
         leaseTtlMs: this.loaded.config.agent.leaseTtlS * 1000,
         progress,

@@ -11,6 +11,7 @@ import { DiffBuilder, isStripped, refill, strippedNeeds, type Side } from '../re
 import { compareEntityReport, compareMetrics, decideConflicts, failedEntityReport, newestWinsField, type EntityReport } from '../reconcile/report.js';
 import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.js';
 import type { Logger } from './logger.js';
+import type { RunRecord } from './state/run-records.js';
 import { mapperFor } from './mappers.js';
 import { Pacer } from './pacer.js';
 import type { RunProgress } from './progress.js';
@@ -40,6 +41,8 @@ export interface EntityOutcome {
   watermarks: Partial<Record<Side, string>>;
   /** What a push would send: source records to upsert, target keys to delete. */
   candidates?: Candidates;
+  /** Records for the run's history: invalid ones here; the sync adds what the target refused. */
+  records?: RunRecord[];
 }
 
 /** Whether a side can read only what changed since its watermark. */
@@ -228,7 +231,8 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
       const w = collectors[side].watermark();
       if (w !== null) watermarks[side] = w;
     }
-    return { report, watermarks, candidates };
+    const records: RunRecord[] = diff.invalid.map((i) => ({ entity: entity.name, side: i.side, key: i.ref, status: 'invalid', reason: i.reason }));
+    return { report, watermarks, candidates, records };
   } catch (err) {
     const message = describeError(err);
     log.error({ err: message }, 'entity failed');

@@ -11,6 +11,7 @@ import { COMPACT_ABOVE, MAX_AHEAD, reconcileEntity, sideNames, watermarksToReadF
 import { holderIsDead, PROCESS_HOLDER } from './holder.js';
 import { takeEntityLease } from './leases.js';
 import type { Logger } from './logger.js';
+import type { RunLogFiles } from './log-files.js';
 import { newProgress, type RunProgress } from './progress.js';
 import { pruneReports, writeReportFiles } from './reports.js';
 import type { StateStore } from './state/store.js';
@@ -54,6 +55,8 @@ export interface RunOptions {
   force?: { entities: string[]; by: string };
   /** The systems' runtimes (a daemon keeps them across runs); the run makes its own when absent. */
   runtimes?: SystemRuntimes;
+  /** Log files (config `logs`): the run's lines go to its file too; old files are removed after it. */
+  logFiles?: RunLogFiles | undefined;
 }
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
@@ -75,13 +78,14 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
   const progress = options.progress ?? newProgress(runId, options.trigger ?? 'cli', options.full ? 'full' : 'incremental', entities.length);
   progress.runId = runId;
   const started = new Date();
+  const logFile = options.logFiles?.open(runId, started) ?? null;
   const requested: RunReport['mode'] = options.full ? 'full' : 'incremental';
   const dryRun = options.dryRun ?? false;
   // A run left `running` by a process that was killed is recorded as what it is.
   const abandoned = await store.markAbandoned(holder, holderIsDead, ttl);
   if (abandoned.length) log.warn({ runs: abandoned }, 'runs whose process died were marked abandoned');
   const lastRunAt = await store.lastCompletedRunStart();
-  await store.startRun({ id: runId, mode: requested, trigger: options.trigger ?? 'cli', dryRun, startedAt: started, holder });
+  await store.startRun({ id: runId, mode: requested, trigger: options.trigger ?? 'cli', dryRun, startedAt: started, holder, logFile });
   // The mode each entity will really read in: incremental only where a side has a watermark and a key index.
   const modes = await Promise.all(entities.map(async (e) => Object.values(await watermarksToReadFrom(e, store, requested === 'full')).some((w) => w !== null)));
   log.info({ mode: modes.every(Boolean) && modes.length ? 'incremental' : modes.some(Boolean) ? 'incremental where a watermark allows, else full' : 'full', dryRun, entities: entities.map((e) => e.name) }, 'run started');
@@ -144,6 +148,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
                   synced = await syncEntity(entity, report, compared.candidates, { store, runtimes, runId, dryRun, baseDir: loaded.baseDir, log: entityLog, signal, progress, drain: options.drain, forced });
                 }
                 report.outcome = entityOutcome({ compared: report.outcome, ...synced });
+                if (synced.records?.length) compared.records = [...(compared.records ?? []), ...synced.records];
                 if (synced.blocked) report.blocked = synced.blocked;
                 entityLog.info({ outcome: report.outcome, sync: report.sync }, 'entity done');
                 return compared;
@@ -164,6 +169,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
         reports.push(report);
         byName.set(entity.name, report);
         await store.recordEntity(runId, report, performance.now() - t0, entityStarted);
+        if (outcome.records?.length) await store.addRunRecords(runId, outcome.records);
       } finally {
         if (lease && 'release' in lease) await lease.release();
       }
@@ -191,12 +197,14 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
     // A run the agent stopped (a shutdown: no new entity or batch started, or work aborted) did not do all it set out to.
     const status: RunResult['status'] = options.signal?.aborted || options.drain?.aborted ? 'cancelled' : failed.length ? 'failed' : 'completed';
 
-    const reportsDir = path.resolve(loaded.baseDir, loaded.config.reports.dir);
+    const reportsDir = path.resolve(loaded.dataDir, loaded.config.reports.dir);
     const history = loaded.config.reports.formats.includes('html') ? await store.listRuns(30) : [];
     const page = { config: path.basename(loaded.file), bands: loaded.config.health.bands, trend: healthTrend(history, report, loaded.entities.length) };
     const files = writeReportFiles(report, reportsDir, loaded.config.reports.formats, page);
     const pruned = pruneReports(reportsDir, loaded.config.reports.retentionDays);
     if (pruned.length) log.info({ removed: pruned.length }, 'old reports removed');
+    // The per-record history goes with the reports.
+    if (loaded.config.reports.retentionDays > 0) await store.pruneRunRecords(new Date(started.getTime() - loaded.config.reports.retentionDays * 86_400_000));
 
     // Watermarks move only after a run that wrote its results, and never in a dry run: the
     // next real run must still see every change.
@@ -209,5 +217,10 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
     throw err;
   } finally {
     if (!options.runtimes) runtimes.close();
+    if (options.logFiles) {
+      options.logFiles.close();
+      const removed = options.logFiles.prune();
+      if (removed.length) options.logger.info({ removed: removed.length }, 'old log files removed');
+    }
   }
 }

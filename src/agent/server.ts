@@ -8,13 +8,14 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Registry } from 'prom-client';
 import type { StateStore } from './state/store.js';
+import { RUN_RECORD_STATUSES, type RunRecordStatus } from './state/run-records.js';
 import { findReport } from './reports.js';
 import { describeError } from '../core/errors.js';
 
 /** What the status API needs of the agent (daemon.ts's Agent), without importing it. */
 export interface StatusAgent {
   status(): Record<string, unknown>;
-  readonly store: Pick<StateStore, 'listRuns' | 'getRun' | 'resolveRunId'>;
+  readonly store: Pick<StateStore, 'listRuns' | 'getRun' | 'resolveRunId' | 'runRecords' | 'runRecordCounts'>;
   readonly loaded: { entities: readonly { name: string }[] };
   readonly running: { runId: string } | null;
   trigger(request: { mode: 'incremental' | 'full'; entities: string[]; dryRun: boolean; trigger: 'api' }): string | null;
@@ -70,13 +71,33 @@ export function createStatusApp(agent: StatusAgent, options: StatusAppOptions): 
     return c.json({ runs: await agent.store.listRuns(limit) });
   });
 
-  app.get('/runs/:id', async (c) => {
-    const id = c.req.param('id');
-    if (!RUN_ID.test(id)) return c.json({ error: 'not a run id' }, 400);
+  /** The run a whole ID or prefix names, or an error answer. */
+  const findRun = async (id: string): Promise<{ id: string } | { error: string; status: 400 | 404 }> => {
+    if (!RUN_ID.test(id)) return { error: 'not a run id', status: 400 };
     const found = await agent.store.resolveRunId(id);
-    if (found === 'ambiguous') return c.json({ error: `run ID prefix ${id} matches several runs: give more of it` }, 400);
-    const run = found ? await agent.store.getRun(found) : null;
-    return run ? c.json(run) : c.json({ error: `no run ${id}` }, 404);
+    if (found === 'ambiguous') return { error: `run ID prefix ${id} matches several runs: give more of it`, status: 400 };
+    return found ? { id: found } : { error: `no run ${id}`, status: 404 };
+  };
+
+  app.get('/runs/:id', async (c) => {
+    const found = await findRun(c.req.param('id'));
+    const run = 'id' in found ? await agent.store.getRun(found.id) : null;
+    if (!run) return 'error' in found ? c.json({ error: found.error }, found.status) : c.json({ error: `no run ${c.req.param('id')}` }, 404);
+    return c.json({ ...run, records: await agent.store.runRecordCounts(run.run.id) });
+  });
+
+  // The run's per-record history, a page at a time: ?status=rejected&entity=items&limit=100&after=<next>.
+  app.get('/runs/:id/records', async (c) => {
+    const found = await findRun(c.req.param('id'));
+    if ('error' in found) return c.json({ error: found.error }, found.status);
+    const status = c.req.query('status');
+    if (status !== undefined && !(RUN_RECORD_STATUSES as readonly string[]).includes(status)) return c.json({ error: `status must be one of ${RUN_RECORD_STATUSES.join(', ')}` }, 400);
+    const limit = Number(c.req.query('limit') ?? 100);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return c.json({ error: 'limit must be a whole number from 1 to 1000' }, 400);
+    const after = c.req.query('after');
+    if (after !== undefined && !/^\d+$/.test(after)) return c.json({ error: 'after must be the next value of the page before' }, 400);
+    const page = await agent.store.runRecords(found.id, { status: status as RunRecordStatus | undefined, entity: c.req.query('entity'), limit, after: after === undefined ? undefined : Number(after) });
+    return c.json({ runId: found.id, ...page });
   });
 
   app.post('/runs', async (c) => {

@@ -18,7 +18,7 @@ export async function agentStatus(loaded: LoadedConfig): Promise<Record<string, 
   } catch (err) {
     reason = `no agent answers at ${url}: ${describeError(err)}`;
   }
-  const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.baseDir);
+  const store = await StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.dataDir);
   try {
     const [run] = await store.listRuns(1);
     return {

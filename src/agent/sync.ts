@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { mapperFor } from './mappers.js';
 import type { RunProgress } from './progress.js';
 import type { SystemRuntimes } from './runtimes.js';
+import type { RunRecord } from './state/run-records.js';
 import type { StateStore } from './state/store.js';
 
 export const SYNC_SAMPLE_LIMIT = 20;
@@ -49,6 +50,8 @@ export interface SyncContext {
 export interface SyncOutcome {
   blocked: string | null;
   push: { tripped: boolean; sent: number; deferred: string | null } | null;
+  /** For the run's history: records the target refused, or that still differ after the push. */
+  records?: RunRecord[];
 }
 
 export async function syncEntity(entity: ResolvedEntity, report: EntityReport, candidates: Candidates, o: SyncContext): Promise<SyncOutcome> {
@@ -92,14 +95,23 @@ export async function syncEntity(entity: ResolvedEntity, report: EntityReport, c
   if (result.rejections.length) report.rejections = result.rejections.slice(0, SYNC_SAMPLE_LIMIT);
   if (result.quarantined.length) report.quarantined = result.quarantined;
   const sent = result.created + result.updated + result.deleted + result.unchanged + result.rejected;
+  const records: RunRecord[] = [
+    ...result.rejections.map((r) => ({ entity: entity.name, side: 'target' as const, key: r.localId, status: 'rejected' as const, reason: r.error })),
+    ...result.quarantinedRecords.map((r) => ({ entity: entity.name, side: 'target' as const, key: r.localId, status: 'quarantined' as const, reason: r.error })),
+  ];
   if (target.write.verify && result.delivered.size > 0 && !o.signal?.aborted && !o.drain?.aborted) {
     if (o.progress) o.progress.phase = 'verify';
-    await verify(entity, report, candidates, result.delivered, o);
+    const stillDiffer = await verify(entity, report, candidates, result.delivered, o);
+    for (const key of stillDiffer) {
+      const gone = result.delivered.get(key) === null;
+      records.push({ entity: entity.name, side: 'target', key, status: 'differing', reason: gone ? 'deleted by the push, but the target still shows it' : 'pushed, but the target shows another version when read back' });
+    }
   }
-  return { blocked: null, push: { tripped, sent, deferred: result.deferred } };
+  return { blocked: null, push: { tripped, sent, deferred: result.deferred }, records };
 }
 
-async function verify(entity: ResolvedEntity, report: EntityReport, candidates: Candidates, delivered: Map<string, string | null>, o: SyncContext): Promise<void> {
+/** Returns the keys that still differ after the push. */
+async function verify(entity: ResolvedEntity, report: EntityReport, candidates: Candidates, delivered: Map<string, string | null>, o: SyncContext): Promise<string[]> {
   const runtime = o.runtimes.get(entity.target.systemName);
   const collector = createCollector(entity.target, { keyChains: entity.keyChains, baseDir: o.baseDir, lastRunAt: null, runtime });
   const sent = new Map([...candidates.missing, ...candidates.changed].map((r) => [r.key, r]));
@@ -115,8 +127,10 @@ async function verify(entity: ResolvedEntity, report: EntityReport, candidates: 
     } else {
       o.log.info({ verified: result.verified }, 'push verified');
     }
+    return result.stillDiffer;
   } catch (err) {
     o.log.warn({ err: describeError(err) }, 'could not read the target back to verify the push');
+    return [];
   } finally {
     await collector.close().catch(() => undefined);
   }

@@ -26,7 +26,7 @@ export async function validateConfig(loaded: LoadedConfig): Promise<CheckLine[]>
   });
 
   try {
-    const store = await StateStore.open(c.state ?? DEFAULT_STATE_URL, loaded.baseDir);
+    const store = await StateStore.open(c.state ?? DEFAULT_STATE_URL, loaded.dataDir);
     lines.push({ subject: 'state store', ok: true, check: 'open', detail: `${store.display} (migrations applied)` });
     await store.close();
   } catch (err) {

@@ -75,6 +75,8 @@ export interface PushResult extends SyncCounts {
   rejections: { localId: string; error: string }[];
   /** Whole batches the target refused (quarantined, not re-sent until they change), with the reason. */
   quarantined: string[];
+  /** The records of those batches, each with its batch's reason. */
+  quarantinedRecords: { localId: string; error: string }[];
   /** Why part of the push waits for a later run (a breaker open, a connection lost), or null. */
   deferred: string | null;
   /** Each key the target now holds as sent: the hash it should show, or null for a delete. */
@@ -104,5 +106,5 @@ export interface Pusher {
 }
 
 export function emptyPushResult(): PushResult {
-  return { created: 0, updated: 0, deleted: 0, unchanged: 0, rejected: 0, pending: 0, rejections: [], quarantined: [], deferred: null, delivered: new Map() };
+  return { created: 0, updated: 0, deleted: 0, unchanged: 0, rejected: 0, pending: 0, rejections: [], quarantined: [], quarantinedRecords: [], deferred: null, delivered: new Map() };
 }

@@ -154,6 +154,10 @@ describe('SIGKILL during a push', () => {
       expect(qty('S00250')).toBe(250 + KILLS + 1);
       const store = await StateStore.open('sqlite:data/state.db', dir);
       expect(await store.pendingCount()).toBe(0);
+      // The run's history holds each record of the refused batch, with the batch's reason.
+      const { records } = await store.runRecords(parseReport(result.stdout).runId, { status: 'quarantined', limit: 1000 });
+      expect(records.map((r) => r.key)).toEqual(Array.from({ length: 50 }, (_, i) => `S00${150 + i}`));
+      expect(records[0]!.reason).toMatch(/HTTP 422: .*qty of S00150 is out of range/);
       await store.close();
     } finally {
       refuse = null;

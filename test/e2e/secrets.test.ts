@@ -54,6 +54,7 @@ beforeAll(async () => {
     `version: 1
 state: sqlite:state.db
 reports: { dir: reports, formats: [json, md, html] }
+logs: { dir: logs }
 server: { host: 127.0.0.1, port: 0, token: "\${SERVER_TOKEN}" }
 schedule: { incremental: every 1h, runOnStart: true }
 systems:
@@ -148,7 +149,9 @@ describe('masking by value, in every form', () => {
     const reports = readdirSync(path.join(dir, 'reports')).map((f) => readFileSync(path.join(dir, 'reports', f), 'utf8'));
     expect(reports.length).toBeGreaterThanOrEqual(6);
     const state = ['state.db', 'state.db-wal', 'state.db-shm'].filter((f) => existsSync(path.join(dir, f))).map((f) => readFileSync(path.join(dir, f)).toString('latin1'));
-    const everything = [run, json, validate, bad].flatMap((r) => [r.stdout, r.stderr]).concat(daemon.stderr, daemon.answers, reports, state).join('\n');
+    const logs = readdirSync(path.join(dir, 'logs')).map((f) => readFileSync(path.join(dir, 'logs', f), 'utf8'));
+    expect(logs.join('')).toMatch(/"level":20,.*"msg":"page read"/);
+    const everything = [run, json, validate, bad].flatMap((r) => [r.stdout, r.stderr]).concat(daemon.stderr, daemon.answers, reports, state, logs).join('\n');
     // Debug lines were written, with the URLs read (their secret values masked).
     expect(everything).toMatch(/"level":20,.*"from":"http:\/\/127\.0\.0\.1:\d+\/ok\/items\?api_key=\*\*\*&region=\*\*\*/);
     for (const secret of FORBIDDEN) expect(everything, `a form of a secret: ${secret.slice(0, 3)}…`).not.toContain(secret);

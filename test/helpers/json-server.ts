@@ -8,7 +8,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { ROOT } from './cli.js';
 
-export type Fault = 'pass' | 'lose' | '503' | '429' | '422';
+/** ignore: answers 200 with the request's body as if applied, and applies nothing. */
+export type Fault = 'pass' | 'lose' | '503' | '429' | '422' | 'ignore';
 
 export interface FaultRequest {
   method: string;
@@ -78,7 +79,7 @@ export async function startJsonServer(dir: string, db: Record<string, unknown[]>
     dbFile,
     decide: () => 'pass',
     onApplied: () => undefined,
-    served: { pass: 0, lose: 0, '503': 0, '429': 0, '422': 0, lostCreates: 0 },
+    served: { pass: 0, lose: 0, '503': 0, '429': 0, '422': 0, ignore: 0, lostCreates: 0 },
     async records(collection) {
       const r = await fetch(`${directUrl}/${collection}`);
       return (await r.json()) as Record<string, unknown>[];
@@ -101,6 +102,12 @@ export async function startJsonServer(dir: string, db: Record<string, unknown[]>
     if (fault === '503') {
       req.resume();
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"unavailable"}');
+      return;
+    }
+    if (fault === 'ignore') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(Buffer.concat(chunks).toString() || '{}'));
       return;
     }
     if (fault === '422') {

@@ -26,6 +26,9 @@ export interface LoadedConfig {
   file: string;
   /** Relative paths in the config resolve against this folder. */
   baseDir: string;
+  /** Relative state, report and log paths resolve against this folder: $PARITY_DATA_DIR
+   *  when set, else the config's folder. */
+  dataDir: string;
   config: ParityConfig;
   /** Entities in dependency order (prerequisites first). */
   entities: ResolvedEntity[];
@@ -132,7 +135,8 @@ export async function loadConfig(configPath: string, env: NodeJS.ProcessEnv = pr
   for (const entity of entities) await resolveWrite(entity, path.dirname(file), fail, where);
   registerConfigSecrets(config);
 
-  return { file, baseDir: path.dirname(file), config, entities: orderByDependencies(entities, config, fail), unset: [...unset] };
+  const dataDir = env.PARITY_DATA_DIR ? path.resolve(env.PARITY_DATA_DIR) : path.dirname(file);
+  return { file, baseDir: path.dirname(file), dataDir, config, entities: orderByDependencies(entities, config, fail), unset: [...unset] };
 }
 
 /** The document as plain values; an alias without its anchor is a YAML error at its line. */

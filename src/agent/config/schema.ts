@@ -74,6 +74,14 @@ export const configSchema = z.strictObject({
       formats: z.array(z.enum(['json', 'md', 'html'])).min(1).default(['json', 'md', 'html']),
     })
     .default({ dir: 'reports', retentionDays: 30, formats: ['json', 'md', 'html'] }),
+  /** Each run's JSON log lines also go to a file in `dir`: one file a day, or one a run. */
+  logs: z
+    .strictObject({
+      dir: z.string().min(1).default('logs'),
+      retentionDays: z.number().int().min(0).default(30),
+      rotate: z.enum(['day', 'run']).default('day'),
+    })
+    .optional(),
   server: z
     .strictObject({ host: z.string().default(DEFAULT_SERVER.host), port: z.number().int().min(0).max(65535).default(DEFAULT_SERVER.port), token: z.string().optional() })
     .optional(),

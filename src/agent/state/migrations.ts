@@ -152,4 +152,26 @@ export const migrations: Migration[] = [
       await qi.dropTable('parity_leases');
     },
   },
+  {
+    name: '0006-log-files-and-run-records',
+    async up({ context: qi }) {
+      // The log file each run wrote to (config `logs`), and per run the records that were
+      // rejected, quarantined, invalid or still differing after the push, with the reason.
+      await qi.sequelize.query('ALTER TABLE parity_runs ADD COLUMN log_file VARCHAR(1024) NULL');
+      await qi.createTable('parity_run_records', {
+        id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        run_id: { type: DataTypes.STRING(64), allowNull: false },
+        entity: { type: DataTypes.STRING(128), allowNull: false },
+        side: { type: DataTypes.STRING(16), allowNull: false },
+        key: { type: DataTypes.STRING(512), allowNull: false },
+        status: { type: DataTypes.STRING(16), allowNull: false },
+        reason: { type: DataTypes.TEXT, allowNull: true },
+      });
+      await qi.addIndex('parity_run_records', ['run_id', 'status', 'id'], { name: 'parity_run_records_run' });
+    },
+    async down({ context: qi }) {
+      await qi.dropTable('parity_run_records');
+      await qi.sequelize.query('ALTER TABLE parity_runs DROP COLUMN log_file');
+    },
+  },
 ];

@@ -14,6 +14,7 @@ export interface StoreModels {
   outbox: ModelStatic<Row>;
   ledger: ModelStatic<Row>;
   leases: ModelStatic<Row>;
+  runRecords: ModelStatic<Row>;
   /** Outbox writes go one at a time (see outbox.ts): the tail of that queue. */
   writing: Promise<unknown>;
 }
@@ -35,6 +36,7 @@ export function defineModels(sequelize: Sequelize): StoreModels {
       stats: DataTypes.TEXT,
       error: DataTypes.TEXT,
       holder: DataTypes.STRING(160),
+      log_file: DataTypes.STRING(1024),
     },
     { tableName: 'parity_runs', timestamps: false },
   );
@@ -123,6 +125,19 @@ export function defineModels(sequelize: Sequelize): StoreModels {
     },
     { tableName: 'parity_ledger', timestamps: false },
   );
+  const runRecords = sequelize.define<Row>(
+    'RunRecord',
+    {
+      id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+      run_id: DataTypes.STRING(64),
+      entity: DataTypes.STRING(128),
+      side: DataTypes.STRING(16),
+      key: DataTypes.STRING(512),
+      status: DataTypes.STRING(16),
+      reason: DataTypes.TEXT,
+    },
+    { tableName: 'parity_run_records', timestamps: false },
+  );
   const leases = sequelize.define<Row>(
     'Lease',
     {
@@ -132,5 +147,5 @@ export function defineModels(sequelize: Sequelize): StoreModels {
     },
     { tableName: 'parity_leases', timestamps: false },
   );
-  return { sequelize, runs, entityRuns, watermarks, keyIndex, keyCounts, outbox, ledger, leases, writing: Promise.resolve() };
+  return { sequelize, runs, entityRuns, watermarks, keyIndex, keyCounts, outbox, ledger, leases, runRecords, writing: Promise.resolve() };
 }

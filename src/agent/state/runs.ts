@@ -20,6 +20,8 @@ export interface RunRow {
   healthStatus: string | null;
   stats: Record<string, unknown> | null;
   error: string | null;
+  /** The log file the run wrote to (config `logs`), or null. */
+  logFile: string | null;
 }
 
 export interface EntityRunRow {
@@ -67,8 +69,8 @@ export async function markAbandoned(m: StoreModels, self: string, holderIsDead: 
   return abandoned;
 }
 
-export async function startRun(m: StoreModels, run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date; holder?: string }): Promise<void> {
-  await m.runs.create({ id: run.id, status: 'running', mode: run.mode, trigger: run.trigger, dry_run: run.dryRun, started_at: run.startedAt, holder: run.holder ?? null });
+export async function startRun(m: StoreModels, run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date; holder?: string; logFile?: string | null }): Promise<void> {
+  await m.runs.create({ id: run.id, status: 'running', mode: run.mode, trigger: run.trigger, dry_run: run.dryRun, started_at: run.startedAt, holder: run.holder ?? null, log_file: run.logFile ?? null });
 }
 
 export async function recordEntity(m: StoreModels, runId: string, entity: EntityReport, durationMs: number, startedAt?: Date): Promise<void> {
@@ -172,6 +174,7 @@ function toRunRow(row: Row): RunRow {
     healthStatus: (g('health_status') as string | null) ?? null,
     stats: parseJson(g('stats'), null),
     error: (g('error') as string | null) ?? null,
+    logFile: (g('log_file') as string | null) ?? null,
   };
 }
 

@@ -16,6 +16,7 @@ import * as leases from './lease-table.js';
 import { migrations } from './migrations.js';
 import { defineModels, type StoreModels } from './models.js';
 import * as outbox from './outbox.js';
+import * as runRecords from './run-records.js';
 import * as runs from './runs.js';
 import * as watermarks from './watermarks.js';
 
@@ -75,8 +76,20 @@ export class StateStore implements Outbox {
   markAbandoned(self: string, holderIsDead: (holder: string) => boolean, ttlMs: number) {
     return runs.markAbandoned(this.m, self, holderIsDead, ttlMs);
   }
-  startRun(run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date; holder?: string }) {
+  startRun(run: { id: string; mode: string; trigger: string; dryRun: boolean; startedAt: Date; holder?: string; logFile?: string | null }) {
     return runs.startRun(this.m, run);
+  }
+  addRunRecords(runId: string, records: readonly runRecords.RunRecord[]) {
+    return runRecords.addRunRecords(this.m, runId, records);
+  }
+  runRecords(runId: string, query: runRecords.RunRecordQuery = {}) {
+    return runRecords.listRunRecords(this.m, runId, query);
+  }
+  runRecordCounts(runId: string) {
+    return runRecords.runRecordCounts(this.m, runId);
+  }
+  pruneRunRecords(before: Date) {
+    return runRecords.pruneRunRecords(this.m, before);
   }
   recordEntity(runId: string, entity: EntityReport, durationMs: number, startedAt?: Date) {
     return runs.recordEntity(this.m, runId, entity, durationMs, startedAt);

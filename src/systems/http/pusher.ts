@@ -72,6 +72,7 @@ export class HttpPusher implements Pusher {
     Object.assign(result, { created: summary.created, updated: summary.updated, deleted: summary.deleted, unchanged: summary.unchanged, rejected: summary.rejected, pending: summary.pending });
     result.rejections = summary.rejections;
     result.quarantined = summary.quarantined;
+    result.quarantinedRecords = summary.quarantinedRecords;
     if (summary.deferred) result.deferred = 'the circuit breaker is open: the rest waits in the outbox for the next run';
     else if (summary.pending > 0) result.deferred = `${summary.pending} record${summary.pending === 1 ? '' : 's'} wait in the outbox for the next run`;
     return result;

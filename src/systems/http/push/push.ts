@@ -19,6 +19,8 @@ export interface PushSummary extends SyncCounts {
   deferred: boolean;
   /** Batches the target refused whole, with the reason. */
   quarantined: string[];
+  /** The records of those batches, with the reason. */
+  quarantinedRecords: { localId: string; error: string }[];
   /** Rejected records: local ID and the target's reason. */
   rejections: { localId: string; error: string }[];
   /** The target cannot take the push as configured (a wrong endpoint): the entity fails. */
@@ -49,7 +51,7 @@ export interface PushOptions {
 }
 
 export async function pushEntity(o: PushOptions): Promise<PushSummary> {
-  const summary: PushSummary = { created: 0, updated: 0, deleted: 0, unchanged: 0, rejected: 0, pending: 0, deferred: false, quarantined: [], rejections: [], failed: null };
+  const summary: PushSummary = { created: 0, updated: 0, deleted: 0, unchanged: 0, rejected: 0, pending: 0, deferred: false, quarantined: [], quarantinedRecords: [], rejections: [], failed: null };
   const delivered = new Set<string>();
 
   const sendOne = async (batch: OutboxBatch, earlier: boolean): Promise<'ok' | 'stop'> => {
@@ -84,6 +86,7 @@ export async function pushEntity(o: PushOptions): Promise<PushSummary> {
       case 'refused':
         await o.outbox.quarantine(batch, result.reason);
         summary.quarantined.push(result.reason);
+        for (const r of (JSON.parse(batch.payload) as { records: PushRecord[] }).records) summary.quarantinedRecords.push({ localId: r.localId, error: result.reason });
         log.error({ err: result.reason }, 'batch quarantined');
         return 'ok';
       case 'failed':
