@@ -45,6 +45,7 @@ interface RunFlags {
   filters?: string;
   filter?: string[];
   window?: string;
+  exportDiff?: string;
 }
 
 function parseFailUnder(value: string): number {
@@ -87,6 +88,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       .option('--source <system>', 'only the entities whose source is this system')
       .option('--filters <json>', 'only source records whose fields equal these, e.g. \'{"status":"active"}\' (both sides are filtered; nothing is deleted and no watermark moves)')
       .option('--filter <field=value>', 'one equality filter; repeatable', (v: string, all: string[] = []) => [...all, v])
+      .option('--export-diff <dir>', "write each entity's missing, extra and changed records to this folder, as CSV files and one workbook per entity (reads in full, as --full)")
       .option('--window <length>', "the entities' rolling windows for this run: a length (90d, 12h, 8w) in place of theirs, or all for none", parseWindow);
 
   const doRun = async (cmd: Command, flags: RunFlags, dryRun: boolean) => {
@@ -117,7 +119,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         drain.abort();
         setTimeout(() => abort.abort(), abortAfterMs(loaded.config.agent.shutdownTimeoutS)).unref();
       }, io.err);
-      const result = await runOnce(loaded, store, { full: flags.full, dryRun, entities: flags.entities, trigger: 'cli', logger, progress, drain: drain.signal, signal: abort.signal, selection, window: flags.window, logFiles, force: flags.force ? { entities: flags.force, by: `${userInfo().username}@${hostname()}` } : undefined }).finally(() => {
+      const result = await runOnce(loaded, store, { full: flags.full || flags.exportDiff !== undefined, exportDiff: flags.exportDiff === undefined ? undefined : path.resolve(flags.exportDiff), dryRun, entities: flags.entities, trigger: 'cli', logger, progress, drain: drain.signal, signal: abort.signal, selection, window: flags.window, logFiles, force: flags.force ? { entities: flags.force, by: `${userInfo().username}@${hostname()}` } : undefined }).finally(() => {
         undoSignals();
         stopBar();
       });
@@ -209,6 +211,20 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     const { loaded } = await context(cmd, true);
     return StateStore.open(loaded.config.state ?? DEFAULT_STATE_URL, loaded.dataDir);
   } });
+
+  program
+    .command('export')
+    .description("stream one side of an entity to a CSV or xlsx file (by the extension), with the entity's field names and the values as parity compares them")
+    .argument('<entity>', 'an entity of the config (parity list shows them)')
+    .addOption(new Option('--side <side>', 'which side to read').choices(['source', 'target']).default('source'))
+    .requiredOption('--out <file>', 'the file to write: name.csv or name.xlsx')
+    .action(async (entityName: string, flags: { side: 'source' | 'target'; out: string }, cmd: Command) => {
+      const { loaded } = await context(cmd);
+      const { exportSide } = await import('./export.js');
+      const file = path.resolve(flags.out);
+      const result = await exportSide(loaded, entityName, flags.side, file);
+      io.err(`parity: ${result.rows} ${flags.side} record${result.rows === 1 ? '' : 's'} of ${entityName} written to ${displayPath(file)}${result.invalid ? ` (${result.invalid} invalid left out: parity compare lists them)` : ''}\n`);
+    });
 
   program
     .command('report')

@@ -12,6 +12,7 @@ import { compareEntityReport, compareMetrics, decideConflicts, failedEntityRepor
 import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.js';
 import type { Logger } from './logger.js';
 import type { RunRecord } from './state/run-records.js';
+import { writeDiffFiles } from './diff-files.js';
 import { mapperFor } from './mappers.js';
 import { Pacer } from './pacer.js';
 import type { RunProgress } from './progress.js';
@@ -26,7 +27,7 @@ export function sideNames(entity: ResolvedEntity) {
   return { name: entity.name, sourceSystem: entity.source.systemName, targetSystem: entity.target.systemName };
 }
 
-async function resolveCompareFields(entity: ResolvedEntity, source: Collector, target: Collector): Promise<string[]> {
+export async function resolveCompareFields(entity: ResolvedEntity, source: Collector, target: Collector): Promise<string[]> {
   if (entity.compare) return entity.compare;
   const columns = (await source.columns()) ?? (await target.columns());
   if (!columns) {
@@ -76,6 +77,8 @@ export interface EntityPlan {
    *  like a filtered run, in full, without deletes, key index or watermarks. */
   window?: { field: string; from: string; param?: string | undefined } | undefined;
   runtimes: SystemRuntimes;
+  /** --export-diff: the folder the missing, extra and changed records are written to. */
+  exportDiff?: string | undefined;
 }
 
 export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, plan: EntityPlan, log: Logger, signal: AbortSignal | undefined): Promise<EntityOutcome> {
@@ -110,7 +113,9 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     // Tolerances compare field values as records meet, so they keep whole records.
     if (!tolerant) builder.compactWhenPendingExceeds(plan.compactAbove);
     // Only a push needs the fields of records that are simply missing; deletes need keys only.
-    builder.keepFieldsOfResolved({ source: plan.pushes, target: false });
+    // An export of the difference (--export-diff) lists the fields of both.
+    const exporting = plan.exportDiff !== undefined;
+    builder.keepFieldsOfResolved({ source: plan.pushes || exporting, target: exporting });
     const turn = eventLoopTurns();
     const pace = new Pacer(builder, maxAhead);
     const filterFields = [...Object.keys(filters ?? {}), ...(window ? [window.field] : [])];
@@ -154,7 +159,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     const readThisRun = { ...diff.read };
     // Records that waited as (key, hash) only but whose fields the report or the push needs:
     // read their side again, until the last one is found.
-    const waiting = strippedNeeds(diff, { changedSamples: SAMPLE_LIMIT, allChanged: plan.pushes || newestWinsField(entity.config.conflict) !== null, allMissing: plan.pushes });
+    const waiting = strippedNeeds(diff, { changedSamples: SAMPLE_LIMIT, allChanged: plan.pushes || exporting || newestWinsField(entity.config.conflict) !== null, allMissing: plan.pushes || exporting, allExtra: exporting });
     for (const side of ['source', 'target'] as const) {
       const count = waiting[side].size;
       if (count === 0) continue;
@@ -171,6 +176,10 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
       log.info({ side, records: count }, 'read again for the fields of the records to report and push');
       // Gone between the two reads: nothing is pushed for them in this run (never an empty record).
       if (waiting[side].size > 0) log.warn({ side, records: waiting[side].size }, 'records changed or vanished while being read again; the next run takes them up');
+    }
+    if (plan.exportDiff !== undefined) {
+      const files = await writeDiffFiles(plan.exportDiff, entity, diff, compareFields);
+      log.info({ files }, 'difference exported');
     }
     // What a push would send, from the records this run read. A record the conflict strategy
     // gives to the target stays out. Deletes come from full runs only: an incremental run

@@ -57,6 +57,8 @@ export interface RunOptions {
   runtimes?: SystemRuntimes;
   /** Log files (config `logs`): the run's lines go to its file too; old files are removed after it. */
   logFiles?: RunLogFiles | undefined;
+  /** --export-diff: each entity's missing, extra and changed records go to files in this folder. */
+  exportDiff?: string | undefined;
 }
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
@@ -128,7 +130,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
                 compared = await reconcileEntity(
                   loaded,
                   entity,
-                  { store, runtimes, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress, pushes: Boolean(entity.target.writer) && !dryRun, filters, window: windowOf(entity, options, started) },
+                  { store, runtimes, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress, pushes: Boolean(entity.target.writer) && !dryRun, filters, window: windowOf(entity, options, started), exportDiff: options.exportDiff },
                   entityLog,
                   signal,
                 );

@@ -13,6 +13,8 @@ export interface FieldNeeds {
   allChanged: boolean;
   /** Every missing record (a push creates them). */
   allMissing: boolean;
+  /** Every extra record (an export of the difference lists their fields). */
+  allExtra?: boolean;
 }
 
 /**
@@ -29,6 +31,7 @@ export function strippedNeeds(result: DiffResult, needs: FieldNeeds): Record<Sid
     else out[side].set(r.key, [r]);
   };
   if (needs.allMissing) for (const r of result.missing) note('source', r);
+  if (needs.allExtra) for (const r of result.extra) note('target', r);
   const changed = needs.allChanged ? result.changed : result.changed.slice(0, needs.changedSamples);
   for (const c of changed) {
     note('source', c.source);
