@@ -8,7 +8,8 @@ const { loadConfig } = await import(dist('agent/config/load.js'));
 const { silentLogger } = await import(dist('agent/logger.js'));
 const { runOnce } = await import(dist('agent/run.js'));
 const { StateStore } = await import(dist('agent/state/store.js'));
-const { createCollector, RecordMapper } = await import(dist('collectors/index.js'));
+const { RecordMapper } = await import(dist('collectors/index.js'));
+const { createCollector } = await import(dist('systems/registry.js'));
 const { dottedGetter, plainGetter } = await import(dist('collectors/mapper.js'));
 
 const [phase, configFile] = process.argv.slice(2);
@@ -105,7 +106,13 @@ const entity = loaded.entities[0];
 const t0 = performance.now();
 let extra = {};
 
-if (phase === 'run' || phase === 'compare') {
+if (phase === 'export-csv' || phase === 'export-xlsx') {
+  // `parity export` of the source side to a file: args are the config and the output file.
+  const { exportSide } = await import(dist('agent/export.js'));
+  const out = process.argv[4];
+  const result = await exportSide(loaded, entity.name, 'source', out);
+  extra = { records: result.rows };
+} else if (phase === 'run' || phase === 'compare') {
   const store = await StateStore.open(loaded.config.state, loaded.baseDir);
   const result = await runOnce(loaded, store, { logger: silentLogger(), dryRun: phase === 'compare' });
   await store.close();

@@ -21,10 +21,14 @@ export async function rowWriter(file: string, header: readonly string[], sheet =
     const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: partial, useStyles: false, useSharedStrings: false });
     const ws = workbook.addWorksheet(sheet);
     ws.addRow([...header]).commit();
+    let rows = 0;
     return {
       file,
       async write(values) {
         ws.addRow(values.map((v) => v ?? null)).commit();
+        // The writer has no backpressure: a turn of the event loop now and then lets the zip
+        // stream compress and write what was committed, instead of holding it all in memory.
+        if (++rows % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
       },
       async close() {
         ws.commit();
