@@ -20,13 +20,13 @@ interface Item {
   qty: number;
 }
 
-function config(url: string, retries = 3): string {
+function config(url: string, retries = 3, extra = ''): string {
   return `version: 1
 state: sqlite:data/state.db
 reports: { dir: reports, formats: [json] }
 systems:
   erp: { type: sql, url: "sqlite:data/erp.db" }
-  shop: { type: http, baseUrl: "${url}", concurrency: 4, retry: { retries: ${retries}, baseMs: 5, maxMs: 40 } }
+  shop: { type: http, baseUrl: "${url}", concurrency: 4, retry: { retries: ${retries}, baseMs: 5, maxMs: 40 }${extra} }
 entities:
   items:
     key: [sku]
@@ -163,6 +163,49 @@ describe('per-record target: json-server behind lost answers, 429 and 5xx', () =
     const third = await run();
     expect(third.sync.updated).toBe(1);
     await expectHoldsExactly(server, source.map((s) => (s.sku === 'P0007' ? { ...s, name: 'Part 7 (new)' } : s)));
+  }, 120_000);
+});
+
+describe('per-record target: the breaker and the rate limit', () => {
+  const dir = tempDir();
+  const source: Item[] = Array.from({ length: 40 }, (_, i) => ({ sku: `B${String(i).padStart(3, '0')}`, name: `Thing ${i}`, qty: i }));
+  let server: JsonServer;
+  let erp: Sequelize;
+  const configFile = path.join(dir, 'parity.yaml');
+
+  beforeAll(async () => {
+    erp = await sourceDb(dir, source);
+    server = await startJsonServer(dir, { items: [] });
+    writeFileSync(configFile, config(server.url, 1, ', rateLimit: { perSecond: 20 }, breaker: { errorThresholdPercentage: 50, volumeThreshold: 5, resetTimeoutMs: 60000 }'));
+  }, 60_000);
+  afterAll(async () => {
+    await erp?.close();
+    await server?.close();
+  });
+
+  it('a target that fails every write opens the breaker: the entity is deferred, few requests were sent, every intent waits; the next run delivers them', async () => {
+    let writes = 0;
+    server.decide = ({ method }) => (method === 'GET' ? 'pass' : (writes++, '503'));
+    const first = await runCli(['run', '--json', '--config', configFile]);
+    expect(first.code, first.stderr).toBe(0);
+    const items = parseReport(first.stdout).entities[0]!;
+    expect(items.outcome).toBe('deferred');
+    expect(items.sync).toMatchObject({ created: 0, pending: 40 });
+    // Without the breaker: 40 records × 2 attempts. It opened after a handful.
+    expect(writes).toBeGreaterThan(0);
+    expect(writes).toBeLessThan(20);
+    expect((await server.records('items')).length).toBe(0);
+
+    const arrivals: number[] = [];
+    server.decide = () => (arrivals.push(performance.now()), 'pass');
+    const second = await runCli(['run', '--json', '--config', configFile]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(parseReport(second.stdout).entities[0]!.sync).toMatchObject({ created: 40, pending: 0 });
+    await expectHoldsExactly(server, source);
+    // The rate limit holds for every request of the run (reads, lookups and writes): at most
+    // 20 start in any second (arrivals stamped at the server: 50 ms of jitter allowed).
+    for (let i = 20; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - 20]!).toBeGreaterThan(950);
+    expect(arrivals.length).toBeGreaterThan(40);
   }, 120_000);
 });
 
