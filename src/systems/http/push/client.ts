@@ -5,11 +5,11 @@
 import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
 import type CircuitBreaker from 'opossum';
-import { describeError } from '../../../core/errors.js';
+import { describeError, ParityError } from '../../../core/errors.js';
 import type { AuthProvider, AuthSystem } from '../../../core/http-auth.js';
 import { guardHttp, type RedirectPolicy } from '../../../core/http-guard.js';
 import type { ErrorCode } from '../../../core/errors.js';
-import { classifyHttp, MAX_RETRY_AFTER_MS, retryAfterMs } from '../../../core/failure.js';
+import { classifyHttp, failureOf, MAX_RETRY_AFTER_MS, retryAfterMs } from '../../../core/failure.js';
 import { backoffMs, type RetryPolicy } from '../../../core/retry.js';
 import type { OutboxBatch, RecordOutcome } from '../../../push/types.js';
 import { HttpRuntime } from '../runtime.js';
@@ -64,6 +64,32 @@ function outcomesOf(batch: OutboxBatch, body: unknown, hooks: PushHooks): Record
     });
   }
   return out;
+}
+
+/**
+ * What a failed request means for what it carried: the breaker is open; refused for good (a
+ * bad payload, or no right to write it: quarantined or rejected, not sent again until it
+ * changes); a target that cannot take it as configured (`check` says what to look at); or,
+ * after the retries, pending for a later run (not before a long Retry-After).
+ */
+export function sendResultOf(err: unknown, where: string, breakerOpened: boolean, check: string): SendResult {
+  const error = err as AxiosError;
+  const failure = err instanceof ParityError ? failureOf(err.code) : classifyHttp(error, 'write');
+  if (failure.code === 'PARITY_BREAKER_OPEN' || breakerOpened) return { kind: 'breaker-open', error: `${where}: the circuit breaker is open (the target failed repeatedly)` };
+  const status = error.response?.status;
+  const body = typeof error.response?.data === 'string' ? error.response.data : JSON.stringify(error.response?.data ?? '');
+  if (failure.action === 'refuse') {
+    const hint = status === 403 || status === 401 ? " (the credentials may not write here: check the target's permissions)" : '';
+    return { kind: 'refused', reason: `${where}: HTTP ${status}: ${body.slice(0, 300)}${hint}` };
+  }
+  if (failure.action === 'fail') {
+    return { kind: 'failed', code: failure.code, error: `${where}: ${status ? `HTTP ${status}: ${body.slice(0, 200)}` : describeError(err)} (check ${check})` };
+  }
+  const wait = error.response ? retryAfterMs(error) : 0;
+  const notBefore = wait > MAX_RETRY_AFTER_MS ? new Date(Date.now() + wait) : null;
+  // A message that names its system already (a lookup's read error) is kept as it is.
+  const said = err instanceof ParityError && err.message.startsWith('system "');
+  return { kind: 'later', error: said ? err.message : `${where}: ${status ? `HTTP ${status}` : describeError(err)}`, notBefore };
 }
 
 export class HttpPushClient {
@@ -127,24 +153,7 @@ export class HttpPushClient {
       if (typeof outcomes === 'string') return { kind: 'refused', reason: `${where}: ${outcomes}` };
       return { kind: 'done', outcomes };
     } catch (err) {
-      const error = err as AxiosError & { code?: string };
-      const failure = classifyHttp(error, 'write');
-      if (failure.code === 'PARITY_BREAKER_OPEN' || this.breaker.opened) return { kind: 'breaker-open', error: `${where}: the circuit breaker is open (the target failed repeatedly)` };
-      const status = error.response?.status;
-      const body = typeof error.response?.data === 'string' ? error.response.data : JSON.stringify(error.response?.data ?? '');
-      if (failure.action === 'refuse') {
-        // The target refuses this batch for good (a bad payload, or no right to write it):
-        // quarantined with the reason, not sent again until its records change.
-        const hint = status === 403 || status === 401 ? ' (the credentials may not write here: check the target\'s permissions)' : '';
-        return { kind: 'refused', reason: `${where}: HTTP ${status}: ${body.slice(0, 300)}${hint}` };
-      }
-      if (failure.action === 'fail') {
-        return { kind: 'failed', code: failure.code, error: `${where}: ${status ? `HTTP ${status}: ${body.slice(0, 200)}` : describeError(error)} (check write.path and the system's baseUrl; the batch waits in the outbox)` };
-      }
-      // retry (after the retries) and retry-later: the batch stays pending for a later run.
-      const wait = retryAfterMs(error);
-      const notBefore = wait > MAX_RETRY_AFTER_MS ? new Date(Date.now() + wait) : null;
-      return { kind: 'later', error: `${where}: ${status ? `HTTP ${status}` : describeError(error)}`, notBefore };
+      return sendResultOf(err, where, this.breaker.opened, 'write.path and the system\'s baseUrl; the batch waits in the outbox');
     }
   }
 }

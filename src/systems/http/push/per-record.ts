@@ -6,8 +6,8 @@
 // and updates what it finds instead of creating it again. POSTs are never retried blindly.
 import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance } from 'axios';
 import axiosRetry from 'axios-retry';
-import { describeError, ParityError } from '../../../core/errors.js';
-import { classifyHttp, failureOf, MAX_RETRY_AFTER_MS, retryAfterMs } from '../../../core/failure.js';
+import { ParityError } from '../../../core/errors.js';
+import { classifyHttp } from '../../../core/failure.js';
 import { guardHttp } from '../../../core/http-guard.js';
 import { readPath } from '../../../core/paths.js';
 import { backoffMs, type RetryPolicy } from '../../../core/retry.js';
@@ -15,7 +15,7 @@ import type { OutboxBatch, PushRecord, RecordOutcome } from '../../../push/types
 import { HttpClient } from '../client.js';
 import type { HttpRuntime } from '../runtime.js';
 import type { HttpSystemConfig, PerRecordRequest } from '../schema.js';
-import { DEFAULT_WRITE_RETRY, type SendResult } from './client.js';
+import { DEFAULT_WRITE_RETRY, sendResultOf, type SendResult } from './client.js';
 import type { WireBatch } from './hooks.js';
 
 export interface PerRecordWrite {
@@ -222,21 +222,6 @@ export class PerRecordClient {
 
   private failureOf(err: unknown, method: string, url: string): SendResult {
     if (err instanceof ParityError && err.code === 'PARITY_ABORTED') return { kind: 'later', error: `${method} ${url}: aborted`, notBefore: null };
-    const error = err as AxiosError;
-    const where = `system "${this.systemName}": ${method} ${url}`;
-    const failure = err instanceof ParityError ? failureOf(err.code) : classifyHttp(error, 'write');
-    if (failure.code === 'PARITY_BREAKER_OPEN' || this.runtime.breaker.opened) return { kind: 'breaker-open', error: `${where}: the circuit breaker is open (the target failed repeatedly)` };
-    const status = error.response?.status;
-    const body = typeof error.response?.data === 'string' ? error.response.data : JSON.stringify(error.response?.data ?? '');
-    if (failure.action === 'refuse') {
-      const hint = status === 403 || status === 401 ? " (the credentials may not write here: check the target's permissions)" : '';
-      return { kind: 'refused', reason: `${where}: HTTP ${status}: ${body.slice(0, 300)}${hint}` };
-    }
-    if (failure.action === 'fail') {
-      return { kind: 'failed', code: failure.code, error: `${where}: ${status ? `HTTP ${status}: ${body.slice(0, 200)}` : describeError(err)} (check the write block's paths and the system's baseUrl; the record waits in the outbox)` };
-    }
-    const wait = error.response ? retryAfterMs(error) : 0;
-    const notBefore = wait > MAX_RETRY_AFTER_MS ? new Date(Date.now() + wait) : null;
-    return { kind: 'later', error: err instanceof ParityError ? err.message : `${where}: ${status ? `HTTP ${status}` : describeError(err)}`, notBefore };
+    return sendResultOf(err, `system "${this.systemName}": ${method} ${url}`, this.runtime.breaker.opened, "the write block's paths and the system's baseUrl; the record waits in the outbox");
   }
 }
