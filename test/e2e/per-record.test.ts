@@ -58,6 +58,23 @@ async function sourceDb(dir: string, items: Item[]): Promise<Sequelize> {
   return erp;
 }
 
+/** A folder with the source table, json-server holding `held` behind its fault layer, and the
+ *  config (made from json-server's URL); started before the describe's tests, closed after. */
+function world(source: Item[], held: Record<string, unknown>[], configOf: (url: string) => string) {
+  const dir = tempDir();
+  const w = { dir, configFile: path.join(dir, 'parity.yaml'), server: null as unknown as JsonServer, erp: null as unknown as Sequelize };
+  beforeAll(async () => {
+    w.erp = await sourceDb(dir, source);
+    w.server = await startJsonServer(dir, { items: held });
+    writeFileSync(w.configFile, configOf(w.server.url));
+  }, 60_000);
+  afterAll(async () => {
+    await w.erp?.close();
+    await w.server?.close();
+  });
+  return w;
+}
+
 /** json-server holds exactly the source: every key once, with the source's values. */
 async function expectHoldsExactly(server: JsonServer, source: Item[]) {
   const held = await server.records('items');
@@ -73,40 +90,31 @@ async function expectHoldsExactly(server: JsonServer, source: Item[]) {
 }
 
 describe('per-record target: json-server behind lost answers, 429 and 5xx', () => {
-  const dir = tempDir();
   const rnd = prng(20261205);
   const source: Item[] = Array.from({ length: 300 }, (_, i) => ({ sku: `P${String(i).padStart(4, '0')}`, name: `Part ${i}`, qty: i % 17 }));
-  let server: JsonServer;
-  let erp: Sequelize;
+  // The target already holds 100 of the records (40 with another name) and 10 the source
+  // lacks: 200 creates, 40 updates found by lookup, 10 deletes.
+  const held = [
+    ...source.slice(0, 100).map((r, i) => ({ id: i + 1, ...r, name: i < 40 ? `old ${r.name}` : r.name })),
+    ...Array.from({ length: 10 }, (_, i) => ({ id: 1000 + i, sku: `X${i}`, name: 'gone from the ERP', qty: 1 })),
+  ];
+  // The breaker has its own test below: here it must not stop runs that meet a fault in four.
+  const w = world(source, held, (url) => config(url, 3, ', breaker: { errorThresholdPercentage: 95, volumeThreshold: 50, resetTimeoutMs: 1000 }'));
 
-  beforeAll(async () => {
-    erp = await sourceDb(dir, source);
-    // The target already holds 100 of the records (40 with another name) and 10 the source
-    // lacks: 200 creates, 40 updates found by lookup, 10 deletes.
-    const held = [
-      ...source.slice(0, 100).map((r, i) => ({ id: i + 1, ...r, name: i < 40 ? `old ${r.name}` : r.name })),
-      ...Array.from({ length: 10 }, (_, i) => ({ id: 1000 + i, sku: `X${i}`, name: 'gone from the ERP', qty: 1 })),
-    ];
-    server = await startJsonServer(dir, { items: held });
+  beforeAll(() => {
     let tooMany = 0;
-    server.decide = ({ method }) => {
+    w.server.decide = ({ method }) => {
       const roll = rnd();
       if (method === 'GET') return roll < 0.05 ? '503' : 'pass';
       if (method === 'POST' && tooMany < 3) return (tooMany++, '429');
       return roll < 0.15 ? 'lose' : roll < 0.23 ? '503' : 'pass';
     };
-    // The breaker has its own test below: here it must not stop runs that meet a fault in four.
-    writeFileSync(path.join(dir, 'parity.yaml'), config(server.url, 3, ', breaker: { errorThresholdPercentage: 95, volumeThreshold: 50, resetTimeoutMs: 1000 }'));
-  }, 60_000);
-  afterAll(async () => {
-    await erp?.close();
-    await server?.close();
   });
 
   it('runs until in sync: json-server holds exactly the source, no record twice, the lost creates found again', async () => {
     const outcomes: string[] = [];
     for (let run = 1; run <= 8; run++) {
-      const result = await runCli(['run', '--json', '--config', path.join(dir, 'parity.yaml')]);
+      const result = await runCli(['run', '--json', '--config', w.configFile]);
       expect([0, 1], result.stderr).toContain(result.code);
       const items = parseReport(result.stdout).entities[0]!;
       // Each run's outcome with what it did, so a failure below says how the runs went.
@@ -120,17 +128,17 @@ describe('per-record target: json-server behind lost answers, 429 and 5xx', () =
       if (items.outcome === 'in-sync') break;
     }
     expect(outcomes.at(-1)!.split(' ')[0], outcomes.join('\n')).toBe('in-sync');
-    await expectHoldsExactly(server, source);
+    await expectHoldsExactly(w.server, source);
     // The faults happened: creates applied whose answers were lost, 503s and 429s.
-    expect(server.served.lostCreates).toBeGreaterThan(0);
-    expect(server.served.lose).toBeGreaterThan(server.served.lostCreates);
-    expect(server.served['503']).toBeGreaterThan(0);
-    expect(server.served['429']).toBe(3);
+    expect(w.server.served.lostCreates).toBeGreaterThan(0);
+    expect(w.server.served.lose).toBeGreaterThan(w.server.served.lostCreates);
+    expect(w.server.served['503']).toBeGreaterThan(0);
+    expect(w.server.served['429']).toBe(3);
 
     // The ledger holds the remote ID of each record pushed (the 60 that matched were not), as
     // json-server numbered it; the deleted ones hold none.
-    const held = new Map((await server.records('items')).map((r) => [String(r.sku), String(r.id)]));
-    const store = await StateStore.open('sqlite:data/state.db', dir);
+    const held = new Map((await w.server.records('items')).map((r) => [String(r.sku), String(r.id)]));
+    const store = await StateStore.open('sqlite:data/state.db', w.dir);
     const ids = await store.remoteIds('items', [...source.map((s) => s.sku), 'X0', 'X9']);
     expect(ids.size).toBe(240);
     for (const [sku, id] of ids) expect(id, sku).toBe(held.get(sku));
@@ -139,18 +147,18 @@ describe('per-record target: json-server behind lost answers, 429 and 5xx', () =
   }, 240_000);
 
   it('a record the target refuses (422) is rejected with its reason and not sent again until it changes', async () => {
-    const id = (await server.records('items')).find((r) => r.sku === 'P0007')!.id;
+    const id = (await w.server.records('items')).find((r) => r.sku === 'P0007')!.id;
     const requests: string[] = [];
-    server.decide = ({ method, url }) => {
+    w.server.decide = ({ method, url }) => {
       requests.push(`${method} ${url}`);
       return method === 'PUT' && url.startsWith(`/items/${id}`) ? '422' : 'pass';
     };
     const run = async () => {
-      const result = await runCli(['run', '--json', '--config', path.join(dir, 'parity.yaml')]);
+      const result = await runCli(['run', '--json', '--config', w.configFile]);
       expect(result.code, result.stderr).toBe(0);
       return parseReport(result.stdout).entities[0]!;
     };
-    await erp.query("UPDATE items SET name = 'bad name' WHERE sku = 'P0007'");
+    await w.erp.query("UPDATE items SET name = 'bad name' WHERE sku = 'P0007'");
     const first = await run();
     expect(first.sync).toMatchObject({ rejected: 1, updated: 0, pending: 0 });
     expect(first.rejections?.[0]).toMatchObject({ localId: 'P0007' });
@@ -160,35 +168,22 @@ describe('per-record target: json-server behind lost answers, 429 and 5xx', () =
     expect(second.sync.rejected + second.sync.updated).toBe(0);
     expect(requests.filter((r) => !r.startsWith('GET'))).toEqual([]);
     // Changed again, it is sent again.
-    server.decide = () => 'pass';
-    await erp.query("UPDATE items SET name = 'Part 7 (new)' WHERE sku = 'P0007'");
+    w.server.decide = () => 'pass';
+    await w.erp.query("UPDATE items SET name = 'Part 7 (new)' WHERE sku = 'P0007'");
     const third = await run();
     expect(third.sync.updated).toBe(1);
-    await expectHoldsExactly(server, source.map((s) => (s.sku === 'P0007' ? { ...s, name: 'Part 7 (new)' } : s)));
+    await expectHoldsExactly(w.server, source.map((s) => (s.sku === 'P0007' ? { ...s, name: 'Part 7 (new)' } : s)));
   }, 120_000);
 });
 
 describe('per-record target: the breaker and the rate limit', () => {
-  const dir = tempDir();
   const source: Item[] = Array.from({ length: 40 }, (_, i) => ({ sku: `B${String(i).padStart(3, '0')}`, name: `Thing ${i}`, qty: i }));
-  let server: JsonServer;
-  let erp: Sequelize;
-  const configFile = path.join(dir, 'parity.yaml');
-
-  beforeAll(async () => {
-    erp = await sourceDb(dir, source);
-    server = await startJsonServer(dir, { items: [] });
-    writeFileSync(configFile, config(server.url, 1, ', rateLimit: { perSecond: 20 }, breaker: { errorThresholdPercentage: 50, volumeThreshold: 5, resetTimeoutMs: 60000 }'));
-  }, 60_000);
-  afterAll(async () => {
-    await erp?.close();
-    await server?.close();
-  });
+  const w = world(source, [], (url) => config(url, 1, ', rateLimit: { perSecond: 20 }, breaker: { errorThresholdPercentage: 50, volumeThreshold: 5, resetTimeoutMs: 60000 }'));
 
   it('a target that fails every write opens the breaker: the entity is deferred, few requests were sent, every intent waits; the next run delivers them', async () => {
     let writes = 0;
-    server.decide = ({ method }) => (method === 'GET' ? 'pass' : (writes++, '503'));
-    const first = await runCli(['run', '--json', '--config', configFile]);
+    w.server.decide = ({ method }) => (method === 'GET' ? 'pass' : (writes++, '503'));
+    const first = await runCli(['run', '--json', '--config', w.configFile]);
     expect(first.code, first.stderr).toBe(0);
     const items = parseReport(first.stdout).entities[0]!;
     expect(items.outcome).toBe('deferred');
@@ -196,14 +191,14 @@ describe('per-record target: the breaker and the rate limit', () => {
     // Without the breaker: 40 records × 2 attempts. It opened after a handful.
     expect(writes).toBeGreaterThan(0);
     expect(writes).toBeLessThan(20);
-    expect((await server.records('items')).length).toBe(0);
+    expect((await w.server.records('items')).length).toBe(0);
 
     const arrivals: number[] = [];
-    server.decide = () => (arrivals.push(performance.now()), 'pass');
-    const second = await runCli(['run', '--json', '--config', configFile]);
+    w.server.decide = () => (arrivals.push(performance.now()), 'pass');
+    const second = await runCli(['run', '--json', '--config', w.configFile]);
     expect(second.code, second.stderr).toBe(0);
     expect(parseReport(second.stdout).entities[0]!.sync).toMatchObject({ created: 40, pending: 0 });
-    await expectHoldsExactly(server, source);
+    await expectHoldsExactly(w.server, source);
     // The rate limit holds for every request of the run (reads, lookups and writes): at most
     // 20 start in any second (arrivals stamped at the server: 50 ms of jitter allowed).
     for (let i = 20; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - 20]!).toBeGreaterThan(950);
@@ -214,34 +209,21 @@ describe('per-record target: the breaker and the rate limit', () => {
 describe('SIGKILL during a 5,000-record per-record push', () => {
   const N = 5_000;
   const KILLS = Number(process.env.PARITY_TEST_KILLS ?? 10);
-  const dir = tempDir();
   const source: Item[] = Array.from({ length: N }, (_, i) => ({ sku: `S${String(i).padStart(5, '0')}`, name: `Item ${i}`, qty: i % 101 }));
-  let server: JsonServer;
-  let erp: Sequelize;
-  const configFile = path.join(dir, 'parity.yaml');
-
-  beforeAll(async () => {
-    erp = await sourceDb(dir, source);
-    server = await startJsonServer(dir, { items: [] });
-    writeFileSync(configFile, config(server.url, 2));
-  }, 60_000);
-  afterAll(async () => {
-    await erp?.close();
-    await server?.close();
-  });
+  const w = world(source, [], (url) => config(url, 2));
 
   /** Runs `parity run`; the fault layer kills it with SIGKILL once json-server has applied
    *  `afterWrites` more requests: the last one applied, its answer never sent. */
   function runAndKill(afterWrites: number): Promise<{ killed: boolean }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/agent/main.ts'), 'run', '--config', configFile], {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/agent/main.ts'), 'run', '--config', w.configFile], {
         cwd: ROOT,
         env: { ...process.env, PARITY_CONFIG: '', PARITY_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'ignore'],
       });
       let start: number | null = null;
-      server.decide = () => 'pass';
-      server.onApplied = ({ writes }) => {
+      w.server.decide = () => 'pass';
+      w.server.onApplied = ({ writes }) => {
         start ??= writes;
         if (writes - start + 1 >= afterWrites && child.exitCode === null) child.kill('SIGKILL');
       };
@@ -259,19 +241,19 @@ describe('SIGKILL during a 5,000-record per-record push', () => {
       if (result.killed) killed++;
     }
     expect(killed).toBe(KILLS);
-    server.onApplied = () => undefined;
-    const held = await server.records('items');
+    w.server.onApplied = () => undefined;
+    const held = await w.server.records('items');
     expect(held.length).toBeGreaterThan(1000);
     expect(held.length).toBeLessThan(N);
 
-    const last = await runCli(['run', '--json', '--config', configFile], { env: { PARITY_LOG_LEVEL: 'warn' } });
+    const last = await runCli(['run', '--json', '--config', w.configFile], { env: { PARITY_LOG_LEVEL: 'warn' } });
     expect(last.code, last.stderr).toBe(0);
     const items = parseReport(last.stdout).entities[0]!;
     expect(items.outcome).toBe('synced');
     expect(items.sync.pending).toBe(0);
-    await expectHoldsExactly(server, source);
+    await expectHoldsExactly(w.server, source);
 
-    const again = await runCli(['run', '--json', '--config', configFile], { env: { PARITY_LOG_LEVEL: 'warn' } });
+    const again = await runCli(['run', '--json', '--config', w.configFile], { env: { PARITY_LOG_LEVEL: 'warn' } });
     expect(parseReport(again.stdout).entities[0]!.outcome).toBe('in-sync');
   }, 420_000);
 });

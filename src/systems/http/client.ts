@@ -2,14 +2,13 @@
 // that is never exceeded, retries with backoff for network errors, 408/425/429 and 5xx
 // (honouring Retry-After), a timeout and an AbortSignal per attempt, a response size limit.
 import axios, { type AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
-import axiosRetry from 'axios-retry';
 import { describeError, ParityError } from '../../core/errors.js';
 import { redactUrl } from '../../core/redact.js';
 import { classifyHttp, MAX_RETRY_AFTER_MS, retryAfterMs } from '../../core/failure.js';
-import { backoffMs, type RetryPolicy } from '../../core/retry.js';
+import type { RetryPolicy } from '../../core/retry.js';
 import type { AuthProvider } from '../../core/http-auth.js';
 import { guardHttp } from '../../core/http-guard.js';
-import { HttpRuntime } from './runtime.js';
+import { gateAndRetry, HttpRuntime } from './runtime.js';
 import type { HttpSystemConfig } from './schema.js';
 
 export const DEFAULT_READ_RETRY: RetryPolicy = { retries: 3, baseMs: 300, maxMs: 10_000 };
@@ -44,20 +43,7 @@ export class HttpClient {
       transformResponse: [(data: unknown) => data],
     });
     guardHttp(this.axios, { allowed: system.baseUrl, followRedirects: system.followRedirects, deadlineMs: system.timeoutMs, label: `system "${systemName}"` });
-    const gate = runtime.gate;
-    if (gate) {
-      // A request interceptor runs for every attempt, retries included.
-      this.axios.interceptors.request.use(async (config) => {
-        await gate();
-        return config;
-      });
-    }
-    axiosRetry(this.axios, {
-      retries: this.retry.retries,
-      shouldResetTimeout: true,
-      retryCondition: (error) => classifyHttp(error, 'read').action === 'retry',
-      retryDelay: (attempt, error) => backoffMs(attempt, this.retry, error),
-    });
+    gateAndRetry(this.axios, runtime.gate, this.retry, 'read');
   }
 
   /** The URL a request goes to, without credentials. */

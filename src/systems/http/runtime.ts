@@ -2,7 +2,9 @@
 // (a token fetched once), its rate gate (never exceeded, reads of every entity together) and
 // its circuit breaker (every push to it). The agent creates one per system and hands it to
 // the collectors and pushers; nothing is kept in module state.
-import axios, { type AxiosAdapter, type AxiosError, type InternalAxiosRequestConfig } from 'axios';
+import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
+import axiosRetry from 'axios-retry';
+import { backoffMs, type RetryPolicy } from '../../core/retry.js';
 import CircuitBreaker from 'opossum';
 import pThrottle from 'p-throttle';
 import { authFor, type AuthProvider } from '../../core/http-auth.js';
@@ -14,6 +16,26 @@ export const DEFAULT_BREAKER = { errorThresholdPercentage: 50, resetTimeoutMs: 3
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 type Breaker = CircuitBreaker<[InternalAxiosRequestConfig], unknown>;
+
+/**
+ * The request layers every HTTP client of a system shares: each attempt (retries included)
+ * waits for the rate gate when there is one, and what the classifier retries for `op` is
+ * retried with backoff (Retry-After honoured).
+ */
+export function gateAndRetry(instance: AxiosInstance, gate: (() => Promise<void>) | null, retry: RetryPolicy, op: 'read' | 'write'): void {
+  if (gate) {
+    instance.interceptors.request.use(async (config) => {
+      await gate();
+      return config;
+    });
+  }
+  axiosRetry(instance, {
+    retries: retry.retries,
+    shouldResetTimeout: true,
+    retryCondition: (error) => classifyHttp(error, op).action === 'retry',
+    retryDelay: (attempt, error) => backoffMs(attempt, retry, error),
+  });
+}
 
 export class HttpRuntime {
   readonly auth: AuthProvider;

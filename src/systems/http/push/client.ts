@@ -3,16 +3,15 @@
 // (opossum, no fallback) → the attempt's timeout (axios timeout plus the run's AbortSignal)
 // → HTTP.
 import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
-import axiosRetry from 'axios-retry';
 import type CircuitBreaker from 'opossum';
 import { describeError, ParityError } from '../../../core/errors.js';
 import type { AuthProvider, AuthSystem } from '../../../core/http-auth.js';
 import { guardHttp, type RedirectPolicy } from '../../../core/http-guard.js';
 import type { ErrorCode } from '../../../core/errors.js';
 import { classifyHttp, failureOf, MAX_RETRY_AFTER_MS, retryAfterMs } from '../../../core/failure.js';
-import { backoffMs, type RetryPolicy } from '../../../core/retry.js';
+import type { RetryPolicy } from '../../../core/retry.js';
 import type { OutboxBatch, RecordOutcome } from '../../../push/types.js';
-import { HttpRuntime } from '../runtime.js';
+import { gateAndRetry, HttpRuntime } from '../runtime.js';
 import { shapeRequest, type PushHooks, type WireBatch } from './hooks.js';
 
 export interface PushSystem extends AuthSystem {
@@ -115,12 +114,8 @@ export class HttpPushClient {
       transformRequest: [(data: unknown) => data],
     });
     guardHttp(this.axios, { allowed: system.baseUrl, followRedirects: system.followRedirects ?? 'none', deadlineMs: system.timeoutMs, label: `system "${systemName}"` });
-    axiosRetry(this.axios, {
-      retries: retry.retries,
-      shouldResetTimeout: true,
-      retryCondition: (error) => classifyHttp(error, 'write').action === 'retry',
-      retryDelay: (attempt, error) => backoffMs(attempt, retry, error),
-    });
+    // Batches are not held to the rate limit (one request carries many records).
+    gateAndRetry(this.axios, null, retry, 'write');
   }
 
   get breakerState(): 'closed' | 'open' | 'half-open' {

@@ -5,7 +5,6 @@
 // retry, or an intent left pending by an earlier run) first looks the record up by its key,
 // and updates what it finds instead of creating it again. POSTs are never retried blindly.
 import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance } from 'axios';
-import axiosRetry from 'axios-retry';
 import { ParityError } from '../../../core/errors.js';
 import { classifyHttp } from '../../../core/failure.js';
 import { guardHttp } from '../../../core/http-guard.js';
@@ -13,7 +12,7 @@ import { readPath } from '../../../core/paths.js';
 import { backoffMs, type RetryPolicy } from '../../../core/retry.js';
 import type { OutboxBatch, PushRecord, RecordOutcome } from '../../../push/types.js';
 import { HttpClient } from '../client.js';
-import type { HttpRuntime } from '../runtime.js';
+import { gateAndRetry, type HttpRuntime } from '../runtime.js';
 import type { HttpSystemConfig, PerRecordRequest } from '../schema.js';
 import { DEFAULT_WRITE_RETRY, sendResultOf, type SendResult } from './client.js';
 import type { WireBatch } from './hooks.js';
@@ -78,21 +77,9 @@ export class PerRecordClient {
       adapter: (config) => breaker.fire(config) as ReturnType<AxiosAdapter>,
     });
     guardHttp(this.axios, { allowed: system.baseUrl, followRedirects: system.followRedirects ?? 'none', deadlineMs: system.timeoutMs, label: `system "${systemName}"` });
-    const gate = runtime.gate;
-    if (gate) {
-      this.axios.interceptors.request.use(async (config) => {
-        await gate();
-        return config;
-      });
-    }
-    // Updates and deletes by remote ID are idempotent: retried here. A create is not: it is
-    // sent with no retry, and its retries go through a lookup first (createOrFind).
-    axiosRetry(this.axios, {
-      retries: this.retry.retries,
-      shouldResetTimeout: true,
-      retryCondition: (error) => classifyHttp(error, 'write').action === 'retry',
-      retryDelay: (attempt, error) => backoffMs(attempt, this.retry, error),
-    });
+    // Updates and deletes by remote ID are idempotent: retried by the layers. A create is not:
+    // it is sent with no retry, and its retries go through a lookup first (createOrFind).
+    gateAndRetry(this.axios, runtime.gate, this.retry, 'write');
   }
 
   /**
