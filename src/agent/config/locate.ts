@@ -43,9 +43,11 @@ export type Issue = z.core.$ZodIssue;
 export function pickIssue(issues: readonly Issue[]): Issue {
   const first = issues[0]!;
   if (first.code === 'invalid_union' && 'errors' in first && first.errors.length > 0) {
-    const nested = first.errors.flat();
-    if (nested.length > 0 && first.errors.length === 1) {
-      const inner = pickIssue(nested);
+    // The branch that took the value's kind (text, or a mapping) says what is wrong inside it.
+    const took = first.errors.filter((branch) => branch.length > 0 && !(branch[0]!.code === 'invalid_type' && branch[0]!.path.length === 0));
+    const branch = first.errors.length === 1 ? first.errors[0]! : took.length === 1 ? took[0]! : null;
+    if (branch && branch.length > 0) {
+      const inner = pickIssue(branch);
       return { ...inner, path: [...first.path, ...inner.path] };
     }
   }
