@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { receiverFiles, type ReceiverFiles } from './files.js';
 
 export interface ReceiverOptions {
   /** SQLite file; a temporary one (removed on close) when omitted. */
@@ -48,6 +49,8 @@ export interface PushResult {
 
 export interface Receiver {
   app: Hono;
+  /** Attachments: files stored per record and field (PUT /files/:entity/:localId/:field). */
+  files: ReceiverFiles;
   /** How many times each (localId, hash) of an entity was applied: 1 each, when all is well. */
   applications(entity: string): Promise<Map<string, number>>;
   /** The records the receiver holds for an entity, by local ID. */
@@ -121,6 +124,7 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ ok: true }));
   if (options.token) app.use('/*', bearerAuth({ token: options.token }));
+  const files = await receiverFiles(app, sequelize, oneAtATime);
 
   app.get('/:entity', async (c) => {
     const entity = c.req.param('entity');
@@ -138,6 +142,7 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
       })) as unknown as { local_id: string; data: string }[];
       const shown = rows.slice(0, limit);
       const items = shown.map((r) => JSON.parse(r.data) as Record<string, unknown>);
+      await files.merge(entity, shown.map((r, i) => ({ localId: r.local_id, item: items[i]! })));
       return c.json({ items, next_cursor: rows.length > limit ? shown.at(-1)!.local_id : null });
     }
     const page = Number(c.req.query('page') ?? '1');
@@ -152,8 +157,9 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
       limit: perPage + 1,
       offset: (page - 1) * perPage,
       raw: true,
-    })) as unknown as { data: string }[];
+    })) as unknown as { local_id: string; data: string }[];
     const items = rows.slice(0, perPage).map((r) => JSON.parse(r.data) as Record<string, unknown>);
+    await files.merge(entity, rows.slice(0, perPage).map((r, i) => ({ localId: r.local_id, item: items[i]! })));
     return c.json({ items, page, per_page: perPage, has_more: rows.length > perPage });
   });
 
@@ -254,6 +260,7 @@ export async function createReceiver(options: ReceiverOptions = {}): Promise<Rec
 
   return {
     app,
+    files,
     async seed(entity, records) {
       const now = new Date();
       for (let i = 0; i < records.length; i += CHUNK) {

@@ -5,7 +5,9 @@ import type { Collector } from '../collectors/index.js';
 import { MetricAccumulator, type MetricValue } from '../collectors/metrics.js';
 import { canonicalValue, sortedFields } from '../core/canonical.js';
 import { describeError, ParityError } from '../core/errors.js';
-import type { NormalizedRecord } from '../core/record.js';
+import type { NormalizedRecord, Page } from '../core/record.js';
+import { planAttachments } from '../attachments/copy.js';
+import { attachmentResolver } from './attachments.js';
 import { eventLoopTurns } from '../core/yield.js';
 import { DiffBuilder, isStripped, refill, strippedNeeds, type Side } from '../reconcile/diff.js';
 import { compareEntityReport, compareMetrics, decideConflicts, failedEntityReport, newestWinsField, type EntityReport } from '../reconcile/report.js';
@@ -93,6 +95,9 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
   signal?.addEventListener('abort', onAbort);
   try {
     const compareFields = await resolveCompareFields(entity, collectors.source, collectors.target);
+    // Attachment fields are read as the hash of their files (fetched, or cached by validators).
+    const attach = attachmentResolver(loaded, entity, compareFields, plan.runtimes, store);
+    const through = (side: Side, pages: AsyncIterable<Page>, first: boolean) => (attach ? attach.pages(side, pages, first, abort.signal, first ? passes : undefined) : pages);
     // Entities with a side that can filter by watermark keep a key index. With one, a run
     // reads only what changed and takes the whole entity's counts from the index.
     const keepsIndex = canFilter(entity.source) || canFilter(entity.target);
@@ -129,7 +134,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
         const streamed = incremental ? [] : entity.metrics.filter((m) => !pushedDown.has(m.name));
         const accumulator = streamed.length ? new MetricAccumulator(streamed) : null;
         const seen = readKeys[side];
-        for await (const page of collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters, window })) {
+        for await (const page of through(side, collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters, window }), true)) {
           for (const record of page.records) {
             if (!passes(record.fields)) continue;
             builder.add(side, record);
@@ -159,13 +164,15 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     const readThisRun = { ...diff.read };
     // Records that waited as (key, hash) only but whose fields the report or the push needs:
     // read their side again, until the last one is found.
-    const waiting = strippedNeeds(diff, { changedSamples: SAMPLE_LIMIT, allChanged: plan.pushes || exporting || newestWinsField(entity.config.conflict) !== null, allMissing: plan.pushes || exporting, allExtra: exporting });
+    // Attachment coverage counts the files of every missing and changed record.
+    const all = attach !== null;
+    const waiting = strippedNeeds(diff, { changedSamples: SAMPLE_LIMIT, allChanged: all || plan.pushes || exporting || newestWinsField(entity.config.conflict) !== null, allMissing: all || plan.pushes || exporting, allExtra: exporting });
     for (const side of ['source', 'target'] as const) {
       const count = waiting[side].size;
       if (count === 0) continue;
       const again = createCollector(entity[side], context(side));
       try {
-        for await (const page of again.read({ mapper: mapperFor(entity[side], entity, compareFields), signal: abort.signal, since: since[side] })) {
+        for await (const page of through(side, again.read({ mapper: mapperFor(entity[side], entity, compareFields), signal: abort.signal, since: since[side] }), false)) {
           for (const record of page.records) refill(waiting[side], record);
           if (waiting[side].size === 0) break;
           await turn();
@@ -193,6 +200,11 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
       deletes: incremental || partial ? [] : diff.extra,
       compareFields,
     };
+    if (attach) {
+      const sourceWins = diff.changed.filter((c) => !targetWins.has(c.key) && sendable(c.source));
+      candidates.attachments = planAttachments(attach, candidates.missing, sourceWins, entity.keyChains[0]!, attach.blobs('source'));
+      if (attach.problems.length) log.warn({ unreadable: attach.problems }, 'attachments that could not be read');
+    }
     if (incremental) {
       // A side read since its watermark updates its keys; a side read in full replaces them.
       await store.applyToKeyIndex(entity.name, readKeys, { source: since.source === null, target: since.target === null });
@@ -230,6 +242,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     const conflicts = decideConflicts(entity.config.conflict, diff.changed);
     if (conflicts) report.conflicts = conflicts;
     report.read = readThisRun;
+    if (candidates.attachments) report.attachments = { ...candidates.attachments.report, ...attach!.fetcher.stats };
     if (entity.keyChains.length > 1) {
       report.keyChains = entity.keyChains.map((fields, i) => ({ fields, source: mappers.source.chainCounts[i]!, target: mappers.target.chainCounts[i]! }));
     }

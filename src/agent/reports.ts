@@ -3,7 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { renderHtml, type ChartAssets, type HtmlPage } from '../reconcile/html.js';
-import { renderMarkdown, type RunReport } from '../reconcile/report.js';
+import { renderMarkdown } from '../reconcile/markdown.js';
+import type { RunReport } from '../reconcile/report.js';
 import { ParityError } from '../core/errors.js';
 
 const REPORT_FILE = /^(\d{8}T\d{6}Z)-([\w-]+)\.(json|md|html)$/;

@@ -201,7 +201,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
 
     const reportsDir = path.resolve(loaded.dataDir, loaded.config.reports.dir);
     const history = loaded.config.reports.formats.includes('html') ? await store.listRuns(30) : [];
-    const page = { config: path.basename(loaded.file), bands: loaded.config.health.bands, trend: healthTrend(history, report, loaded.entities.length) };
+    const page = { config: path.basename(loaded.file), bands: loaded.config.health.bands, trend: healthTrend(history, report, loaded.entities.length), logFile, history: await store.runRecordCounts(runId) };
     const files = writeReportFiles(report, reportsDir, loaded.config.reports.formats, page);
     const pruned = pruneReports(reportsDir, loaded.config.reports.retentionDays);
     if (pruned.length) log.info({ removed: pruned.length }, 'old reports removed');

@@ -7,6 +7,7 @@ import { eventLoopTurns } from '../core/yield.js';
 import type { EntityReport } from '../reconcile/report.js';
 import { verifyDelivery } from '../reconcile/verify.js';
 import type { PushResult } from '../push/types.js';
+import { copyAttachments, type AttachmentPlan } from '../attachments/copy.js';
 import { createCollector, systemType } from '../systems/registry.js';
 import type { ResolvedEntity } from './config/load.js';
 import type { Logger } from './logger.js';
@@ -29,6 +30,8 @@ export interface Candidates {
   /** Target records the source lacks (full runs only). */
   deletes: NormalizedRecord[];
   compareFields: string[];
+  /** The files the target lacks or holds in another version, to copy once their records are pushed. */
+  attachments?: AttachmentPlan;
 }
 
 export interface SyncContext {
@@ -99,6 +102,19 @@ export async function syncEntity(entity: ResolvedEntity, report: EntityReport, c
     ...result.rejections.map((r) => ({ entity: entity.name, side: 'target' as const, key: r.localId, status: 'rejected' as const, reason: r.error })),
     ...result.quarantinedRecords.map((r) => ({ entity: entity.name, side: 'target' as const, key: r.localId, status: 'quarantined' as const, reason: r.error })),
   ];
+  const files = candidates.attachments;
+  if (files && files.copies.length > 0 && !o.signal?.aborted) {
+    const delivered = new Set([...result.delivered].filter(([, hash]) => hash !== null).map(([key]) => key));
+    const sink = systemType(entity.target.system).writer!.uploader!(target, { baseDir: o.baseDir, outbox: o.store, runId: o.runId, runtime });
+    try {
+      const remoteIds = await o.store.remoteIds(entity.name, [...new Set(files.copies.map((c) => c.key))].filter((k) => delivered.has(k)));
+      await copyAttachments(files, sink, delivered, remoteIds, o.signal);
+    } finally {
+      await sink.close();
+    }
+    report.attachments = { ...files.report, ...files.resolver.fetcher.stats };
+    o.log.info({ copied: files.report.fields.reduce((n, f) => n + f.copied, 0), notCopied: files.report.fields.reduce((n, f) => n + f.notCopied, 0) }, 'attachments copied');
+  }
   if (target.write.verify && result.delivered.size > 0 && !o.signal?.aborted && !o.drain?.aborted) {
     if (o.progress) o.progress.phase = 'verify';
     const stillDiffer = await verify(entity, report, candidates, result.delivered, o);
@@ -118,7 +134,9 @@ async function verify(entity: ResolvedEntity, report: EntityReport, candidates: 
   try {
     // Verifying is optional: a drain stops it, the next run compares the entity anyway.
     const signal = AbortSignal.any([o.signal, o.drain].filter((s): s is AbortSignal => s !== undefined));
-    const pages = collector.read({ mapper: mapperFor(entity.target, entity, candidates.compareFields), signal });
+    const read = collector.read({ mapper: mapperFor(entity.target, entity, candidates.compareFields), signal });
+    // Files are hashed anew: the ones just copied changed since the run read them.
+    const pages = candidates.attachments ? candidates.attachments.resolver.fresh().pages('target', read, false, signal) : read;
     const result = await verifyDelivery(pages, { delivered, sent, compareFields: candidates.compareFields, tolerances: entity.tolerances }, eventLoopTurns());
     report.sync.verified = result.verified;
     if (result.stillDiffer.length) {

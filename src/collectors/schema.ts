@@ -6,7 +6,12 @@ import type { FieldMapping } from './mapper.js';
 
 export const fieldSpecSchema = z.union([
   z.string().min(1),
-  z.strictObject({ from: z.string().min(1).optional(), transform: z.string().optional() }),
+  z.strictObject({
+    from: z.string().min(1).optional(),
+    transform: z.string().optional(),
+    /** The field holds a file (a URL, or a blob): compared by the content's hash, copied on push. */
+    attachment: z.boolean().optional(),
+  }),
 ]);
 
 /** A file system's refresh: a command that updates the export before it is read (in the

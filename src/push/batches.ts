@@ -35,10 +35,16 @@ export function makeBatches(entity: string, system: string, records: readonly Pu
 }
 
 /** Puts a record's fields under the target's names (dotted names become nested objects). */
-export function targetData(fields: Record<string, unknown>, mapping: readonly { name: string; from: string }[] | null): Record<string, unknown> {
-  if (!mapping) return { ...fields };
+export function targetData(fields: Record<string, unknown>, mapping: readonly { name: string; from: string }[] | null, omit: readonly string[] = []): Record<string, unknown> {
+  if (!mapping) {
+    const out = { ...fields };
+    // Attachments go as files (the uploader), not in the record; nor does what was read for them.
+    for (const name of Object.keys(out)) if (omit.includes(name) || name.includes('\u0000')) delete out[name];
+    return out;
+  }
   const out: Record<string, unknown> = {};
   for (const m of mapping) {
+    if (omit.includes(m.name)) continue;
     const value = fields[m.name] instanceof Date ? (fields[m.name] as Date).toISOString() : fields[m.name];
     const parts = m.from.split('.');
     let node = out;

@@ -51,6 +51,31 @@ function pushedTable(report: RunReport): string | null {
 <div class="scroll"><table id="pushed" class="cards"><thead><tr><th>entity</th><th>created</th><th>updated</th><th>deleted</th><th>rejected</th><th>verified</th><th>still differ</th><th>pending</th><th>quarantined</th><th>match after</th></tr></thead>${rows.join('')}</table></div>`;
 }
 
+/** Attachment coverage per entity and field; null when no entity has attachments. */
+function attachmentsTable(report: RunReport): string | null {
+  const rows = report.entities.flatMap((e) =>
+    (e.attachments?.fields ?? []).map((a) => {
+      const side = (c: typeof a.source) => `${c.with} / ${c.without}${c.tooLarge ? ` <small>${c.tooLarge} too large</small>` : ''}${c.unreadable ? ` <small>${c.unreadable} unreadable</small>` : ''}`;
+      return `<tr>${cell('entity', esc(e.name))}${cell('field', esc(a.field))}${cell(`${e.source.system} with / without`, side(a.source))}${cell(`${e.target.system} with / without`, side(a.target))}${cell('missing', String(a.missing))}${cell('different', String(a.different))}${cell('copied', String(a.copied))}${cell('not copied', String(a.notCopied))}</tr>`;
+    }),
+  );
+  if (!rows.length) return null;
+  const problems = report.entities.flatMap((e) => (e.attachments?.problems ?? []).map((p) => `<li>${esc(e.name)}: ${esc(p)}</li>`));
+  return `<h2>Attachments</h2>
+<p class="note">Files are compared by the hash of their content. Missing: the source has a file the target lacks; different: both have one and it differs.</p>
+<div class="scroll"><table id="attachments" class="cards"><thead><tr><th>entity</th><th>field</th><th>source with / without</th><th>target with / without</th><th>missing</th><th>different</th><th>copied</th><th>not copied</th></tr></thead>${rows.join('')}</table></div>
+${problems.length ? `<ul class="invalid">${problems.join('')}</ul>` : ''}`;
+}
+
+/** The run's log file and its per-record history, when there are any. */
+function runNotes(report: RunReport, page: HtmlPage): string {
+  const parts: string[] = [];
+  if (page.logFile) parts.push(`Log file <code>${esc(page.logFile)}</code>`);
+  const counts = Object.entries(page.history ?? {}).filter(([, n]) => (n ?? 0) > 0);
+  if (counts.length) parts.push(`per-record history: ${counts.map(([status, n]) => `${n} ${esc(status)}`).join(', ')} (<code>parity runs show ${esc(report.runId.slice(0, 8))} --errors</code>)`);
+  return parts.length ? `<p class="note" id="run-files">${parts.join(' · ')}</p>` : '';
+}
+
 function entityDetails(e: EntityReport): string {
   const parts: string[] = [];
   if (e.error) parts.push(`<p class="error">${esc(e.error)}</p>`);
@@ -111,6 +136,10 @@ export interface HtmlPage {
   bands: { perfect: number; good: number; warning: number };
   /** The health of past whole runs (no dry run, no subset), oldest first or in any order. */
   trend: readonly TrendPoint[];
+  /** The file this run's log lines went to (config `logs`). */
+  logFile?: string | null | undefined;
+  /** How many records of this run the per-record history holds, by status. */
+  history?: Partial<Record<string, number>> | undefined;
 }
 
 export function renderHtml(report: RunReport, page: HtmlPage, chart: ChartAssets): string {
@@ -131,7 +160,8 @@ export function renderHtml(report: RunReport, page: HtmlPage, chart: ChartAssets
 <header><h1>parity · ${esc(page.config)}</h1>
 <p class="note">${esc(systems)} · ${esc(when)} · ${esc(report.trigger)}${report.dryRun ? ' · <b>dry run</b>' : ''}</p>
 <p class="health">Health ${health}${after} · overall match ${h.overallMatch === null ? 'unknown' : pct(h.overallMatch)} · ${esc(report.mode)} · ${(report.durationMs / 1000).toFixed(1)} s</p>
-<p class="note">Health as compared, before the push${h.afterPush ? '; after the push counts what the target showed when read back' : ''}. Run <code>${esc(report.runId)}</code>.</p></header>
+<p class="note">Health as compared, before the push${h.afterPush ? '; after the push counts what the target showed when read back' : ''}. Run <code>${esc(report.runId)}</code>.</p>
+${runNotes(report, page)}</header>
 <h2>Health score, last ${points.length} whole run${points.length === 1 ? '' : 's'}</h2>
 <p class="note">Dry runs and runs of some entities only (--entities) are left out${apart ? `; ${apart}` : ''}. Lines: perfect ${page.bands.perfect}, good ${page.bands.good}, warning ${page.bands.warning}.</p>
 ${points.length ? '<div id="trend"></div>' : '<p>No whole run yet.</p>'}
@@ -140,6 +170,7 @@ ${points.length ? '<div id="trend"></div>' : '<p>No whole run yet.</p>'}
 ${report.entities.map(entityRow).join('\n')}
 </table></div>
 ${pushed ?? ''}
+${attachmentsTable(report) ?? ''}
 <h2>Details</h2>
 ${report.entities.map(entityDetails).join('\n')}
 ${points.length ? `<script>${chart.js}</script>

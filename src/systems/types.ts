@@ -8,6 +8,7 @@ import type { Fail, PathPart } from '../core/config-path.js';
 import type { ProbeResult } from '../core/record.js';
 import type { CommonWriteConfig } from '../push/schema.js';
 import type { Outbox, Pusher } from '../push/types.js';
+import type { KnownSystem } from '../attachments/fetch.js';
 
 export interface CollectorContext {
   keyChains: readonly (readonly string[])[];
@@ -25,6 +26,8 @@ export interface SystemCapabilities {
   canFilter(side: CommonSideConfig): boolean;
   /** Rows are nested documents: a field's source is a dotted path (`price.amount`). */
   nestedFields: boolean;
+  /** Values may be binary (a BLOB): an attachment field that holds no URL holds the file itself. */
+  binaryValues?: boolean;
 }
 
 /** A target side to write, as its writer is given it. */
@@ -34,6 +37,8 @@ export interface WriteTarget {
   keyChains: readonly (readonly string[])[];
   /** The compared fields when the config names them (null: the source's columns, at run time). */
   compare: readonly string[] | null;
+  /** Fields that hold files: written by the writer's `uploader`, not with the record. */
+  attachments: readonly string[];
   /** The write block, parsed by the writer's own schema (its defaults applied). */
   write: CommonWriteConfig & Record<string, unknown>;
   /** What the writer's `check` returned at load (hooks, say). */
@@ -59,6 +64,26 @@ export interface SystemWriter {
    *  pusher needs of it. Fails the load through `fail`. */
   check(target: Omit<WriteTarget, 'extras' | 'where'>, baseDir: string, fail: Fail, at: PathPart[]): Promise<unknown>;
   create(target: WriteTarget, context: PusherContext): Pusher;
+  /** Writes attachments into the target; absent: the type cannot take them (a config error). */
+  uploader?(target: WriteTarget, context: PusherContext): AttachmentSink;
+}
+
+/** One file to write into the target, for one record's attachment field. */
+export interface AttachmentUpload {
+  /** The record's key (the local ID) and its key field values. */
+  localId: string;
+  keyValues: Record<string, unknown>;
+  /** The target's ID of the record, from the sync ledger, when it answered one. */
+  remoteId: string | undefined;
+  field: string;
+  body: Buffer;
+  contentType: string | null;
+}
+
+/** Writes attachments into a target; `put` throws when the target did not take the file. */
+export interface AttachmentSink {
+  put(upload: AttachmentUpload, signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** State the agent keeps per configured system and hands to its collectors and pushers. */
@@ -88,6 +113,8 @@ export interface SystemType {
   /** What the agent keeps for the system across the entities of a run (auth, rate gate, breaker). */
   createRuntime?(name: string, system: { type: string }): SystemRuntime;
   createCollector(side: SideSpec, context: CollectorContext): Collector;
+  /** A system whose origin serves files (attachments) with its own credentials: how to fetch from it. */
+  fileOrigin?(name: string, system: { type: string }, runtime?: unknown): KnownSystem;
   /** For `parity validate`: reaches the system; never throws. */
   probe(name: string, system: { type: string }, baseDir: string, runtime?: unknown): Promise<ProbeResult>;
   /** Absent: the type can only be read. */

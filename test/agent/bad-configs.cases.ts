@@ -154,6 +154,20 @@ export const BAD_CONFIGS: BadConfig[] = [
   r('per-record with delete: hard', 'write: { path: /sync/items }', 'write: { mode: per-record, delete: hard, create: { method: POST, path: /items }, update: { method: PUT, path: "/items/{remoteId}" }, remoteId: id, lookup: { path: /items, param: sku } }', 'entities.items.target.write.delete', 'deletes with a request'),
   r('a create request in batch mode', 'write: { path: /sync/items }', 'write: { path: /sync/items, create: { method: POST, path: /items } }', 'entities.items.target.write.create', 'is for mode: per-record'),
   r('a per-record method that is not one', 'write: { path: /sync/items }', 'write: { mode: per-record, create: { method: SEND, path: /items } }', 'entities.items.target.write.create.method'),
+  // Attachments
+  {
+    name: 'an attachment without an upload request',
+    edit: [
+      ['price: { from: base_price, transform: decimal(2) } }\n    target', 'price: { from: base_price, transform: decimal(2) }, image: { from: image_url, attachment: true } }\n    target'],
+      ['price: { from: price, transform: decimal(2) } }', 'price: { from: price, transform: decimal(2) }, image: image_url }'],
+    ],
+    says: ['entities.items.target.write.upload', 'add upload'],
+  },
+  r('an upload without an attachment', 'write: { path: /sync/items }', 'write: { path: /sync/items, upload: { method: PUT, path: "/items/{localId}/image" } }', 'entities.items.target.write.upload', 'no field is an attachment'),
+  r('an attachment that is the key', 'fields: { sku: sku, name: name,', 'fields: { sku: { from: sku, attachment: true }, name: name,', 'entities.items.source.fields.sku', 'cannot be an attachment'),
+  r('an attachment the other side does not map', 'price: { from: base_price, transform: decimal(2) } }\n    target', 'price: { from: base_price, transform: decimal(2) }, image: { from: image_url, attachment: true } }\n    target', 'entities.items.source.fields.image', 'map it on both sides'),
+  r('attachment as text', 'fields: { sku: sku, name: name,', 'fields: { sku: sku, name: { from: name, attachment: yes },', 'entities.items.source.fields.name.attachment'),
+  r('maxAttachmentBytes of 0', '    key: [sku]\n    source:', '    key: [sku]\n    maxAttachmentBytes: 0\n    source:', 'entities.items.maxAttachmentBytes'),
   r('verify as text', 'write: { path: /sync/items }', 'write: { path: /sync/items, verify: sometimes }', 'entities.items.target.write.verify'),
   // The rest of the file
   r('a schedule that is neither', 'version: 1', 'version: 1\nschedule: { incremental: hourly }', 'schedule.incremental'),

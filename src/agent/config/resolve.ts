@@ -31,6 +31,8 @@ export interface ResolvedEntity {
   metrics: MetricDef[];
   rules: FieldRules;
   tolerances: Record<string, number>;
+  /** Fields that hold files (`attachment: true` on either side): compared by content hash. */
+  attachments: string[];
   config: EntityConfig;
 }
 
@@ -105,8 +107,15 @@ export function resolveEntities(config: ParityConfig, custom: Record<string, Cus
         }
       }
     }
+    const attachments = sortedFields(sides.flatMap((side) => Object.entries(side.config.fields ?? {}).filter(([, spec]) => typeof spec === 'object' && spec.attachment).map(([f]) => f)));
+    for (const f of attachments) {
+      const where = [...at, sides.find((side) => typeof side.config.fields?.[f] === 'object')!.role, 'fields', f];
+      if (keyFields.includes(f)) fail(where, `key field "${f}" cannot be an attachment`);
+      if (!mapped(f)) fail(where, `attachment "${f}" is not a field of the other side (map it on both sides)`);
+      if (compare && !compare.includes(f)) fail(where, `attachment "${f}" is not compared (add it to compare)`);
+    }
     const rules: FieldRules = { emptyIsNull: entity.emptyIsNull, precision: entity.precision ?? {}, validate: entity.validate ?? {} };
-    out.push({ name, keyChains, keyFields, compare, source, target, metrics, rules, tolerances: entity.tolerance ?? {}, config: entity });
+    out.push({ name, keyChains, keyFields, compare, source, target, metrics, rules, tolerances: entity.tolerance ?? {}, attachments, config: entity });
   }
   return out;
 }
@@ -167,7 +176,8 @@ export async function resolveWrite(entity: ResolvedEntity, baseDir: string, fail
     const issue = parsed.error.issues[0]!;
     fail([...at, ...(issue.path as PathPart[])], issue.message);
   }
-  const spec = { entity: entity.name, side: target, keyChains: entity.keyChains, compare: entity.compare, write: parsed.data! };
+  const spec = { entity: entity.name, side: target, keyChains: entity.keyChains, compare: entity.compare, attachments: entity.attachments, write: parsed.data! };
+  if (entity.attachments.length && !writer.uploader) fail(at, `a ${target.system.type} target cannot take attachments (${entity.attachments.join(', ')}): remove attachment: true, or write without a write block`, 'PARITY_CONFIG_UNSUPPORTED');
   const extras = await writer.check(spec, baseDir, fail, at);
   target.writer = { ...spec, extras, where: where(at) };
 }

@@ -56,6 +56,8 @@ export const entitySchema = z.strictObject({
   window: z
     .strictObject({ field: z.string().min(1), last: z.string().regex(/^\d+[hdw]$/, 'a length such as 90d, 12h or 8w'), param: z.string().min(1).optional() })
     .optional(),
+  /** The largest attachment compared or copied; a larger one is reported, not copied. */
+  maxAttachmentBytes: z.number().int().positive().default(20 * 1024 * 1024),
   /** The longest the entity may take, read to push; past it, it fails and the run goes on. */
   maxDurationS: z.number().positive().default(3600),
 });

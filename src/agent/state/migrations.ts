@@ -174,4 +174,23 @@ export const migrations: Migration[] = [
       await qi.sequelize.query('ALTER TABLE parity_runs DROP COLUMN log_file');
     },
   },
+  {
+    name: '0007-attachment-cache',
+    async up({ context: qi }) {
+      // What each attachment URL held when it was last hashed, by the URL's hash (a signed
+      // URL's query is never stored), with the validators that let a later run ask the
+      // server whether it changed (ETag, Last-Modified).
+      await qi.createTable('parity_attachments', {
+        url_hash: { type: DataTypes.STRING(64), primaryKey: true },
+        etag: { type: DataTypes.STRING(512), allowNull: true },
+        last_modified: { type: DataTypes.STRING(64), allowNull: true },
+        digest: { type: DataTypes.STRING(80), allowNull: false },
+        bytes: { type: DataTypes.BIGINT, allowNull: false },
+        checked_at: { type: DataTypes.DATE(3), allowNull: false },
+      });
+    },
+    async down({ context: qi }) {
+      await qi.dropTable('parity_attachments');
+    },
+  },
 ];

@@ -15,6 +15,7 @@ export interface StoreModels {
   ledger: ModelStatic<Row>;
   leases: ModelStatic<Row>;
   runRecords: ModelStatic<Row>;
+  attachments: ModelStatic<Row>;
   /** Outbox writes go one at a time (see outbox.ts): the tail of that queue. */
   writing: Promise<unknown>;
 }
@@ -138,6 +139,18 @@ export function defineModels(sequelize: Sequelize): StoreModels {
     },
     { tableName: 'parity_run_records', timestamps: false },
   );
+  const attachments = sequelize.define<Row>(
+    'Attachment',
+    {
+      url_hash: { type: DataTypes.STRING(64), primaryKey: true },
+      etag: DataTypes.STRING(512),
+      last_modified: DataTypes.STRING(64),
+      digest: DataTypes.STRING(80),
+      bytes: DataTypes.BIGINT,
+      checked_at: DataTypes.DATE(3),
+    },
+    { tableName: 'parity_attachments', timestamps: false },
+  );
   const leases = sequelize.define<Row>(
     'Lease',
     {
@@ -147,5 +160,5 @@ export function defineModels(sequelize: Sequelize): StoreModels {
     },
     { tableName: 'parity_leases', timestamps: false },
   );
-  return { sequelize, runs, entityRuns, watermarks, keyIndex, keyCounts, outbox, ledger, leases, runRecords, writing: Promise.resolve() };
+  return { sequelize, runs, entityRuns, watermarks, keyIndex, keyCounts, outbox, ledger, leases, runRecords, attachments, writing: Promise.resolve() };
 }

@@ -11,6 +11,8 @@ import { openSequelize, parseDatabaseUrl, type SqlTarget } from '../../core/sql.
 import type { Outbox, OutboxBatch, RecordOutcome } from '../../push/types.js';
 import type { EntityReport, RunReport } from '../../reconcile/report.js';
 import { labelErrors, refuseForeignFile, refuseForeignTables } from './integrity.js';
+import * as attachmentCache from './attachment-cache.js';
+import type { AttachmentCache, CachedAttachment } from '../../attachments/fetch.js';
 import * as keyIndex from './key-index.js';
 import * as leases from './lease-table.js';
 import { migrations } from './migrations.js';
@@ -27,7 +29,7 @@ export const DEFAULT_STATE_URL = 'sqlite:.parity/state.db';
 
 type Side = 'source' | 'target';
 
-export class StateStore implements Outbox {
+export class StateStore implements Outbox, AttachmentCache {
   private constructor(
     private readonly m: StoreModels,
     readonly display: string,
@@ -90,6 +92,13 @@ export class StateStore implements Outbox {
   }
   pruneRunRecords(before: Date) {
     return runRecords.pruneRunRecords(this.m, before);
+  }
+  // ---- Attachment cache (attachment-cache.ts) ----
+  cachedAttachments(urlHashes: readonly string[]) {
+    return attachmentCache.cachedAttachments(this.m, urlHashes);
+  }
+  cacheAttachments(rows: readonly CachedAttachment[]) {
+    return attachmentCache.cacheAttachments(this.m, rows);
   }
   recordEntity(runId: string, entity: EntityReport, durationMs: number, startedAt?: Date) {
     return runs.recordEntity(this.m, runId, entity, durationMs, startedAt);

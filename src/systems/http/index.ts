@@ -8,6 +8,7 @@ import type { SystemType } from '../types.js';
 import { HttpCollector, probeHttpSystem } from './collector.js';
 import type { PushHooks } from './push/hooks.js';
 import { HttpPusher } from './pusher.js';
+import { HttpUploader } from './push/upload.js';
 import { HttpRuntime } from './runtime.js';
 import { httpSideShape, httpSystemSchema, httpWriteSchema, httpWriteShape, type HttpSideConfig, type HttpSideSpec, type HttpSystemConfig, type HttpWriteConfig } from './schema.js';
 
@@ -52,6 +53,7 @@ export const httpSystem: SystemType = {
     if (!(side as HttpSideConfig).path) fail(at, 'an http side needs "path" (the list endpoint, e.g. /items)');
   },
   createRuntime: (name, system) => new HttpRuntime(name, http(system)),
+  fileOrigin: (name, system, runtime) => ({ name, config: http(system), runtime: runtime as HttpRuntime | undefined }),
   createCollector: (side, context) => new HttpCollector(side as HttpSideSpec, context.runtime as HttpRuntime | undefined),
   probe: (name, system, _baseDir, runtime) => probeHttpSystem(http(system), name, runtime as HttpRuntime | undefined),
   writer: {
@@ -59,6 +61,11 @@ export const httpSystem: SystemType = {
     shape: httpWriteShape,
     async check(target, baseDir, fail, at) {
       const write = target.write as HttpWriteConfig;
+      if (target.attachments.length && !write.upload) {
+        fail([...at, 'upload'], `the entity has attachments (${target.attachments.join(', ')}): add upload: { method: PUT, path: "/items/{remoteId}/${target.attachments[0]}" }, the request that writes one file`);
+      }
+      if (write.upload && !target.attachments.length) fail([...at, 'upload'], 'no field is an attachment: mark one in fields ({ from: image_url, attachment: true }), or remove upload');
+      if (write.upload && write.mode === 'per-record' && !/\{remoteId\}/.test(write.upload.path)) fail([...at, 'upload', 'path'], 'a per-record target\'s upload path needs {remoteId}, where the record\'s ID goes');
       if (write.mode === 'per-record') {
         checkPerRecord(write, target.keyChains, fail, at);
         return {};
@@ -86,5 +93,10 @@ export const httpSystem: SystemType = {
       return hooks;
     },
     create: (target, context) => new HttpPusher(target, context),
+    uploader: (target, context) => {
+      const side = target.side as HttpSideSpec;
+      const upload = (target.write as HttpWriteConfig).upload!;
+      return new HttpUploader(side.system, side.systemName, upload, (context.runtime as HttpRuntime | undefined) ?? new HttpRuntime(side.systemName, side.system));
+    },
   },
 };

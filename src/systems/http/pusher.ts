@@ -42,7 +42,7 @@ export class HttpPusher implements Pusher {
     const system = this.side.system;
     const runtime = (this.context.runtime as HttpRuntime | undefined) ?? new HttpRuntime(this.side.systemName, system);
     const hooks = (this.target.extras ?? {}) as PushHooks;
-    const records: PushRecord[] = plan.upserts.map(({ record: r }) => ({ localId: r.key, op: 'upsert', hash: r.hash, data: targetData(r.fields, this.side.mappings) }));
+    const records: PushRecord[] = plan.upserts.map(({ record: r }) => ({ localId: r.key, op: 'upsert', hash: r.hash, data: targetData(r.fields, this.side.mappings, this.target.attachments) }));
     for (const r of plan.deletes) records.push({ localId: r.key, op: 'delete' });
     const perRecord = this.write.mode === 'per-record';
     const client = perRecord

@@ -113,6 +113,9 @@ export const httpWriteShape = {
   /** Per-record mode: how to find a record by its key before creating it again after an answer
    *  was lost: GET path?param=<key>, the records in `list` (the side's list when absent). */
   lookup: z.strictObject({ path: z.string().min(1), param: z.string().min(1), list: z.string().optional() }).optional(),
+  /** The request that writes one attachment (the file as the body): {remoteId}, {localId} and
+   *  {field} are replaced by the record's ID, its key and the field's name. */
+  upload: z.strictObject({ method: z.enum(['PUT', 'POST', 'PATCH']), path: z.string().min(1) }).optional(),
 };
 export const httpWriteSchema = z.strictObject({ ...commonWriteShape, batchSize: commonWriteShape.batchSize.default(100), ...httpWriteShape, mode: httpWriteShape.mode.default('batch') });
 export type HttpWriteConfig = z.infer<typeof httpWriteSchema>;

@@ -7,6 +7,7 @@ import type { SystemType } from '../types.js';
 import { SqlCollector } from './collector.js';
 import { probeSqlSystem } from './probe.js';
 import { SqlPusher } from './pusher.js';
+import { SqlUploader } from './upload.js';
 import { sqlSideShape, sqlSystemSchema, sqlWriteSchema, sqlWriteShape, type SqlSideConfig, type SqlSideSpec, type SqlSystemConfig } from './schema.js';
 import { checkQuery, singleStatement } from './statement.js';
 
@@ -47,7 +48,7 @@ export const sqlSystem: SystemType = {
   schema: sqlSystemSchema,
   sideShape: sqlSideShape,
   // The watermark becomes a condition of the query.
-  capabilities: { canFilter: (side) => side.incremental !== undefined, nestedFields: false },
+  capabilities: { canFilter: (side) => side.incremental !== undefined, nestedFields: false, binaryValues: true },
   describe: (system) => sql(system).url,
   describeSide: (side) => (side as SqlSideConfig).table ?? ((side as SqlSideConfig).query ? 'query' : null),
   secrets: (system) => urlPassword(sql(system).url),
@@ -80,5 +81,6 @@ export const sqlSystem: SystemType = {
       return null;
     },
     create: (target, context) => new SqlPusher(target, context),
+    uploader: (target, context) => new SqlUploader(target, context.baseDir),
   },
 };

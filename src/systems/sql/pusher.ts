@@ -57,7 +57,8 @@ export class SqlPusher implements Pusher {
   }
 
   async push(plan: PushPlan, run: PushRun): Promise<PushResult> {
-    const fields = [...new Set([...this.keyFields, ...plan.compareFields])];
+    // Attachment columns are written by the uploader, with the file's bytes.
+    const fields = [...new Set([...this.keyFields, ...plan.compareFields])].filter((f) => !this.target.attachments.includes(f));
     const rowOf = (r: NormalizedRecord, exists: boolean): SqlLoadRow => ({
       localId: r.key,
       values: Object.fromEntries(fields.map((f) => [this.columnOf(f), r.fields[f] ?? null])),
