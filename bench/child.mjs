@@ -51,8 +51,8 @@ if (phase === 'push-http') {
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const path = await import('node:path');
-    const { HttpPushClient } = await import(dist('push/http/client.js'));
-    const { pushEntity } = await import(dist('push/http/push.js'));
+    const { HttpPushClient } = await import(dist('systems/http/push/client.js'));
+    const { pushEntity } = await import(dist('systems/http/push/push.js'));
     const store = await StateStore.open('sqlite:state.db', mkdtempSync(path.join(tmpdir(), 'parity-bench-push-')));
     const client = new HttpPushClient({ auth: { type: 'none' }, baseUrl: url, headers: {}, timeoutMs: 60000 }, 'shop', '/sync/items');
     const summary = await pushEntity({ entity: 'items', system: 'shop', records, batchSize: 250, concurrency: 4, outbox: store, client, runId: 'bench', log: silentLogger() });
@@ -88,7 +88,7 @@ if (phase === 'push-sql') {
       else await Item.create(r);
     }
   } else {
-    const { SqlLoader } = await import(dist('push/sql/loader.js'));
+    const { SqlLoader } = await import(dist('systems/sql/loader.js'));
     const loader = new SqlLoader({ sequelize: db, table, keyColumns: ['sku'], columns: ['sku', 'name', 'price', 'qty'], chunkSize: 1000, delete: 'none', where: 'bench' });
     const summary = await loader.load(rows.map((r, i) => ({ localId: r.sku, values: r, exists: i < count / 2 })), []);
     if (summary.rejected) throw new Error(summary.rejections[0].error);

@@ -16,6 +16,8 @@
 //              the floor of reading both sides; /status under 50 clients during the first
 //              load; SIGTERM during its diff (bench/trust.ts)
 //   export     `parity export` of the source to CSV and xlsx against reading it (bench/export.ts)
+//   peers      parity beside DuckDB, daff, sqldiff and the raw read floors on the same data
+//              (CSV sorted and shuffled, SQLite to SQLite), and a 2-row compare (bench/peers.ts)
 // Figures also go to bench/results/latest.json. `npm run bench -- read` runs one part.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,12 +29,13 @@ import { createReceiver } from '../examples/receiver/server.js';
 import { writeParts } from '../test/helpers/xlsx.js';
 import { measurePhase, productsToReceiver, recordFigure, say, startAgent, type Figure } from './common.js';
 import { exportBench } from './export.js';
+import { peersBench } from './peers.js';
 import { firstLoadAndShuffled } from './trust.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const XLSX_ROWS = Number(process.env.BENCH_XLSX_ROWS ?? 100_000);
 const PUSH_RECORDS = Number(process.env.BENCH_PUSH_RECORDS ?? 100_000);
-const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['incremental', 'reconcile', 'read', 'push', 'status', 'trust', 'export']);
+const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['incremental', 'reconcile', 'read', 'push', 'status', 'trust', 'export', 'peers']);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'parity-bench-'));
 
@@ -264,6 +267,7 @@ try {
   if (parts.has('reconcile') || parts.has('read')) await reconcileAndRead();
   if (parts.has('read')) await readXlsx();
   if (parts.has('export')) await exportBench({ dir, n: N, record, measure });
+  if (parts.has('peers')) await peersBench({ dir, here, n: N, record, measure });
   if (parts.has('trust') || parts.has('first-load') || parts.has('shuffled')) await firstLoadAndShuffled({ dir, here, n: N, record, measure }, parts);
   mkdirSync(path.join(here, 'results'), { recursive: true });
   writeFileSync(path.join(here, 'results/latest.json'), `${JSON.stringify({ at: new Date().toISOString(), records: N, figures }, null, 2)}\n`);
