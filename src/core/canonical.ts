@@ -1,6 +1,9 @@
 // Canonical forms for comparison: two values that mean the same thing produce the same
 // string, so formatting and field order never show up as a false change.
-import { createHash } from 'node:crypto';
+import xxhash from 'xxhash-wasm';
+
+/** xxHash64 (WASM), set up once when this module loads. */
+const { h64ToString } = await xxhash();
 
 /** The canonical string of a value, or null for null/undefined. Numbers use JavaScript's
  *  shortest round-trip form (so 1.50 and 1.5 are the same number), dates their UTC ISO form,
@@ -40,10 +43,22 @@ const DECIMAL_TEXT = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 
 /** A decimal in one form, exactly: "1.50" and "1.5" and 1.5 give "1.5"; "-0" gives "0". */
 function normalDecimal(text: string): string {
-  let [int, frac = ''] = text.replace(/^-/, '').split('.') as [string, string?];
-  frac = frac.replace(/0+$/, '');
-  const body = frac ? `${int}.${frac}` : int;
-  return text.startsWith('-') && body !== '0' ? `-${body}` : body;
+  const dot = text.indexOf('.');
+  if (dot < 0) return text === '-0' ? '0' : text;
+  let end = text.length;
+  while (text.charCodeAt(end - 1) === 48 /* 0 */) end--;
+  if (end === dot + 1) end = dot;
+  const body = text.slice(0, end);
+  return body === '-0' ? '0' : body;
+}
+
+/** Whether text may be a plain decimal: it starts as one (a digit, or a minus and a digit). */
+function decimalStart(text: string): boolean {
+  const c = text.charCodeAt(0);
+  if (c >= 48 && c <= 57) return true;
+  if (c !== 45) return false;
+  const d = text.charCodeAt(1);
+  return d >= 48 && d <= 57;
 }
 
 /**
@@ -53,21 +68,28 @@ function normalDecimal(text: string): string {
  * SQLite REAL 10.5 and a JSON 10.5.
  */
 export function compareValue(value: unknown): string | null {
+  if (typeof value === 'string') return decimalStart(value) && DECIMAL_TEXT.test(value) ? normalDecimal(value) : value;
   if (typeof value === 'number' && Number.isFinite(value)) {
+    // Integers of up to 15 digits are their own decimal form; other numbers lose their float noise first.
+    if (Number.isInteger(value) && value < 1e15 && value > -1e15) return value === 0 ? '0' : String(value);
     const text = String(Number(value.toPrecision(15)));
     return DECIMAL_TEXT.test(text) ? normalDecimal(text) : text;
   }
-  if (typeof value === 'string' && DECIMAL_TEXT.test(value)) return normalDecimal(value);
   return canonicalValue(value);
 }
 
 /** Hash of the compared fields. `compareFields` must already be sorted (see sortedFields),
  *  so the hash does not depend on the order fields were mapped or read in. */
 export function hashFields(fields: Record<string, unknown>, compareFields: readonly string[]): string {
-  const values = compareFields.map((name) => compareValue(fields[name]));
-  // Hex of the first 16 bytes: a string of its own. (Slicing the 64-character hex would keep
-  // the whole of it alive behind every hash a big diff holds.)
-  return createHash('sha256').update(JSON.stringify(values)).digest().toString('hex', 0, 16);
+  // Each value as its length and its text (null as a lone marker), so no two lists of values
+  // make the same string; hashed with xxHash64 (16 hex digits: not a security hash, a
+  // content fingerprint, compared only between records of the same key).
+  let text = '';
+  for (let i = 0; i < compareFields.length; i++) {
+    const v = compareValue(fields[compareFields[i]!]);
+    text += v === null ? '\u0000;' : `${v.length}:${v}`;
+  }
+  return h64ToString(text);
 }
 
 export function sortedFields(names: Iterable<string>): string[] {

@@ -58,7 +58,7 @@ describe('state store on SQLite', () => {
     const [migrations] = (await raw.query('SELECT name FROM parity_migrations')) as [{ name: string }[], unknown];
     await raw.close();
     expect(mode[0]!.journal_mode).toBe('wal');
-    expect(migrations.map((m) => m.name)).toEqual(['0001-runs', '0002-watermarks', '0003-key-index', '0004-outbox-ledger', '0005-leases', '0006-log-files-and-run-records', '0007-attachment-cache']);
+    expect(migrations.map((m) => m.name)).toEqual(['0001-runs', '0002-watermarks', '0003-key-index', '0004-outbox-ledger', '0005-leases', '0006-log-files-and-run-records', '0007-attachment-cache', '0008-content-hash-xxh64']);
   });
 
   it('a state URL it cannot use is a clear error', async () => {

@@ -193,4 +193,17 @@ export const migrations: Migration[] = [
       await qi.dropTable('parity_attachments');
     },
   },
+  {
+    name: '0008-content-hash-xxh64',
+    async up({ context: qi }) {
+      // Content hashes are xxHash64 of the compared values now (they were a truncated SHA-256
+      // of their JSON): the key index's hashes would all read as changed. It is emptied, so
+      // the next run of each entity reads in full and builds it again.
+      await qi.bulkDelete('parity_key_index', {});
+      await qi.bulkDelete('parity_key_counts', {});
+    },
+    async down() {
+      // The old hashes cannot be computed back: the next run rebuilds the index either way.
+    },
+  },
 ];
