@@ -180,6 +180,15 @@ describe('CSV collector', () => {
     expect(u16.records[0]!.fields.name).toBe('Ærø ✓');
   });
 
+  it('names the right line after empty lines and line breaks quoted in cells', async () => {
+    writeFileSync(path.join(dir, 'lines.csv'), 'sku,note,qty\nA,"two\nlines",1\n\nB,plain,2\n\nC,"three\nmore\nlines",x\nD,,y\n');
+    const mappings = [m('sku', 'sku'), m('qty', 'qty', 'int')];
+    const { records, invalid } = await readAll(new CsvCollector(csvSide('lines.csv', {}, {}, mappings), dir), mappings, ['qty']);
+    expect(records.map((r) => [r.key, r.fields.qty])).toEqual([['A', 1], ['B', 2]]);
+    // C starts on line 7 and ends on line 9; D is on line 10.
+    expect(invalid.map((i) => i.ref)).toEqual(['lines.csv line 9 (key C)', 'lines.csv line 10 (key D)']);
+  });
+
   it('a header further down, columns by letter, and a bad row counted invalid with its line', async () => {
     writeFileSync(path.join(dir, 'b.csv'), 'Export 2026-11-22\nsku,qty\nA,1\nB,x\nC,3\n');
     const mappings = [m('sku', 'A'), m('qty', 'B', 'int')];

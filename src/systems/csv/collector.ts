@@ -74,9 +74,10 @@ export class CsvCollector implements Collector {
       // UTF-8 is decoded before the parser, strictly (and without its BOM).
       encoding: utf8 ? undefined : system.encoding,
       bom: !utf8,
-      info: true,
       relax_column_count: true,
-      skip_empty_lines: true,
+      // Empty lines come through as [''] and are skipped below, so that every line is counted
+      // without an info object per record.
+      skip_empty_lines: false,
       from_line: this.side.config.headerRow ?? 1,
     });
     // pipeline, not pipe: an error of the file (a folder, a read failure) reaches the parser's reader.
@@ -105,10 +106,20 @@ export class CsvCollector implements Collector {
     }
     const parser = this.open();
     try {
-      this.lastLine = (this.side.config.headerRow ?? 1) - 1;
-      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-        this.lastLine = info.lines;
-        yield { number: info.lines, cells: [undefined, ...record] };
+      let line = (this.side.config.headerRow ?? 1) - 1;
+      this.lastLine = line;
+      for await (const record of parser as AsyncIterable<(string | undefined)[]>) {
+        // A record ends on the line after the last one, plus the line breaks quoted in its cells.
+        line++;
+        for (let i = 0; i < record.length; i++) {
+          const cell = record[i]!;
+          for (let at = cell.indexOf('\n'); at >= 0; at = cell.indexOf('\n', at + 1)) line++;
+        }
+        this.lastLine = line;
+        if (record.length === 1 && record[0] === '') continue;
+        // Cells are 1-based, as in a sheet.
+        record.unshift(undefined);
+        yield { number: line, cells: record };
       }
     } catch (err) {
       throw this.wrap(err);
