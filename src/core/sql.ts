@@ -103,3 +103,14 @@ export function readErrorHint(message: string, statementTimeoutS: number): strin
   if (/read-only transaction|READ ONLY transaction|attempt to write a readonly database|query_only/i.test(message)) return ' (parity reads in a read-only transaction: a side\'s query must not write)';
   return '';
 }
+
+/** Runs a SELECT on a SQLite database's connection with the sqlite3 driver's `all`. */
+export async function sqliteAll<T>(db: Sequelize, sql: string, params: readonly unknown[]): Promise<T[]> {
+  const manager = db.connectionManager as unknown as { getConnection(o: object): Promise<SqliteConnection> };
+  const connection = await manager.getConnection({ type: 'read' });
+  return new Promise<T[]>((resolve, reject) => connection.all(sql, params.map((p) => (p instanceof Date ? p.toISOString() : p)), (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+}
+
+interface SqliteConnection {
+  all(sql: string, params: unknown[], callback: (err: Error | null, rows: unknown[]) => void): void;
+}

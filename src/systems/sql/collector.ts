@@ -3,7 +3,7 @@
 // million-row table. Incremental reads add `field > watermark`.
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { describeError, ParityError } from '../../core/errors.js';
-import { openSequelize, parseDatabaseUrl, readErrorHint, type SqlTarget } from '../../core/sql.js';
+import { openSequelize, sqliteAll, parseDatabaseUrl, readErrorHint, type SqlTarget } from '../../core/sql.js';
 import { checkQuery, singleStatement } from './statement.js';
 import { keysetCondition, keysetParams } from './keyset.js';
 import type { InvalidRecord, NormalizedRecord, Page } from '../../core/record.js';
@@ -99,7 +99,9 @@ export class SqlCollector implements Collector {
     const db = await this.db();
     this.queryCount++;
     try {
-      if (this.target.dialect === 'sqlite') return (await db.query(sql, { type: QueryTypes.SELECT, replacements, raw: true })) as T[];
+      // SQLite: straight to the driver on Sequelize's own (read-only) connection, parameters
+      // bound by the driver; Sequelize's query layer costs more than the read itself.
+      if (this.target.dialect === 'sqlite') return await sqliteAll<T>(db, sql, replacements);
       // Each read is its own READ ONLY transaction, always rolled back: whatever a query's
       // functions try (a write, a changed session setting) is refused or undone.
       const transaction = await db.transaction();
