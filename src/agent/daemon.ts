@@ -137,7 +137,7 @@ export class Agent {
     try {
       // Loaded at the first run: an idle agent does not hold the collectors in memory.
       const { runOnce } = await import('./run.js');
-      if (!this.runtimes) this.runtimes = new (await import('./runtimes.js')).SystemRuntimes(this.loaded.config.systems);
+      if (!this.runtimes) this.runtimes = await (await import('./runtimes.js')).SystemRuntimes.create(this.loaded.config.systems);
       const result = await runOnce(this.loaded, this.store, {
         runtimes: this.runtimes,
         runId: progress.runId,

@@ -6,7 +6,6 @@ import { MetricAccumulator, type MetricValue } from '../collectors/metrics.js';
 import { canonicalValue, sortedFields } from '../core/canonical.js';
 import { describeError, ParityError } from '../core/errors.js';
 import type { NormalizedRecord, Page } from '../core/record.js';
-import { planAttachments } from '../attachments/copy.js';
 import { attachmentResolver } from './attachments.js';
 import { eventLoopTurns } from '../core/yield.js';
 import { DiffBuilder, isStripped, refill, strippedNeeds, type Side } from '../reconcile/diff.js';
@@ -14,7 +13,6 @@ import { compareEntityReport, compareMetrics, decideConflicts, failedEntityRepor
 import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.js';
 import type { Logger } from './logger.js';
 import type { RunRecord } from './state/run-records.js';
-import { writeDiffFiles } from './diff-files.js';
 import { mapperFor } from './mappers.js';
 import { Pacer } from './pacer.js';
 import type { RunProgress } from './progress.js';
@@ -96,7 +94,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
   try {
     const compareFields = await resolveCompareFields(entity, collectors.source, collectors.target);
     // Attachment fields are read as the hash of their files (fetched, or cached by validators).
-    const attach = attachmentResolver(loaded, entity, compareFields, plan.runtimes, store);
+    const attach = await attachmentResolver(loaded, entity, compareFields, plan.runtimes, store);
     const through = (side: Side, pages: AsyncIterable<Page>, first: boolean) => (attach ? attach.pages(side, pages, first, abort.signal, first ? passes : undefined) : pages);
     // Entities with a side that can filter by watermark keep a key index. With one, a run
     // reads only what changed and takes the whole entity's counts from the index.
@@ -185,7 +183,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
       if (waiting[side].size > 0) log.warn({ side, records: waiting[side].size }, 'records changed or vanished while being read again; the next run takes them up');
     }
     if (plan.exportDiff !== undefined) {
-      const files = await writeDiffFiles(plan.exportDiff, entity, diff, compareFields);
+      const files = await (await import('./diff-files.js')).writeDiffFiles(plan.exportDiff, entity, diff, compareFields);
       log.info({ files }, 'difference exported');
     }
     // What a push would send, from the records this run read. A record the conflict strategy
@@ -202,7 +200,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     };
     if (attach) {
       const sourceWins = diff.changed.filter((c) => !targetWins.has(c.key) && sendable(c.source));
-      candidates.attachments = planAttachments(attach, candidates.missing, sourceWins, entity.keyChains[0]!, attach.blobs('source'));
+      candidates.attachments = (await import('../attachments/copy.js')).planAttachments(attach, candidates.missing, sourceWins, entity.keyChains[0]!, attach.blobs('source'));
       if (attach.problems.length) log.warn({ unreadable: attach.problems }, 'attachments that could not be read');
     }
     if (incremental) {

@@ -16,7 +16,7 @@ import { SystemRuntimes } from './runtimes.js';
 export async function exportSide(loaded: LoadedConfig, entityName: string, side: 'source' | 'target', file: string, signal?: AbortSignal): Promise<{ rows: number; invalid: number; fields: string[] }> {
   const entity = loaded.entities.find((e) => e.name === entityName);
   if (!entity) throw new ParityError('PARITY_USAGE', `no entity "${entityName}" in ${path.basename(loaded.file)} (parity list shows them)`);
-  const runtimes = new SystemRuntimes(loaded.config.systems);
+  const runtimes = await SystemRuntimes.create(loaded.config.systems);
   const resolved = entity[side];
   const collector = createCollector(resolved, { keyChains: entity.keyChains, baseDir: loaded.baseDir, lastRunAt: null, runtime: runtimes.get(resolved.systemName) });
   let writer: RowWriter | null = null;

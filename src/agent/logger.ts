@@ -2,7 +2,8 @@
 // through redact() on its way out, so a secret can never reach the log.
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type Pretty from 'pino-pretty';
 import { redact } from '../core/redact.js';
 
 export type { Logger } from 'pino';
@@ -20,7 +21,8 @@ export function createLogger(options: { level?: string; pretty?: boolean; write?
   // `write`: where each formatted line goes instead of stderr (above a progress bar).
   const destination = options.write ? new Writable({ write: (chunk: Buffer, _e, done) => (options.write!(chunk.toString()), done()) }) : 2;
   const main = usePretty
-    ? pretty({ destination, colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', sync: true })
+    ? // pino-pretty is loaded for a terminal only: JSON lines do not need it.
+      (createRequire(import.meta.url)('pino-pretty') as typeof Pretty)({ destination, colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', sync: true })
     : options.write
       ? (destination as Writable)
       : pino.destination({ dest: 2, sync: true });

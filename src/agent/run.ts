@@ -92,7 +92,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
   const modes = await Promise.all(entities.map(async (e) => Object.values(await watermarksToReadFrom(e, store, requested === 'full')).some((w) => w !== null)));
   log.info({ mode: modes.every(Boolean) && modes.length ? 'incremental' : modes.some(Boolean) ? 'incremental where a watermark allows, else full' : 'full', dryRun, entities: entities.map((e) => e.name) }, 'run started');
 
-  const runtimes = options.runtimes ?? new SystemRuntimes(loaded.config.systems);
+  const runtimes = options.runtimes ?? (await SystemRuntimes.create(loaded.config.systems));
   try {
     const reports: EntityReport[] = [];
     const watermarks: { entity: string; side: Side; value: string }[] = [];

@@ -4,13 +4,15 @@
 import { systemType, type SystemConfig, type SystemRuntime } from '../systems/registry.js';
 
 export class SystemRuntimes {
-  private readonly byName = new Map<string, SystemRuntime>();
+  private constructor(private readonly byName: Map<string, SystemRuntime>) {}
 
-  constructor(systems: Record<string, SystemConfig>) {
+  static async create(systems: Record<string, SystemConfig>): Promise<SystemRuntimes> {
+    const byName = new Map<string, SystemRuntime>();
     for (const [name, system] of Object.entries(systems)) {
-      const runtime = systemType(system).createRuntime?.(name, system);
-      if (runtime) this.byName.set(name, runtime);
+      const runtime = await systemType(system).createRuntime?.(name, system);
+      if (runtime) byName.set(name, runtime);
     }
+    return new SystemRuntimes(byName);
   }
 
   get(name: string): SystemRuntime | undefined {

@@ -2,9 +2,15 @@
 // fires the triggers (cron expressions through its cron-parser, intervals as one-off jobs
 // rescheduled after each firing); cron-parser also answers "was a slot due since the last run?"
 // for the catch-up at start.
-import cronParser from 'cron-parser';
-import schedule from 'node-schedule';
+import { createRequire } from 'node:module';
+import type CronParser from 'cron-parser';
+import type Schedule from 'node-schedule';
 import { ParityError } from '../core/errors.js';
+
+// Loaded when first used: a config without a schedule, and every command but the daemon, never pay for them.
+const load = createRequire(import.meta.url);
+const cron = (): typeof CronParser => load('cron-parser') as typeof CronParser;
+const scheduler = (): typeof Schedule => load('node-schedule') as typeof Schedule;
 
 export type ScheduleKind = 'incremental' | 'full';
 
@@ -21,7 +27,7 @@ export function parseSchedule(text: string, timezone = 'UTC'): ScheduleSpec | st
     return { kind: 'every', ms, text: text.trim() };
   }
   try {
-    cronParser.parseExpression(text, { tz: timezone });
+    cron().parseExpression(text, { tz: timezone });
   } catch (err) {
     return `"${text}" is neither "every <n>(s|m|h|d)" nor a cron expression (${err instanceof Error ? err.message : String(err)})`;
   }
@@ -41,7 +47,7 @@ export function validTimezone(tz: string): boolean {
 /** The first slot after `from`. */
 export function nextSlot(spec: ScheduleSpec, from: Date, timezone: string): Date {
   if (spec.kind === 'every') return new Date(from.getTime() + spec.ms);
-  return cronParser.parseExpression(spec.expression, { currentDate: from, tz: timezone }).next().toDate();
+  return cron().parseExpression(spec.expression, { currentDate: from, tz: timezone }).next().toDate();
 }
 
 /** Whether at least one slot fell between the last run's start and now (then one catch-up run is due). */
@@ -52,7 +58,7 @@ export function missedSlot(spec: ScheduleSpec, lastRun: Date | null, now: Date, 
 
 /** A running schedule: calls `fire` at each slot until cancelled. */
 export class Trigger {
-  private job: schedule.Job | null = null;
+  private job: Schedule.Job | null = null;
   private cancelled = false;
   next: Date | null = null;
 
@@ -65,7 +71,7 @@ export class Trigger {
 
   start(): void {
     if (this.spec.kind === 'cron') {
-      this.job = schedule.scheduleJob({ rule: this.spec.expression, tz: this.timezone }, () => {
+      this.job = scheduler().scheduleJob({ rule: this.spec.expression, tz: this.timezone }, () => {
         this.next = nextOf(this.job);
         this.fire(this.kind);
       });
@@ -79,7 +85,7 @@ export class Trigger {
     if (this.cancelled || this.spec.kind !== 'every') return;
     const every = this.spec.ms;
     this.next = at;
-    this.job = schedule.scheduleJob(at, () => {
+    this.job = scheduler().scheduleJob(at, () => {
       // The next slot counts from this one, so a slow run does not shift the grid.
       let next = at.getTime() + every;
       while (next <= Date.now()) next += every;
@@ -97,7 +103,7 @@ export class Trigger {
 }
 
 /** node-schedule types nextInvocation() as a Date; for cron rules it is a CronDate. */
-function nextOf(job: schedule.Job | null): Date | null {
+function nextOf(job: Schedule.Job | null): Date | null {
   const n = job?.nextInvocation() as unknown as { toDate?: () => Date } | Date | null | undefined;
   if (!n) return null;
   return typeof (n as { toDate?: () => Date }).toDate === 'function' ? (n as { toDate: () => Date }).toDate() : new Date(n as Date);

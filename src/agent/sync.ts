@@ -7,7 +7,7 @@ import { eventLoopTurns } from '../core/yield.js';
 import type { EntityReport } from '../reconcile/report.js';
 import { verifyDelivery } from '../reconcile/verify.js';
 import type { PushResult } from '../push/types.js';
-import { copyAttachments, type AttachmentPlan } from '../attachments/copy.js';
+import type { AttachmentPlan } from '../attachments/copy.js';
 import { createCollector, systemType } from '../systems/registry.js';
 import type { ResolvedEntity } from './config/load.js';
 import type { Logger } from './logger.js';
@@ -108,7 +108,7 @@ export async function syncEntity(entity: ResolvedEntity, report: EntityReport, c
     const sink = systemType(entity.target.system).writer!.uploader!(target, { baseDir: o.baseDir, outbox: o.store, runId: o.runId, runtime });
     try {
       const remoteIds = await o.store.remoteIds(entity.name, [...new Set(files.copies.map((c) => c.key))].filter((k) => delivered.has(k)));
-      await copyAttachments(files, sink, delivered, remoteIds, o.signal);
+      await (await import('../attachments/copy.js')).copyAttachments(files, sink, delivered, remoteIds, o.signal);
     } finally {
       await sink.close();
     }

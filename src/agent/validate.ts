@@ -33,7 +33,7 @@ export async function validateConfig(loaded: LoadedConfig): Promise<CheckLine[]>
     lines.push({ subject: 'state store', ok: false, check: 'open', detail: describeError(err) });
   }
 
-  const runtimes = new SystemRuntimes(c.systems);
+  const runtimes = await SystemRuntimes.create(c.systems);
   try {
     await probeSystems(loaded, runtimes, lines);
   } finally {

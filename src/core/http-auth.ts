@@ -3,7 +3,8 @@
 // grant, cached until it expires and fetched again once after a 401. Shared by the HTTP
 // collector (reads) and the HTTP pusher (writes).
 import axios from 'axios';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { httpAuthSchema } from './http-auth-schema.js';
 import { describeError, ParityError } from './errors.js';
 import { originOf } from './http-guard.js';
 import { readPath } from './paths.js';
@@ -16,32 +17,7 @@ export interface AuthProvider {
   invalidate(): boolean;
 }
 
-const secret = z.string();
-
-export const httpAuthSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('none') }),
-  z.strictObject({ type: z.literal('bearer'), token: secret }),
-  z.strictObject({ type: z.literal('header'), name: z.string().min(1), value: secret }),
-  z.strictObject({
-    type: z.literal('token-endpoint'),
-    url: z.string().url(),
-    username: z.string().optional(),
-    password: secret.optional(),
-    clientId: z.string().optional(),
-    clientSecret: secret.optional(),
-    tokenPath: z.string().default('access_token'),
-    scheme: z.string().default('Bearer'),
-  }),
-  z.strictObject({
-    type: z.literal('oauth2-refresh'),
-    tokenUrl: z.string().url(),
-    clientId: z.string(),
-    clientSecret: secret,
-    refreshToken: secret,
-    scheme: z.string().default('Bearer'),
-  }),
-]);
-
+export { httpAuthSchema } from './http-auth-schema.js';
 type Auth = z.infer<typeof httpAuthSchema>;
 
 /** What auth needs of a system: its auth settings and its timeout. */

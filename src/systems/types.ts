@@ -111,7 +111,7 @@ export interface SystemType {
   /** Checks of a side that its schema cannot express (a table or a query, a path). */
   checkSide(side: CommonSideConfig, system: { type: string }, at: PathPart[], systemAt: PathPart[], fail: Fail): void;
   /** What the agent keeps for the system across the entities of a run (auth, rate gate, breaker). */
-  createRuntime?(name: string, system: { type: string }): SystemRuntime;
+  createRuntime?(name: string, system: { type: string }): Promise<SystemRuntime>;
   createCollector(side: SideSpec, context: CollectorContext): Collector;
   /** A system whose origin serves files (attachments) with its own credentials: how to fetch from it. */
   fileOrigin?(name: string, system: { type: string }, runtime?: unknown): KnownSystem;

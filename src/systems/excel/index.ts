@@ -2,7 +2,7 @@
 // command first when configured; not written.
 import { probeFile } from '../../collectors/file.js';
 import type { SystemType } from '../types.js';
-import { ExcelCollector } from './collector.js';
+import { lazyCollector } from '../lazy.js';
 import { excelSideShape, excelSystemSchema, type ExcelSideConfig, type ExcelSideSpec, type ExcelSystemConfig } from './schema.js';
 
 export const excelSystem: SystemType = {
@@ -17,6 +17,7 @@ export const excelSystem: SystemType = {
   },
   secrets: () => [],
   checkSide: () => undefined,
-  createCollector: (side, context) => new ExcelCollector({ side: side as ExcelSideSpec, baseDir: context.baseDir, lastRunAt: context.lastRunAt ?? null }),
+  // exceljs takes a third of a second to load: only a command that reads a workbook loads it.
+  createCollector: (side, context) => lazyCollector(async () => new (await import('./collector.js')).ExcelCollector({ side: side as ExcelSideSpec, baseDir: context.baseDir, lastRunAt: context.lastRunAt ?? null })),
   probe: async (_name, system, baseDir) => probeFile((system as ExcelSystemConfig).path, baseDir),
 };

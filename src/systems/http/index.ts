@@ -5,11 +5,9 @@ import path from 'node:path';
 import { exportedFunction, importUserModule } from '../../core/modules.js';
 import type { Fail, PathPart } from '../../core/config-path.js';
 import type { SystemType } from '../types.js';
-import { HttpCollector, probeHttpSystem } from './collector.js';
 import type { PushHooks } from './push/hooks.js';
-import { HttpPusher } from './pusher.js';
-import { HttpUploader } from './push/upload.js';
-import { HttpRuntime } from './runtime.js';
+import { lazyCollector, lazyPusher, lazySink } from '../lazy.js';
+import type { HttpRuntime } from './runtime.js';
 import { httpSideShape, httpSystemSchema, httpWriteSchema, httpWriteShape, type HttpSideConfig, type HttpSideSpec, type HttpSystemConfig, type HttpWriteConfig } from './schema.js';
 
 const http = (system: { type: string }) => system as HttpSystemConfig;
@@ -52,10 +50,11 @@ export const httpSystem: SystemType = {
   checkSide: (side, _system, at, _systemAt, fail) => {
     if (!(side as HttpSideConfig).path) fail(at, 'an http side needs "path" (the list endpoint, e.g. /items)');
   },
-  createRuntime: (name, system) => new HttpRuntime(name, http(system)),
+  // The HTTP client (axios, opossum) is loaded by the first command that talks to an HTTP system.
+  createRuntime: async (name, system) => new (await import('./runtime.js')).HttpRuntime(name, http(system)),
   fileOrigin: (name, system, runtime) => ({ name, config: http(system), runtime: runtime as HttpRuntime | undefined }),
-  createCollector: (side, context) => new HttpCollector(side as HttpSideSpec, context.runtime as HttpRuntime | undefined),
-  probe: (name, system, _baseDir, runtime) => probeHttpSystem(http(system), name, runtime as HttpRuntime | undefined),
+  createCollector: (side, context) => lazyCollector(async () => new (await import('./collector.js')).HttpCollector(side as HttpSideSpec, context.runtime as HttpRuntime | undefined)),
+  probe: async (name, system, _baseDir, runtime) => (await import('./collector.js')).probeHttpSystem(http(system), name, runtime as HttpRuntime | undefined),
   writer: {
     schema: httpWriteSchema,
     shape: httpWriteShape,
@@ -92,11 +91,13 @@ export const httpSystem: SystemType = {
       }
       return hooks;
     },
-    create: (target, context) => new HttpPusher(target, context),
-    uploader: (target, context) => {
-      const side = target.side as HttpSideSpec;
-      const upload = (target.write as HttpWriteConfig).upload!;
-      return new HttpUploader(side.system, side.systemName, upload, (context.runtime as HttpRuntime | undefined) ?? new HttpRuntime(side.systemName, side.system));
-    },
+    create: (target, context) => lazyPusher(async () => new (await import('./pusher.js')).HttpPusher(target, context)),
+    uploader: (target, context) =>
+      lazySink(async () => {
+        const side = target.side as HttpSideSpec;
+        const upload = (target.write as HttpWriteConfig).upload!;
+        const runtime = (context.runtime as HttpRuntime | undefined) ?? new (await import('./runtime.js')).HttpRuntime(side.systemName, side.system);
+        return new (await import('./push/upload.js')).HttpUploader(side.system, side.systemName, upload, runtime);
+      }),
   },
 };

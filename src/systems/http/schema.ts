@@ -1,6 +1,6 @@
 // Config schema of an HTTP system (a paginated REST API) and of an entity side read from it.
 import { z } from 'zod';
-import { httpAuthSchema } from '../../core/http-auth.js';
+import { httpAuthSchema } from '../../core/http-auth-schema.js';
 import { commonSideShape, type SideSpec } from '../../collectors/schema.js';
 import { commonWriteShape } from '../../push/schema.js';
 

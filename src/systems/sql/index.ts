@@ -4,10 +4,7 @@ import { ParityError } from '../../core/errors.js';
 import type { Fail, PathPart } from '../../core/config-path.js';
 import { parseDatabaseUrl, type SqlDialect } from '../../core/sql.js';
 import type { SystemType } from '../types.js';
-import { SqlCollector } from './collector.js';
-import { probeSqlSystem } from './probe.js';
-import { SqlPusher } from './pusher.js';
-import { SqlUploader } from './upload.js';
+import { lazyCollector, lazyPusher, lazySink } from '../lazy.js';
 import { sqlSideShape, sqlSystemSchema, sqlWriteSchema, sqlWriteShape, type SqlSideConfig, type SqlSideSpec, type SqlSystemConfig } from './schema.js';
 import { checkQuery, singleStatement } from './statement.js';
 
@@ -65,8 +62,8 @@ export const sqlSystem: SystemType = {
     if (side.table && side.query) fail([...at, 'query'], `use either "table" or "query", not both`);
     checkSqlText(sql(system).url, side, at, [...systemAt, 'url'], fail);
   },
-  createCollector: (side, context) => new SqlCollector({ side: side as SqlSideSpec, keyChains: context.keyChains, baseDir: context.baseDir }),
-  probe: (_name, system, baseDir) => probeSqlSystem(sql(system), baseDir),
+  createCollector: (side, context) => lazyCollector(async () => new (await import('./collector.js')).SqlCollector({ side: side as SqlSideSpec, keyChains: context.keyChains, baseDir: context.baseDir })),
+  probe: async (_name, system, baseDir) => (await import('./probe.js')).probeSqlSystem(sql(system), baseDir),
   writer: {
     schema: sqlWriteSchema,
     shape: sqlWriteShape,
@@ -80,7 +77,7 @@ export const sqlSystem: SystemType = {
       if (dotted) fail([...entityAt, 'target', 'fields', dotted.name], `"${dotted.from}" is not a column of the table`);
       return null;
     },
-    create: (target, context) => new SqlPusher(target, context),
-    uploader: (target, context) => new SqlUploader(target, context.baseDir),
+    create: (target, context) => lazyPusher(async () => new (await import('./pusher.js')).SqlPusher(target, context)),
+    uploader: (target, context) => lazySink(async () => new (await import('./upload.js')).SqlUploader(target, context.baseDir)),
   },
 };
