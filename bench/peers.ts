@@ -9,7 +9,7 @@
 //   a 2-row compare: `parity compare` as a user runs it, start to exit.
 // Every tool must find the same counts: a disagreement fails the bench.
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -36,18 +36,22 @@ interface Run {
   stdout: string;
 }
 
-/** Runs a command and returns its wall time and peak RSS (the kernel's, via python's getrusage of children). */
+let outputs = 0;
+
+/** Runs a command and returns its wall time and peak RSS (the kernel's, via python's getrusage
+ *  of children), and what it printed (written to a file meanwhile, never cut). */
 function measured(cmd: string, args: string[], cwd: string): Run {
+  const out = path.join(cwd, `peer-output-${++outputs}.txt`);
   const wrapper = `import json,resource,subprocess,sys,time
-t=time.monotonic(); p=subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+t=time.monotonic(); p=subprocess.run(sys.argv[2:], stdout=open(sys.argv[1], 'wb'), stderr=subprocess.PIPE)
 ms=(time.monotonic()-t)*1000
 if p.returncode != 0: sys.stderr.write(p.stderr.decode()[-3000:]); sys.exit(p.returncode)
-print(json.dumps({"ms": ms, "maxRssMb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024}))
-sys.stdout.write(p.stdout.decode()[-200000:])`;
-  const r = spawnSync('python3', ['-c', wrapper, cmd, ...args], { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+print(json.dumps({"ms": ms, "maxRssMb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024}))`;
+  const r = spawnSync('python3', ['-c', wrapper, out, cmd, ...args], { cwd, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const [first, ...rest] = r.stdout.split('\n');
-  return { ...(JSON.parse(first!) as { ms: number; maxRssMb: number }), stdout: rest.join('\n') };
+  const stdout = readFileSync(out, 'utf8');
+  rmSync(out, { force: true });
+  return { ...(JSON.parse(r.stdout) as { ms: number; maxRssMb: number }), stdout };
 }
 
 const sku = (n: number) => `SKU-${String(n).padStart(8, '0')}`;
@@ -102,12 +106,10 @@ async function writeSqlite(file: string, lines: readonly string[]): Promise<void
   const run = (sql: string, params: unknown[] = []) => new Promise<void>((resolve, reject) => db.run(sql, params, (err) => (err ? reject(err) : resolve())));
   await run('CREATE TABLE products (sku TEXT PRIMARY KEY, name TEXT, price REAL, stock INTEGER)');
   await run('BEGIN');
-  const stmt = db.prepare('INSERT INTO products VALUES (?, ?, ?, ?)');
-  for (let i = 1; i < lines.length; i++) {
-    const [s, name, price, stock] = lines[i]!.split(',');
-    await new Promise<void>((resolve, reject) => stmt.run([s, name, Number(price), Number(stock)], (err) => (err ? reject(err) : resolve())));
+  for (let i = 1; i < lines.length; i += 200) {
+    const chunk = lines.slice(i, i + 200).map((l) => l.split(','));
+    await run(`INSERT INTO products VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`, chunk.flatMap(([s, name, price, stock]) => [s, name, Number(price), Number(stock)]));
   }
-  await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
   await run('COMMIT');
   await new Promise<void>((resolve) => db.close(() => resolve()));
 }

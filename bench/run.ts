@@ -98,6 +98,17 @@ async function reconcileAndRead() {
       record({ name: 'read both sides, no diff (the floor)', value: floor.ms / 1000, unit: 's', baseline: null, ratio: null, bar: 'none', pass: null });
       const ratio = run.ms / floor.ms;
       record({ name: 'full reconciliation', value: run.ms / 1000, unit: 's', baseline: floor.ms / 1000, ratio, bar: '<= 1.5 x the floor', pass: ratio <= 1.5 });
+      // BENCH_BASELINE: a checkout of an earlier version, built (npm ci && npm run build): its
+      // full run of the same entity, in this run, so the two times share the machine's state.
+      const baselineDir = process.env.BENCH_BASELINE;
+      if (baselineDir) {
+        const baselineConfig = path.join(dir, 'parity-baseline.json');
+        writeFileSync(baselineConfig, JSON.stringify({ ...config, state: 'sqlite:baseline-state.db' }));
+        const before = await measurePhase(path.join(baselineDir, 'bench'), 'run', baselineConfig);
+        if (JSON.stringify(before.diff) !== JSON.stringify(run.diff)) throw new Error(`the baseline found ${JSON.stringify(before.diff)}`);
+        const speedup = before.ms / run.ms;
+        record({ name: 'full reconciliation, earlier version', value: before.ms / 1000, unit: 's', baseline: run.ms / 1000, ratio: speedup, bar: `this version >= 3 x faster (${speedup.toFixed(2)} x); peak RSS ${before.maxRssMb.toFixed(0)} MB`, pass: speedup >= 3 });
+      }
       const rssBar = N >= 1_000_000 ? run.maxRssMb < 400 : null;
       record({ name: 'full reconciliation peak RSS', value: run.maxRssMb, unit: 'MB', baseline: floor.maxRssMb, ratio: run.maxRssMb / floor.maxRssMb, bar: '< 400 MB at 1,000,000 records', pass: rssBar });
     }
