@@ -117,7 +117,8 @@ export interface ReadTableOptions {
   /** The header's row number; 'first': the first row given is the header (CSV, where the
    *  parser already starts at the configured line). */
   headerRow: number | 'first';
-  rows: AsyncIterable<TableRow>;
+  /** One row at a time, or a batch of rows (a parser's buffered records, without an await each). */
+  rows: AsyncIterable<TableRow | readonly TableRow[]>;
   /** A cell's value; throws CellError for a cell that cannot be read. */
   valueOf: (cell: unknown, row: number, column: number) => unknown;
   /** The mapped columns, or null to take every header. */
@@ -150,10 +151,12 @@ export function wantedColumns(mappings: ReadTableOptions['mappings'], headers: (
 }
 
 /** The header row's names, or null when the rows end before it. */
-export async function readHeader(rows: AsyncIterable<TableRow>, headerRow: number | 'first', valueOf: ReadTableOptions['valueOf']): Promise<string[] | null> {
-  for await (const row of rows) {
-    if (headerRow !== 'first' && row.number < headerRow) continue;
-    return headerRow === 'first' || row.number === headerRow ? headerNames(row, valueOf).filter((h): h is string => h !== null && h !== '') : null;
+export async function readHeader(rows: AsyncIterable<TableRow | readonly TableRow[]>, headerRow: number | 'first', valueOf: ReadTableOptions['valueOf']): Promise<string[] | null> {
+  for await (const item of rows) {
+    for (const row of Array.isArray(item) ? (item as readonly TableRow[]) : [item as TableRow]) {
+      if (headerRow !== 'first' && row.number < headerRow) continue;
+      return headerRow === 'first' || row.number === headerRow ? headerNames(row, valueOf).filter((h): h is string => h !== null && h !== '') : null;
+    }
   }
   return null;
 }
@@ -165,46 +168,52 @@ export async function readHeader(rows: AsyncIterable<TableRow>, headerRow: numbe
  */
 export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
   let columns: Map<string, number> | null = null;
+  let names: string[] = [];
+  let indices: number[] = [];
   let records: NormalizedRecord[] = [];
   let invalid: InvalidRecord[] = [];
-  for await (const row of o.rows) {
+  rows: for await (const item of o.rows) {
     if (o.signal?.aborted) throw new ParityError('PARITY_ABORTED', 'read aborted');
-    if (!columns) {
-      if (o.headerRow !== 'first') {
-        if (row.number < o.headerRow) continue;
-        if (row.number !== o.headerRow) break;
+    for (const row of Array.isArray(item) ? (item as readonly TableRow[]) : [item as TableRow]) {
+      if (!columns) {
+        if (o.headerRow !== 'first') {
+          if (row.number < o.headerRow) continue;
+          if (row.number !== o.headerRow) break rows;
+        }
+        const headers = headerNames(row, o.valueOf);
+        const wanted = wantedColumns(o.mappings, headers);
+        // Without a mapping the columns are the fields: a header without any whole key chain has no key to read.
+        const named = new Set(headers.filter((h): h is string => h !== null).map(fold));
+        if (!o.mappings && !o.mapper.keyChains.some((chain) => chain.every((f) => named.has(fold(f))))) wanted.push(...o.mapper.keyChains[0]!);
+        columns = resolveColumns(o.file, row.number, headers, wanted, o.unit);
+        names = [...columns.keys()];
+        indices = [...columns.values()];
+        continue;
       }
-      const headers = headerNames(row, o.valueOf);
-      const wanted = wantedColumns(o.mappings, headers);
-      // Without a mapping the columns are the fields: a header without any whole key chain has no key to read.
-      const named = new Set(headers.filter((h): h is string => h !== null).map(fold));
-      if (!o.mappings && !o.mapper.keyChains.some((chain) => chain.every((f) => named.has(fold(f))))) wanted.push(...o.mapper.keyChains[0]!);
-      columns = resolveColumns(o.file, row.number, headers, wanted, o.unit);
-      continue;
-    }
-    const ref = `${o.file} ${o.unit} ${row.number}`;
-    const fields: Record<string, unknown> = {};
-    let blank = true;
-    try {
-      for (const [name, column] of columns) {
-        const v = o.valueOf(row.cells[column], row.number, column);
-        if (v !== null && v !== undefined && !(typeof v === 'string' && v.trim() === '')) blank = false;
-        fields[name] = v;
+      const ref = `${o.file} ${o.unit} ${row.number}`;
+      const fields: Record<string, unknown> = {};
+      let blank = true;
+      try {
+        for (let i = 0; i < names.length; i++) {
+          const v = o.valueOf(row.cells[indices[i]!], row.number, indices[i]!);
+          if (blank && v !== null && v !== undefined && !(typeof v === 'string' && NOT_BLANK.test(v) === false)) blank = false;
+          fields[names[i]!] = v;
+        }
+      } catch (err) {
+        if (!(err instanceof CellError)) throw err;
+        invalid.push({ ref, reason: err.message });
+        continue;
       }
-    } catch (err) {
-      if (!(err instanceof CellError)) throw err;
-      invalid.push({ ref, reason: err.message });
-      continue;
-    }
-    if (blank) continue;
-    o.tracker.see(fields);
-    const result = o.mapper.map(fields, ref);
-    if (result.record) records.push(result.record);
-    else invalid.push(result.invalid);
-    if (records.length + invalid.length >= TABLE_PAGE) {
-      yield { records, invalid };
-      records = [];
-      invalid = [];
+      if (blank) continue;
+      o.tracker.see(fields);
+      const result = o.mapper.map(fields, ref);
+      if (result.record) records.push(result.record);
+      else invalid.push(result.invalid);
+      if (records.length + invalid.length >= TABLE_PAGE) {
+        yield { records, invalid };
+        records = [];
+        invalid = [];
+      }
     }
   }
   if (!columns) throw fileError(o.file, o.headerRow === 'first' ? 'has no header row' : `has no header row at ${o.unit} ${o.headerRow}`);
@@ -212,6 +221,8 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
 }
 
 const TABLE_PAGE = 1000;
+/** Text with something other than white space in it. */
+const NOT_BLANK = /\S/;
 
 /** Throws the one-line error a user can act on when `file` (shown as `shown`) is not a readable file. */
 export function checkFile(shown: string, file: string): void {

@@ -2,7 +2,7 @@
 // encoding and header row from the config. Empty cells are null; a row a transform cannot
 // read is invalid with its line number; a broken file is an error naming file and line.
 import { createReadStream } from 'node:fs';
-import { pipeline, Transform } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import path from 'node:path';
 import { parse, CsvError } from 'csv-parse';
 import { describeError } from '../../core/errors.js';
@@ -98,7 +98,7 @@ export class CsvCollector implements Collector {
   }
 
   /** The file's lines as table rows; empty cells are null. `refresh: false` for validate. */
-  private async *rows(signal?: AbortSignal, refresh = true): AsyncGenerator<TableRow> {
+  private async *rows(signal?: AbortSignal, refresh = true): AsyncGenerator<TableRow[]> {
     const command = this.side.system.refresh;
     if (refresh && command && !this.refreshed) {
       await refreshFile(this.shown, this.file, this.baseDir, command, this.lastRunAt, signal);
@@ -108,18 +108,22 @@ export class CsvCollector implements Collector {
     try {
       let line = (this.side.config.headerRow ?? 1) - 1;
       this.lastLine = line;
-      for await (const record of parser as AsyncIterable<(string | undefined)[]>) {
-        // A record ends on the line after the last one, plus the line breaks quoted in its cells.
-        line++;
-        for (let i = 0; i < record.length; i++) {
-          const cell = record[i]!;
-          for (let at = cell.indexOf('\n'); at >= 0; at = cell.indexOf('\n', at + 1)) line++;
+      for await (const batch of batches<(string | undefined)[]>(parser)) {
+        const rows: TableRow[] = [];
+        for (const record of batch) {
+          // A record ends on the line after the last one, plus the line breaks quoted in its cells.
+          line++;
+          for (let i = 0; i < record.length; i++) {
+            const cell = record[i]!;
+            for (let at = cell.indexOf('\n'); at >= 0; at = cell.indexOf('\n', at + 1)) line++;
+          }
+          this.lastLine = line;
+          if (record.length === 1 && record[0] === '') continue;
+          // Cells are 1-based, as in a sheet.
+          record.unshift(undefined);
+          rows.push({ number: line, cells: record });
         }
-        this.lastLine = line;
-        if (record.length === 1 && record[0] === '') continue;
-        // Cells are 1-based, as in a sheet.
-        record.unshift(undefined);
-        yield { number: line, cells: record };
+        if (rows.length) yield rows;
       }
     } catch (err) {
       throw this.wrap(err);
@@ -172,4 +176,33 @@ export class CsvCollector implements Collector {
   }
 
   async close(): Promise<void> {}
+}
+
+/** What a readable stream holds, a buffer at a time: one await per batch, not per record. */
+async function* batches<T>(stream: Readable): AsyncGenerator<T[]> {
+  let ended = false;
+  let failure: unknown = null;
+  stream.once('end', () => (ended = true));
+  stream.once('error', (err) => (failure = err));
+  for (;;) {
+    const batch: T[] = [];
+    for (let r = stream.read() as T | null; r !== null; r = stream.read() as T | null) batch.push(r);
+    if (batch.length) {
+      yield batch;
+      continue;
+    }
+    if (failure) throw failure;
+    if (ended || stream.readableEnded) return;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        stream.off('readable', wake);
+        stream.off('end', wake);
+        stream.off('error', wake);
+        resolve();
+      };
+      stream.on('readable', wake);
+      stream.on('end', wake);
+      stream.on('error', wake);
+    });
+  }
 }
