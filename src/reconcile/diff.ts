@@ -133,7 +133,8 @@ export class DiffBuilder {
   private packAll(): void {
     this.compact = true;
     for (const side of ['source', 'target'] as const) {
-      const table = new WaitingTable();
+      // The waiting records' fields go to a temporary file: memory keeps keys and hashes.
+      const table = new WaitingTable(undefined, undefined, true);
       for (const r of this.pending[side].values()) table.set(r.key, r.hash, payloadOf(r));
       this.pending[side].clear();
       this.packed[side] = table;

@@ -3,13 +3,22 @@
 // an open-addressing table of 64-bit key fingerprints points into it. Half a million waiting
 // records then cost their bytes and 16 bytes of table, not a few hundred bytes of objects each
 // that the garbage collector would carry into old space and sweep long after they are matched.
-import { hash32 } from './keyset.js';
+// With `spill`, the fields go to a temporary file instead (spill.ts): they are read back only
+// for the records that turn out changed, or wait to the end; memory holds keys and hashes.
+import { fingerprint, fingerprintLo } from './keyset.js';
+import { PayloadSpill } from './spill.js';
 
 const EMPTY = -1;
 const DELETED = -2;
-/** Entry header: key length, hash length, payload length (NO_PAYLOAD when none), in bytes. */
-const HEADER = 12;
+/** Entry header: key length, hash length, payload length (NO_PAYLOAD when none), in bytes,
+ *  then where the payload is in the spill file (a double; -1 when it is in the arena). */
+const HEADER = 20;
 const NO_PAYLOAD = 0xffffffff;
+
+/** Where a probed key is encoded to compare it with the arena's bytes. */
+let scratch = Buffer.allocUnsafe(256);
+
+const spills = new FinalizationRegistry<PayloadSpill>((spill) => spill.close());
 
 export interface WaitingEntry {
   key: string;
@@ -28,8 +37,14 @@ export class WaitingTable {
   private live = 0;
   private tombstones = 0;
   private deadBytes = 0;
+  private spill: PayloadSpill | null = null;
 
-  constructor(capacity = 1 << 12, arenaBytes = 1 << 20) {
+  constructor(
+    capacity = 1 << 12,
+    arenaBytes = 1 << 20,
+    /** Payloads go to a temporary file, not the arena. */
+    private readonly spills = false,
+  ) {
     this.fpHi = new Uint32Array(capacity);
     this.fpLo = new Uint32Array(capacity);
     this.at = new Float64Array(capacity).fill(EMPTY);
@@ -40,7 +55,12 @@ export class WaitingTable {
     return this.live;
   }
 
-  /** Bytes held outside the JavaScript heap (arena and table). */
+  /** The spill file, while there is one (for tests). */
+  get spillFile(): string | null {
+    return this.spill?.file ?? null;
+  }
+
+    /** Bytes held outside the JavaScript heap (arena and table). */
   get bytes(): number {
     return this.arena.length + this.at.length * 16;
   }
@@ -49,8 +69,8 @@ export class WaitingTable {
   set(key: string, hash: string, payload: string | null): void {
     if ((this.live + this.tombstones + 1) * 2 > this.at.length) this.rehash(this.live * 4 > this.at.length ? this.at.length * 2 : this.at.length);
     const offset = this.append(key, hash, payload);
-    const hi = hash32(key, 0x9747b28c);
-    const lo = hash32(key, 0x5bd1e995);
+    const hi = fingerprint(key);
+    const lo = fingerprintLo;
     const mask = this.at.length - 1;
     let i = slotOf(hi, lo, mask);
     while (this.at[i]! >= 0) i = (i + 1) & mask;
@@ -64,14 +84,18 @@ export class WaitingTable {
   /** Removes and returns the entry of this key, if any. */
   take(key: string): WaitingEntry | undefined {
     if (this.live === 0) return undefined;
-    const hi = hash32(key, 0x9747b28c);
-    const lo = hash32(key, 0x5bd1e995);
+    const hi = fingerprint(key);
+    const lo = fingerprintLo;
     const mask = this.at.length - 1;
     for (let i = slotOf(hi, lo, mask); this.at[i] !== EMPTY; i = (i + 1) & mask) {
       const offset = this.at[i]!;
       if (offset < 0 || this.fpHi[i] !== hi || this.fpLo[i] !== lo) continue;
-      const entry = this.read(offset);
-      if (entry.key !== key) continue;
+      // The key's bytes compared in place: no string is made for the key the caller holds.
+      const keyBytes = this.arena.readUInt32LE(offset);
+      // Room for the whole key (3 bytes per UTF-16 unit at most): a write is never cut short.
+      if (key.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(key.length * 3);
+      if (scratch.write(key, 0, 'utf8') !== keyBytes || this.arena.compare(scratch, 0, keyBytes, offset + HEADER, offset + HEADER + keyBytes) !== 0) continue;
+      const entry = this.read(offset, key);
       this.at[i] = DELETED;
       this.tombstones++;
       this.live--;
@@ -83,11 +107,24 @@ export class WaitingTable {
     return undefined;
   }
 
-  /** Every entry still waiting, then the table is empty. */
+  /** Every entry still waiting, then the table is empty (and its spill file gone). */
   *drain(): Generator<WaitingEntry> {
-    for (let i = 0; i < this.at.length; i++) {
-      const offset = this.at[i]!;
-      if (offset >= 0) yield this.read(offset);
+    if (this.spill) {
+      // In the file's order, read in large pieces: what is left at the end may be everything.
+      const offsets: number[] = [];
+      for (let i = 0; i < this.at.length; i++) if (this.at[i]! >= 0) offsets.push(this.at[i]!);
+      const spilled = offsets.filter((o) => this.arena.readDoubleLE(o + 12) >= 0).sort((a, b) => this.arena.readDoubleLE(a + 12) - this.arena.readDoubleLE(b + 12));
+      for (const o of offsets) if (this.arena.readDoubleLE(o + 12) < 0) yield this.read(o);
+      const texts = this.spill.readSorted(spilled.map((o) => ({ at: this.arena.readDoubleLE(o + 12), bytes: this.arena.readUInt32LE(o + 8) })));
+      for (const o of spilled) yield { ...this.keyAndHash(o), payload: texts.next().value as string };
+      this.spill.close();
+      spills.unregister(this);
+      this.spill = null;
+    } else {
+      for (let i = 0; i < this.at.length; i++) {
+        const offset = this.at[i]!;
+        if (offset >= 0) yield this.read(offset);
+      }
     }
     this.at.fill(EMPTY);
     this.live = 0;
@@ -99,7 +136,15 @@ export class WaitingTable {
   private append(key: string, hash: string, payload: string | null): number {
     const keyBytes = Buffer.byteLength(key);
     const hashBytes = Buffer.byteLength(hash);
-    const payloadBytes = payload === null ? 0 : Buffer.byteLength(payload);
+    let spilled: { at: number; bytes: number } | null = null;
+    if (payload !== null && this.spills) {
+      if (!this.spill) {
+        this.spill = new PayloadSpill();
+        spills.register(this, this.spill, this);
+      }
+      spilled = this.spill.append(payload);
+    }
+    const payloadBytes = payload === null || spilled ? 0 : Buffer.byteLength(payload);
     const need = HEADER + keyBytes + hashBytes + payloadBytes;
     if (this.end + need > this.arena.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.end + need));
@@ -110,30 +155,51 @@ export class WaitingTable {
     const a = this.arena;
     a.writeUInt32LE(keyBytes, offset);
     a.writeUInt32LE(hashBytes, offset + 4);
-    a.writeUInt32LE(payload === null ? NO_PAYLOAD : payloadBytes, offset + 8);
+    a.writeUInt32LE(payload === null ? NO_PAYLOAD : spilled ? spilled.bytes : payloadBytes, offset + 8);
+    a.writeDoubleLE(spilled ? spilled.at : -1, offset + 12);
     let p = offset + HEADER;
     p += a.write(key, p, 'utf8');
     p += a.write(hash, p, 'utf8');
-    if (payload !== null) p += a.write(payload, p, 'utf8');
+    if (payload !== null && !spilled) p += a.write(payload, p, 'utf8');
     this.end = p;
     return offset;
   }
 
   private entryBytes(offset: number): number {
-    const payload = this.arena.readUInt32LE(offset + 8);
-    return HEADER + this.arena.readUInt32LE(offset) + this.arena.readUInt32LE(offset + 4) + (payload === NO_PAYLOAD ? 0 : payload);
+    return HEADER + this.arena.readUInt32LE(offset) + this.arena.readUInt32LE(offset + 4) + payloadLength(this.arena, offset);
   }
 
-  private read(offset: number): WaitingEntry {
+  private keyAndHash(offset: number): { key: string; hash: string } {
     const a = this.arena;
     const keyBytes = a.readUInt32LE(offset);
     const hashBytes = a.readUInt32LE(offset + 4);
-    const payloadBytes = a.readUInt32LE(offset + 8);
     let p = offset + HEADER;
     const key = a.toString('utf8', p, (p += keyBytes));
-    const hash = a.toString('utf8', p, (p += hashBytes));
-    const payload = payloadBytes === NO_PAYLOAD ? null : a.toString('utf8', p, p + payloadBytes);
-    return { key, hash, payload };
+    return { key, hash: a.toString('utf8', p, p + hashBytes) };
+  }
+
+  /** `knownKey`: the entry's key, when the caller has it already. */
+  private read(offset: number, knownKey?: string): WaitingEntry {
+    const a = this.arena;
+    const key = knownKey ?? this.keyAndHash(offset).key;
+    const keyBytes = a.readUInt32LE(offset);
+    const hash = a.toString('utf8', offset + HEADER + keyBytes, offset + HEADER + keyBytes + a.readUInt32LE(offset + 4));
+    const payloadBytes = a.readUInt32LE(offset + 8);
+    if (payloadBytes === NO_PAYLOAD) return { key, hash, payload: null };
+    const at = a.readDoubleLE(offset + 12);
+    if (at >= 0) {
+      // Read from the file only if the entry's fields are asked for (most matched ones never are).
+      const spill = this.spill!;
+      return {
+        key,
+        hash,
+        get payload() {
+          return spill.read(at, payloadBytes);
+        },
+      };
+    }
+    const p = offset + HEADER + a.readUInt32LE(offset) + a.readUInt32LE(offset + 4);
+    return { key, hash, payload: a.toString('utf8', p, p + payloadBytes) };
   }
 
   /** Rebuilds the table at `capacity` slots and the arena with the live entries only. */
@@ -162,9 +228,10 @@ export class WaitingTable {
   }
 }
 
+/** The payload's bytes in the arena (none when it is absent or in the spill file). */
 function payloadLength(arena: Buffer, offset: number): number {
   const n = arena.readUInt32LE(offset + 8);
-  return n === NO_PAYLOAD ? 0 : n;
+  return n === NO_PAYLOAD || arena.readDoubleLE(offset + 12) >= 0 ? 0 : n;
 }
 
 function slotOf(hi: number, lo: number, mask: number): number {

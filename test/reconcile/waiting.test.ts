@@ -1,15 +1,19 @@
 // The off-heap table of waiting records against a plain Map: random adds and takes, through
 // growth, tombstones and arena compaction, with unicode keys and payloads and entries whose
 // fields were not kept.
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { WaitingTable, type WaitingEntry } from '../../src/reconcile/waiting.js';
 import { prng } from '../../examples/demo/data.js';
 
 describe('WaitingTable', () => {
-  it('behaves as a map from key to (hash, payload) under random adds and takes', () => {
+  it.each([
+    ['in the arena', false],
+    ['in a spill file', true],
+  ])('behaves as a map from key to (hash, payload) under random adds and takes, payloads %s', (_where, spill) => {
     for (const seed of [1, 2, 3]) {
       const rnd = prng(seed);
-      const table = new WaitingTable(4, 64);
+      const table = new WaitingTable(4, 64, spill);
       const reference = new Map<string, WaitingEntry>();
       let next = 0;
       for (let step = 0; step < 60_000; step++) {
@@ -35,11 +39,26 @@ describe('WaitingTable', () => {
         }
         expect(table.size).toBe(reference.size);
       }
+      const file = table.spillFile;
+      expect(file !== null).toBe(spill);
       const rest = [...table.drain()].sort((a, b) => (a.key < b.key ? -1 : 1));
       expect(rest).toEqual([...reference.values()].sort((a, b) => (a.key < b.key ? -1 : 1)));
       expect(table.size).toBe(0);
+      // Drained: the spill file is gone.
+      if (file) expect(existsSync(file)).toBe(false);
       expect(table.take('K1')).toBeUndefined();
     }
+  });
+
+  it('reads spilled payloads back across flushes of the file buffer', () => {
+    const table = new WaitingTable(undefined, undefined, true);
+    const payload = (i: number) => JSON.stringify({ i, text: `${'é'.repeat(i % 300)}${i}` });
+    for (let i = 0; i < 20_000; i++) table.set(`k${i}`, `h${i}`, payload(i));
+    // Taken in another order than written: some from the file, the last ones from the buffer.
+    for (let i = 19_999; i >= 0; i -= 7) expect(table.take(`k${i}`)?.payload).toBe(payload(i));
+    const rest = [...table.drain()];
+    expect(rest.length).toBe(20_000 - Math.ceil(20_000 / 7));
+    for (const e of rest) expect(e.payload).toBe(payload(Number(e.key.slice(1))));
   });
 
   it('reclaims the arena once most of it held matched entries', () => {
