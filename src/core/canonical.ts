@@ -72,6 +72,10 @@ export function compareValue(value: unknown): string | null {
   if (typeof value === 'number' && Number.isFinite(value)) {
     // Integers of up to 15 digits are their own decimal form; other numbers lose their float noise first.
     if (Number.isInteger(value) && value < 1e15 && value > -1e15) return value === 0 ? '0' : String(value);
+    // The shortest round-trip text, when it has 15 characters of digits or fewer, is already
+    // what rounding to 15 significant digits gives (12.34, -0.5): no float noise to remove.
+    const short = String(value);
+    if (short.length <= 16 && !short.includes('e') && short.length - (short.charCodeAt(0) === 45 ? 2 : 1) <= 15) return short;
     const text = String(Number(value.toPrecision(15)));
     return DECIMAL_TEXT.test(text) ? normalDecimal(text) : text;
   }

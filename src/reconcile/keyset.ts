@@ -23,6 +23,41 @@ export function hash32(s: string, seed: number): number {
   return h >>> 0;
 }
 
+/** The second half of the last fingerprint(): set as a side effect, so no pair is allocated. */
+export let fingerprintLo = 0;
+
+/**
+ * A key's 64-bit fingerprint: hash32 with two seeds (0x9747b28c, 0x5bd1e995) in one pass over
+ * the string. Returns the high half; the low half is in fingerprintLo until the next call.
+ */
+export function fingerprint(s: string): number {
+  let h = 0x9747b28c ^ s.length;
+  let g = 0x5bd1e995 ^ s.length;
+  for (let i = 0; i < s.length; i++) {
+    let k = s.charCodeAt(i);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    g ^= k;
+    g = (g << 13) | (g >>> 19);
+    g = (Math.imul(g, 5) + 0xe6546b64) | 0;
+  }
+  fingerprintLo = fmix(g);
+  return fmix(h);
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 export class FingerprintSet {
   private hi: Uint32Array;
   private lo: Uint32Array;
@@ -42,7 +77,8 @@ export class FingerprintSet {
   /** Adds the key; false when it (or a key with the same fingerprint) was there already. */
   add(key: string): boolean {
     if ((this.count + 1) * 2 > this.used.length) this.grow();
-    return this.insert(hash32(key, 0x9747b28c), hash32(key, 0x5bd1e995));
+    const hi = fingerprint(key);
+    return this.insert(hi, fingerprintLo);
   }
 
   private insert(hi: number, lo: number): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FingerprintSet } from '../../src/reconcile/keyset.js';
+import { FingerprintSet, fingerprint, fingerprintLo, hash32 } from '../../src/reconcile/keyset.js';
 import { DiffBuilder } from '../../src/reconcile/diff.js';
 import { prng } from '../../examples/demo/data.js';
 
@@ -38,5 +38,14 @@ describe('join strategy', () => {
     const result = reversed.finish();
     expect(result.join).toEqual({ strategy: 'hash', maxPending: 100 });
     expect(result.counts.matched).toBe(100);
+  });
+});
+
+describe('fingerprint', () => {
+  it('is the pair of hash32 with the two seeds, computed in one pass', () => {
+    for (const key of ['', 'a', 'SKU-00000001', 'ключ-ü€', 'x'.repeat(300), '["a","b|c"]']) {
+      const hi = fingerprint(key);
+      expect([hi, fingerprintLo]).toEqual([hash32(key, 0x9747b28c), hash32(key, 0x5bd1e995)]);
+    }
   });
 });
