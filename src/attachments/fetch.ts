@@ -139,7 +139,9 @@ export class AttachmentFetcher {
       const headers: Record<string, string> = runtime ? { ...(await runtime.auth.headers(signal)) } : {};
       if (cached?.etag) headers['If-None-Match'] = cached.etag;
       else if (cached?.lastModified) headers['If-Modified-Since'] = cached.lastModified;
-      response = await instance.get<Readable>(url, { headers, signal, validateStatus: (s) => s === 200 || (s === 304 && cached !== undefined) });
+      // A system's guard bounds the whole answer by its timeoutMs; a foreign host gets 30 s, body included.
+      const bounded = runtime ? signal : AbortSignal.any([AbortSignal.timeout(FOREIGN_TIMEOUT_MS), ...(signal ? [signal] : [])]);
+      response = await instance.get<Readable>(url, { headers, signal: bounded, validateStatus: (s) => s === 200 || (s === 304 && cached !== undefined) });
     } catch (err) {
       return { status: 'unreadable', error: `GET ${shownUrl(url)}: ${describeError(err)}` };
     }

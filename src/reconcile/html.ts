@@ -70,6 +70,9 @@ ${problems.length ? `<ul class="invalid">${problems.join('')}</ul>` : ''}`;
 /** The run's log file and its per-record history, when there are any. */
 function runNotes(report: RunReport, page: HtmlPage): string {
   const parts: string[] = [];
+  const sel = report.selection;
+  if (sel?.source) parts.push(`Only the entities read from <code>${esc(sel.source)}</code>`);
+  if (sel?.filters) parts.push(`only records with ${Object.entries(sel.filters).map(([f, v]) => `<code>${esc(f)} = ${esc(v)}</code>`).join(', ')}`);
   if (page.logFile) parts.push(`Log file <code>${esc(page.logFile)}</code>`);
   const counts = Object.entries(page.history ?? {}).filter(([, n]) => (n ?? 0) > 0);
   if (counts.length) parts.push(`per-record history: ${counts.map(([status, n]) => `${n} ${esc(status)}`).join(', ')} (<code>parity runs show ${esc(report.runId.slice(0, 8))} --errors</code>)`);
@@ -80,6 +83,7 @@ function entityDetails(e: EntityReport): string {
   const parts: string[] = [];
   if (e.error) parts.push(`<p class="error">${esc(e.error)}</p>`);
   if (e.blocked) parts.push(`<p class="error">blocked: ${esc(e.blocked)}</p>`);
+  if (e.window) parts.push(`<p class="note">Window: records whose <code>${esc(e.window.field)}</code> is at ${esc(e.window.from)} or later; the others were not compared.</p>`);
   const keys = (label: string, list: string[], total: number) =>
     list.length ? `<p><b>${label}</b> (${total}): ${list.map((k) => `<code>${esc(k)}</code>`).join(', ')}${total > list.length ? ', …' : ''}</p>` : '';
   parts.push(keys(`missing in ${e.target.system}`, e.samples.missing, e.diff.missing));

@@ -27,6 +27,11 @@ export function renderMarkdown(report: RunReport): string {
   lines.push(
     `**Health ${h.score === null ? 'none: nothing was compared' : `${h.score.toFixed(2)} (${h.status})`}${h.afterPush ? ` → ${h.afterPush.score.toFixed(2)} (${h.afterPush.status}) after the push` : ''}** · overall match ${h.overallMatch === null ? 'unknown' : pct(h.overallMatch)} · ${report.mode}${report.dryRun ? ' · dry run' : ''} · ${(report.durationMs / 1000).toFixed(1)} s · run \`${report.runId}\``,
   );
+  const sel = report.selection;
+  if (sel?.source || sel?.filters) {
+    const what = [sel.source ? `the entities read from ${cell(sel.source)}` : '', sel.filters ? `records with ${Object.entries(sel.filters).map(([f, v]) => `${cell(f)} = ${cell(v)}`).join(', ')}` : ''].filter(Boolean);
+    lines.push('', `Only ${what.join('; only ')}.`);
+  }
   lines.push('');
   lines.push('| entity | source | target | matched | missing | extra | changed | dup | invalid | match | status | synced | tripped |');
   lines.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|---|');
@@ -47,6 +52,7 @@ export function renderMarkdown(report: RunReport): string {
     const notes: string[] = [];
     if (e.error) notes.push(`- **${e.outcome}**: ${cell(e.error)}`);
     if (e.blocked) notes.push(`- **blocked**: ${cell(e.blocked)}`);
+    if (e.window) notes.push(`- window: records whose ${cell(e.window.field)} is at ${e.window.from} or later`);
     if (e.forced) notes.push(`- **forced** past the safety guards by ${cell(e.forced.by)} at ${e.forced.at}`);
     for (const q of e.quarantined ?? []) notes.push(`- **quarantined batch** (not sent again in this run; the next run tries again: fix the data or the receiver): ${cell(q)}`);
     for (const r of (e.rejections ?? []).slice(0, MD_SAMPLES)) notes.push(`- rejected \`${r.localId}\`: ${cell(r.error)}`);
