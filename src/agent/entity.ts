@@ -95,7 +95,9 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     const compareFields = await resolveCompareFields(entity, collectors.source, collectors.target);
     // Attachment fields are read as the hash of their files (fetched, or cached by validators).
     const attach = await attachmentResolver(loaded, entity, compareFields, plan.runtimes, store);
-    const through = (side: Side, pages: AsyncIterable<Page>, first: boolean) => (attach ? attach.pages(side, pages, first, abort.signal, first ? passes : undefined) : pages);
+    // The first read counts coverage of the records it compares; a second read resolves only the records it looks for.
+    const through = (side: Side, pages: AsyncIterable<Page>, wanted: ((r: NormalizedRecord) => boolean) | null) =>
+      attach ? attach.pages(side, pages, wanted === null, abort.signal, wanted ?? ((r) => passes(r.fields))) : pages;
     // Entities with a side that can filter by watermark keep a key index. With one, a run
     // reads only what changed and takes the whole entity's counts from the index.
     const keepsIndex = canFilter(entity.source) || canFilter(entity.target);
@@ -132,7 +134,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
         const streamed = incremental ? [] : entity.metrics.filter((m) => !pushedDown.has(m.name));
         const accumulator = streamed.length ? new MetricAccumulator(streamed) : null;
         const seen = readKeys[side];
-        for await (const page of through(side, collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters, window }), true)) {
+        for await (const page of through(side, collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters, window }), null)) {
           for (const record of page.records) {
             if (!passes(record.fields)) continue;
             builder.add(side, record);
@@ -170,7 +172,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
       if (count === 0) continue;
       const again = createCollector(entity[side], context(side));
       try {
-        for await (const page of through(side, again.read({ mapper: mapperFor(entity[side], entity, compareFields), signal: abort.signal, since: since[side] }), false)) {
+        for await (const page of through(side, again.read({ mapper: mapperFor(entity[side], entity, compareFields), signal: abort.signal, since: since[side] }), (r) => waiting[side].has(r.key))) {
           for (const record of page.records) refill(waiting[side], record);
           if (waiting[side].size === 0) break;
           await turn();

@@ -59,10 +59,11 @@ export class AttachmentResolver {
   }
 
   /** A side's pages with their attachments resolved. `count`: add them to the coverage (the first read). */
-  /** `keep`: records outside it (a window, a filter) are left as read, their files not fetched. */
-  async *pages(side: Side, pages: AsyncIterable<Page>, count: boolean, signal?: AbortSignal, keep?: (fields: Record<string, unknown>) => boolean): AsyncGenerator<Page> {
+  /** `keep`: records it refuses (outside a window or a filter, or not wanted by a second read)
+   *  are left as read, their files not fetched. */
+  async *pages(side: Side, pages: AsyncIterable<Page>, count: boolean, signal?: AbortSignal, keep?: (record: NormalizedRecord) => boolean): AsyncGenerator<Page> {
     for await (const page of pages) {
-      await this.resolve(side, keep ? page.records.filter((r) => keep(r.fields)) : page.records, count, signal);
+      await this.resolve(side, keep ? page.records.filter(keep) : page.records, count, signal);
       yield page;
     }
   }
