@@ -29,7 +29,7 @@ export interface AttachmentCache {
 }
 
 export type Fetched =
-  | { status: 'ok'; digest: string; bytes: number; body?: Buffer; contentType: string | null; fromCache: boolean }
+  | { status: 'ok'; digest: string; bytes: number; body?: Buffer; contentType: string | null; fromCache: boolean; validators?: { etag: string | null; lastModified: string | null } }
   | { status: 'too-large'; bytes: number | null }
   | { status: 'unreadable'; error: string };
 
@@ -96,10 +96,7 @@ export class AttachmentFetcher {
         const hit = cached.get(hashes[i]!);
         const got = await this.limit(() => this.get(url, false, hit, signal));
         out.set(url, got);
-        if (got.status === 'ok' && !got.fromCache) {
-          const v = got as Fetched & { validators?: { etag: string | null; lastModified: string | null } };
-          if (v.validators && (v.validators.etag || v.validators.lastModified)) fresh.push({ urlHash: hashes[i]!, ...v.validators, digest: got.digest, bytes: got.bytes });
-        }
+        if (got.status === 'ok' && (got.validators?.etag || got.validators?.lastModified)) fresh.push({ urlHash: hashes[i]!, ...got.validators, digest: got.digest, bytes: got.bytes });
       }),
     );
     if (fresh.length && this.cache) await this.cache.cacheAttachments(fresh);

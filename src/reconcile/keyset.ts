@@ -3,32 +3,13 @@
 // before on the same side. Two different keys share a fingerprint with a probability of
 // about n²/2⁶⁵ (3·10⁻⁸ for a million keys); such a pair would be counted as a duplicate.
 
-/** murmur3's 32-bit finalizer over the string's code units, with a seed. */
-export function hash32(s: string, seed: number): number {
-  let h = seed ^ s.length;
-  for (let i = 0; i < s.length; i++) {
-    let k = s.charCodeAt(i);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 /** The second half of the last fingerprint(): set as a side effect, so no pair is allocated. */
 export let fingerprintLo = 0;
 
 /**
- * A key's 64-bit fingerprint: hash32 with two seeds (0x9747b28c, 0x5bd1e995) in one pass over
- * the string. Returns the high half; the low half is in fingerprintLo until the next call.
+ * A key's 64-bit fingerprint: murmur3's 32-bit mix over the string's code units with two seeds
+ * (0x9747b28c, 0x5bd1e995), in one pass. Returns the high half; the low half is in
+ * fingerprintLo until the next call.
  */
 export function fingerprint(s: string): number {
   let h = 0x9747b28c ^ s.length;
