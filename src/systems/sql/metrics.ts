@@ -2,7 +2,8 @@
 // streaming every row. A metric is pushed down only when every field it uses maps to a
 // column with no transform, so the database computes exactly what streaming would.
 import type { SqlDialect } from '../../core/sql.js';
-import { fieldsOf, type Expr, type MetricDef } from '../../collectors/metrics.js';
+import { fieldsOf, type Expr, type MetricDef, type MetricValue } from '../../collectors/metrics.js';
+import { canonicalValue } from '../../core/canonical.js';
 
 export interface SqlAggregate {
   metric: MetricDef;
@@ -53,4 +54,40 @@ export function aggregateSql(metric: MetricDef, ctx: SqlContext): { sql: string;
     default:
       return a.kind === 'expr' ? { sql: `${metric.fn.toUpperCase()}(${exprSql(a.expr, ctx, col)})`, params: [] } : null;
   }
+}
+
+/** Computes the metrics it can in the database (one query per `by` grouping); the rest are
+ *  left out of the answer for the caller to compute while streaming. */
+export async function computeMetrics(
+  defs: readonly MetricDef[],
+  ctx: SqlContext,
+  read: { from: string; where: string; query: <T>(sql: string, params: unknown[]) => Promise<T[]> },
+): Promise<Map<string, MetricValue>> {
+  const results = new Map<string, MetricValue>();
+  const byGrouping = new Map<string, SqlAggregate[]>();
+  for (const metric of defs) {
+    const agg = aggregateSql(metric, ctx);
+    if (!agg) continue;
+    const list = byGrouping.get(metric.by ?? '') ?? [];
+    list.push({ metric, ...agg });
+    byGrouping.set(metric.by ?? '', list);
+  }
+  const { from, where } = read;
+  for (const [by, aggregates] of byGrouping) {
+    const select = aggregates.map((a, i) => `${a.sql} AS m${i}`).join(', ');
+    const params = aggregates.flatMap((a) => a.params);
+    if (!by) {
+      const [row] = await read.query<Record<string, unknown>>(`SELECT ${select} FROM ${from} WHERE ${where}`, params);
+      aggregates.forEach((a, i) => results.set(a.metric.name, Number(row?.[`m${i}`] ?? 0)));
+      continue;
+    }
+    const group = ctx.quote(ctx.column(by)!);
+    const rows = await read.query<Record<string, unknown>>(`SELECT ${group} AS g, ${select} FROM ${from} WHERE ${where} GROUP BY ${group}`, params);
+    aggregates.forEach((a, i) => {
+      const values = new Map<string, number>();
+      for (const row of rows) values.set(canonicalValue(row.g) ?? '(null)', Number(row[`m${i}`] ?? 0));
+      results.set(a.metric.name, values);
+    });
+  }
+  return results;
 }
