@@ -7,6 +7,7 @@ import { canonicalValue, sortedFields } from '../core/canonical.js';
 import { describeError, ParityError } from '../core/errors.js';
 import type { NormalizedRecord, Page } from '../core/record.js';
 import { attachmentResolver } from './attachments.js';
+import { joinReport, planBisection } from './bisection.js';
 import { eventLoopTurns } from '../core/yield.js';
 import { DiffBuilder, isStripped, refill, strippedNeeds, type Side } from '../reconcile/diff.js';
 import { compareEntityReport, compareMetrics, decideConflicts, failedEntityReport, newestWinsField, type EntityReport } from '../reconcile/report.js';
@@ -114,6 +115,9 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     const indexRows: IndexRow[] | undefined = keepsIndex && !incremental && !partial ? [] : undefined;
     const readKeys: Record<Side, Map<string, string>> = { source: new Map(), target: new Map() };
     const tolerant = Object.keys(entity.tolerances).length > 0;
+    // Both sides SQL tables: only the key ranges whose checksums differ are read.
+    const bisected = await planBisection(entity, collectors, compareFields, { keyIndex: keepsIndex, partial, attachments: attach !== null }, log, abort.signal);
+    const ranges = bisected?.bisection?.result.ranges;
     const builder = new DiffBuilder(maxAhead * 2, tolerant ? { fields: compareFields, tolerances: entity.tolerances } : undefined, indexRows);
     // Tolerances compare field values as records meet, so they keep whole records.
     if (!tolerant) builder.compactWhenPendingExceeds(plan.compactAbove);
@@ -134,7 +138,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
         const streamed = incremental ? [] : entity.metrics.filter((m) => !pushedDown.has(m.name));
         const accumulator = streamed.length ? new MetricAccumulator(streamed) : null;
         const seen = readKeys[side];
-        for await (const page of through(side, collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters, window }), null)) {
+        for await (const page of through(side, collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters, window, ranges }), null)) {
           for (const record of page.records) {
             if (!passes(record.fields)) continue;
             builder.add(side, record);
@@ -162,6 +166,9 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     if (failure) throw failure.reason;
     let diff = await builder.finishInTurns();
     const readThisRun = { ...diff.read };
+    // Rows of segments whose checksums agree are matched on both sides without being read.
+    const skipped = bisected?.bisection?.result.matched ?? 0;
+    if (skipped) diff = { ...diff, counts: { ...diff.counts, matched: diff.counts.matched + skipped }, read: { source: diff.read.source + skipped, target: diff.read.target + skipped } };
     // Records that waited as (key, hash) only but whose fields the report or the push needs:
     // read their side again, until the last one is found.
     // Attachment coverage counts the files of every missing and changed record.
@@ -172,7 +179,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
       if (count === 0) continue;
       const again = createCollector(entity[side], context(side));
       try {
-        for await (const page of through(side, again.read({ mapper: mapperFor(entity[side], entity, compareFields), signal: abort.signal, since: since[side] }), (r) => waiting[side].has(r.key))) {
+        for await (const page of through(side, again.read({ mapper: mapperFor(entity[side], entity, compareFields), signal: abort.signal, since: since[side], ranges }), (r) => waiting[side].has(r.key))) {
           for (const record of page.records) refill(waiting[side], record);
           if (waiting[side].size === 0) break;
           await turn();
@@ -236,7 +243,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     // An incremental read saw only the changes: a metric neither side could compute in full is left out, not reported as 0.
     const computed = entity.metrics.filter((m) => metricValues.source.has(m.name) && metricValues.target.has(m.name));
     report.metrics = compareMetrics(incremental ? computed : entity.metrics, metricValues.source, metricValues.target);
-    report.join = diff.join;
+    report.join = joinReport(diff.join, bisected, collectors, readThisRun);
     report.mode = incremental ? 'incremental' : 'full';
     if (window) report.window = { field: window.field, from: window.from };
     const conflicts = decideConflicts(entity.config.conflict, diff.changed);

@@ -17,6 +17,46 @@ export interface ReadOptions {
   /** A rolling window (`window:`): records whose `field` is at `from` (ISO) or later. A
    *  collector may ask the system for a superset; the caller filters exactly. */
   window?: { field: string; from: string; param?: string | undefined } | undefined;
+  /** Only rows in these key ranges, in this order (bisection's segments to read). */
+  ranges?: readonly KeyRange[] | undefined;
+}
+
+/** A range of keys as the database orders them: from `from` (inclusive) to `to` (exclusive);
+ *  null is open. A bound holds one value per key column, as the database returned it. */
+export interface KeyRange {
+  from: readonly unknown[] | null;
+  to: readonly unknown[] | null;
+}
+
+/** A segment's row count and order-independent checksum. */
+export interface SegmentSums {
+  count: number;
+  sum: bigint;
+}
+
+/** One side's segments: counts and checksums computed where the data lives. */
+export interface SegmentSource {
+  /** Count and checksum of each part of `range` cut at `cuts` (cuts.length + 1 parts, in order). */
+  checksums(range: KeyRange, cuts: readonly (readonly unknown[])[]): Promise<SegmentSums[]>;
+  /** Every `step`-th key of `range` in key order: where to cut it. */
+  cuts(range: KeyRange, step: number): Promise<unknown[][]>;
+  /** Whether the database computes the checksums (false: the agent reads and hashes the rows). */
+  readonly inDatabase: boolean;
+  /** How the database orders each key column ("number", "text:binary", a collation…): two
+   *  sides are cut at the same keys only when these agree. */
+  readonly keyOrder: readonly string[];
+  /** The type class of each value of the row text (keys, then compared fields). */
+  readonly classes: readonly string[];
+  /** A side the agent hashes takes the other side's classes, to write its values alike. */
+  align(peer: readonly string[]): void;
+  readonly stats: { queries: number; bytes: number };
+}
+
+/** What a side's segments are built from: the entity's key and compared fields. */
+export interface SegmentSpec {
+  keyFields: readonly string[];
+  compareFields: readonly string[];
+  metrics: readonly MetricDef[];
 }
 
 /**
@@ -42,5 +82,9 @@ export interface Collector {
   metrics(defs: readonly MetricDef[]): Promise<Map<string, MetricValue>>;
   /** After read(): the largest value of the side's incremental field seen, or null. */
   watermark(): string | null;
+  /** The side's segment checksums (bisection), or why it has none. Optional: only SQL sides. */
+  segments?(spec: SegmentSpec): Promise<SegmentSource | string>;
+  /** Bytes of rows this collector returned (bisection's report), when it counts them. */
+  bytesRead?(): number;
   close(): Promise<void>;
 }

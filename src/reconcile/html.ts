@@ -2,6 +2,7 @@
 // the health line, the trend of the health score over past runs, a bar per entity's match,
 // metric tables and samples. Pure: the caller passes the trend and the chart's assets.
 import type { EntityReport, RunReport } from './report.js';
+import { joinText } from './markdown.js';
 
 export interface TrendPoint {
   /** ISO time the run started. */
@@ -83,6 +84,8 @@ function entityDetails(e: EntityReport): string {
   const parts: string[] = [];
   if (e.error) parts.push(`<p class="error">${esc(e.error)}</p>`);
   if (e.blocked) parts.push(`<p class="error">blocked: ${esc(e.blocked)}</p>`);
+  const how = joinText(e);
+  if (how) parts.push(`<p class="note">${esc(how)}</p>`);
   if (e.window) parts.push(`<p class="note">Window: records whose <code>${esc(e.window.field)}</code> is at ${esc(e.window.from)} or later; the others were not compared.</p>`);
   const keys = (label: string, list: string[], total: number) =>
     list.length ? `<p><b>${label}</b> (${total}): ${list.map((k) => `<code>${esc(k)}</code>`).join(', ')}${total > list.length ? ', …' : ''}</p>` : '';

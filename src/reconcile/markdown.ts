@@ -71,6 +71,8 @@ export function renderMarkdown(report: RunReport): string {
     if (e.diff.invalid > s.invalid.length) notes.push(`- … ${e.diff.invalid - s.invalid.length} more invalid records`);
     for (const a of e.attachments?.fields ?? []) notes.push(`- attachments ${a.field}: ${attachmentText(a, e)}`);
     for (const p of (e.attachments?.problems ?? []).slice(0, MD_SAMPLES)) notes.push(`- attachment ${cell(p)}`);
+    const how = joinText(e);
+    if (how) notes.push(`- ${how}`);
     if (e.keyChains) {
       notes.push(`- keys: ${e.keyChains.map((c) => `${c.fields.join('+')} ${c.source} in ${e.source.system}, ${c.target} in ${e.target.system}`).join('; ')}`);
     }
@@ -87,4 +89,14 @@ export function renderMarkdown(report: RunReport): string {
 function attachmentText(a: NonNullable<EntityReport['attachments']>['fields'][number], e: EntityReport): string {
   const side = (c: typeof a.source) => `${c.with} with, ${c.without} without${c.tooLarge ? `, ${c.tooLarge} too large` : ''}${c.unreadable ? `, ${c.unreadable} unreadable` : ''}`;
   return `${e.source.system} ${side(a.source)}; ${e.target.system} ${side(a.target)}; ${a.missing} missing, ${a.different} different in ${e.target.system}; ${a.copied} copied${a.notCopied ? `, ${a.notCopied} not copied` : ''}`;
+}
+
+/** How the entity's sides were joined, when it was bisected or could not be. */
+export function joinText(e: EntityReport): string | null {
+  const j = e.join;
+  if (!j) return null;
+  if (j.strategy === 'bisection' && j.segments && j.rowsRead) {
+    return `bisection: ${j.segments.read} of ${j.segments.checked} segments read; rows read ${j.rowsRead.source} in ${e.source.system}, ${j.rowsRead.target} in ${e.target.system}; ${j.queries ?? 0} checksum queries, ${j.bytes ?? 0} bytes`;
+  }
+  return j.fallback ? `read in full, not bisected: ${j.fallback}` : null;
 }

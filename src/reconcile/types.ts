@@ -38,9 +38,19 @@ export interface InvalidEntry extends InvalidRecord {
 export interface JoinStats {
   /** merge: the sides arrived in the same key order and few records waited for their
    *  counterpart; hash: they did not, and unmatched records were held until the end. */
-  strategy: 'merge' | 'hash';
+  strategy: 'merge' | 'hash' | 'bisection';
   /** The most records that waited for the other side at any moment. */
   maxPending: number;
+  /** bisection: segments whose checksums were compared, and those read and diffed. */
+  segments?: { checked: number; read: number };
+  /** bisection: rows read per side (the rest matched by checksum). */
+  rowsRead?: Record<Side, number>;
+  /** bisection: bytes of checksums, cut points and rows that left the databases. */
+  bytes?: number;
+  /** bisection: checksum and cut-point queries sent. */
+  queries?: number;
+  /** Both sides are SQL but the entity was streamed: why. */
+  fallback?: string;
 }
 
 export interface DiffResult {

@@ -31,6 +31,11 @@ export function lazyCollector(load: () => Promise<Collector>): Collector {
     probe: async () => (await c.get()).probe(),
     metrics: async (defs) => (await c.get()).metrics(defs),
     watermark: () => c.loaded()?.watermark() ?? null,
+    segments: async (spec) => {
+      const collector = await c.get();
+      return collector.segments ? collector.segments(spec) : 'the system computes no segment checksums';
+    },
+    bytesRead: () => c.loaded()?.bytesRead?.() ?? 0,
     close: async () => {
       await (await c.started())?.close();
     },

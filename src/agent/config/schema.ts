@@ -56,6 +56,13 @@ export const entitySchema = z.strictObject({
   window: z
     .strictObject({ field: z.string().min(1), last: z.string().regex(/^\d+[hdw]$/, 'a length such as 90d, 12h or 8w'), param: z.string().min(1).optional() })
     .optional(),
+  /** Both sides SQL tables: compare counts and checksums of key ranges in the databases and
+   *  read only the ranges that differ (false: always read every record). */
+  bisection: z.boolean().default(true),
+  /** A differing segment is cut into this many parts… */
+  bisectionFactor: z.number().int().min(2).max(1000).default(32),
+  /** …until it holds at most this many rows; then its rows are read and diffed. */
+  bisectionThreshold: z.number().int().positive().default(10_000),
   /** The largest attachment compared or copied; a larger one is reported, not copied. */
   maxAttachmentBytes: z.number().int().positive().default(20 * 1024 * 1024),
   /** The longest the entity may take, read to push; past it, it fails and the run goes on. */

@@ -5,14 +5,14 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import { describeError, ParityError } from '../../core/errors.js';
 import { openSequelize, sqliteAll, parseDatabaseUrl, readErrorHint, type SqlTarget } from '../../core/sql.js';
 import { checkQuery, singleStatement } from './statement.js';
-import { keysetCondition, keysetParams } from './keyset.js';
+import { keysetCondition, keysetParams, rangeCondition } from './keyset.js';
+import { segmentsOf } from './segments.js';
 import type { InvalidRecord, NormalizedRecord, Page } from '../../core/record.js';
-import type { Collector, ProbeResult, ReadOptions } from '../../collectors/types.js';
+import type { Collector, ProbeResult, ReadOptions, SegmentSource, SegmentSpec } from '../../collectors/types.js';
 import { WatermarkTracker } from '../../collectors/watermark.js';
 import type { SqlSideSpec, SqlSystemConfig } from './schema.js';
-import { canonicalValue } from '../../core/canonical.js';
 import type { MetricDef, MetricValue } from '../../collectors/metrics.js';
-import { aggregateSql, type SqlAggregate, type SqlContext } from './metrics.js';
+import { aggregateSql, computeMetrics, type SqlContext } from './metrics.js';
 import { pushdownConditions } from './pushdown.js';
 
 export interface SqlCollectorOptions {
@@ -37,6 +37,7 @@ export class SqlCollector implements Collector {
   private readonly selectColumns: string[] | null;
   private sequelize: Sequelize | undefined;
   private tracker: WatermarkTracker | null = null;
+  private bytes = 0;
   /** Queries sent so far (tests check that metrics take one query per grouping). */
   queryCount = 0;
 
@@ -116,7 +117,7 @@ export class SqlCollector implements Collector {
     }
   }
 
-  private async describe(): Promise<{ columns: string[]; primaryKey: string[] } | null> {
+  private async describe(): Promise<{ columns: string[]; primaryKey: string[]; types?: Record<string, string> } | null> {
     const db = await this.db();
     const { table } = this.options.side.config;
     if (!table) {
@@ -126,7 +127,8 @@ export class SqlCollector implements Collector {
     const [schema, tableName] = table.includes('.') ? table.split('.', 2) : [undefined, table];
     try {
       const described = await db.getQueryInterface().describeTable(schema ? { tableName: tableName!, schema } : tableName!);
-      return { columns: Object.keys(described), primaryKey: Object.entries(described).filter(([, c]) => c.primaryKey).map(([name]) => name) };
+      const types = Object.fromEntries(Object.entries(described).map(([name, c]) => [name, c.type]));
+      return { columns: Object.keys(described), primaryKey: Object.entries(described).filter(([, c]) => c.primaryKey).map(([name]) => name), types };
     } catch (err) {
       throw this.sqlError("reading the table's columns", err);
     }
@@ -151,7 +153,7 @@ export class SqlCollector implements Collector {
     return pk;
   }
 
-  async *read({ mapper, signal, since, filters: filterFields, window }: ReadOptions): AsyncIterable<Page> {
+  async *read({ mapper, signal, since, filters: filterFields, window, ranges }: ReadOptions): AsyncIterable<Page> {
     const side = this.options.side;
     const incremental = side.config.incremental?.field;
     this.tracker = new WatermarkTracker(incremental, (row, f) => row[f]);
@@ -187,81 +189,78 @@ export class SqlCollector implements Collector {
       yield { records: [], invalid };
     }
 
-    let last: unknown[] | null = null;
     let rowNumber = 0;
-    for (;;) {
-      if (signal?.aborted) throw new ParityError('PARITY_ABORTED', 'read aborted');
-      const after: string = last ? ` AND (${keysetCondition(keys)})` : '';
-      const params: unknown[] = last ? [...filterParams, ...keysetParams(last)] : filterParams;
-      const sql: string = `SELECT ${select} FROM ${from} WHERE ${base} AND ${notNull}${after} ORDER BY ${keys.join(', ')} LIMIT ${this.system.pageSize}`;
-      const rows: Record<string, unknown>[] = await this.query<Record<string, unknown>>(sql, params);
-      if (rows.length === 0) return;
-      // Mapped and handed on in slices: a 5,000-row page is never one long stretch of CPU.
-      for (let start = 0; start < rows.length; start += MAP_SLICE) {
-        const records: NormalizedRecord[] = [];
-        const invalid: InvalidRecord[] = [];
-        for (const row of rows.slice(start, start + MAP_SLICE)) {
-          rowNumber++;
-          if (exact) {
-            const text = row[EXACT_WATERMARK];
-            delete row[EXACT_WATERMARK];
-            this.tracker.see(row, text === null || text === undefined ? undefined : String(text));
-          } else this.tracker.see(row);
-          const result = mapper.map(row, `${this.label} row ${rowNumber}`);
-          if (result.record) records.push(result.record);
-          else invalid.push(result.invalid);
+    // Bisection reads the segments that differ, each a key range; otherwise the whole table.
+    for (const range of ranges ?? [null]) {
+      const bounds = range ? rangeCondition(keys, range) : { sql: '', params: [] };
+      let last: unknown[] | null = null;
+      for (;;) {
+        if (signal?.aborted) throw new ParityError('PARITY_ABORTED', 'read aborted');
+        const after: string = last ? ` AND (${keysetCondition(keys)})` : '';
+        const params: unknown[] = [...filterParams, ...bounds.params, ...(last ? keysetParams(last) : [])];
+        const sql: string = `SELECT ${select} FROM ${from} WHERE ${base} AND ${notNull}${bounds.sql}${after} ORDER BY ${keys.join(', ')} LIMIT ${this.system.pageSize}`;
+        const rows: Record<string, unknown>[] = await this.query<Record<string, unknown>>(sql, params);
+        if (range) this.bytes += Buffer.byteLength(JSON.stringify(rows));
+        if (rows.length === 0) break;
+        // Mapped and handed on in slices: a 5,000-row page is never one long stretch of CPU.
+        for (let start = 0; start < rows.length; start += MAP_SLICE) {
+          const records: NormalizedRecord[] = [];
+          const invalid: InvalidRecord[] = [];
+          for (const row of rows.slice(start, start + MAP_SLICE)) {
+            rowNumber++;
+            if (exact) {
+              const text = row[EXACT_WATERMARK];
+              delete row[EXACT_WATERMARK];
+              this.tracker.see(row, text === null || text === undefined ? undefined : String(text));
+            } else this.tracker.see(row);
+            const result = mapper.map(row, `${this.label} row ${rowNumber}`);
+            if (result.record) records.push(result.record);
+            else invalid.push(result.invalid);
+          }
+          yield { records, invalid };
         }
-        yield { records, invalid };
+        if (rows.length < this.system.pageSize) break;
+        const lastRow: Record<string, unknown> = rows[rows.length - 1]!;
+        last = paging.map((c) => lastRow[c]);
       }
-      if (rows.length < this.system.pageSize) return;
-      const lastRow: Record<string, unknown> = rows[rows.length - 1]!;
-      last = paging.map((c) => lastRow[c]);
     }
   }
 
-  /** Computes the metrics it can in the database (one query per `by` grouping); the rest
-   *  are left out of the answer for the caller to compute while streaming. */
-  async metrics(defs: readonly MetricDef[]): Promise<Map<string, MetricValue>> {
-    const results = new Map<string, MetricValue>();
-    if (defs.length === 0) return results;
+  bytesRead(): number {
+    return this.bytes;
+  }
+
+  /** The side's segment checksums for bisection, or why it cannot have them. */
+  async segments(spec: SegmentSpec): Promise<SegmentSource | string> {
+    const { side } = this.options;
+    if (!side.config.table) return `${side.systemName} reads a query (bisection needs a table)`;
     await this.db();
-    const side = this.options.side;
-    const ctx: SqlContext = {
-      dialect: this.target.dialect,
-      quote: (c) => this.quote(c),
-      column: (field) => {
-        if (!side.mappings) return field;
-        const m = side.mappings.find((x) => x.name === field);
-        return m && m.transforms.length === 0 ? m.from : null;
-      },
+    const described = await this.describe();
+    if (!described?.types) return `${side.systemName} ${this.label}: its columns cannot be described`;
+    const ctx = this.metricContext();
+    const pushed = spec.metrics.filter((m) => aggregateSql(m, ctx) !== null);
+    if (pushed.length < spec.metrics.length) return `metric ${spec.metrics.find((m) => !pushed.includes(m))!.name} is not computed in the database`;
+    const columnOf = (field: string) => (side.mappings ? side.mappings.find((m) => m.name === field)?.from : field);
+    const access = { dialect: this.target.dialect, query: <T>(sql: string, params: unknown[]) => this.query<T>(sql, params), from: this.source(), base: this.where() ?? '1 = 1', pageSize: this.system.pageSize };
+    const made = await segmentsOf(access, spec, { name: side.config.table, columnOf, types: described.types, primaryKey: described.primaryKey, quote: (c) => this.quote(c) });
+    return typeof made === 'string' ? `${side.systemName} ${this.label}: ${made}` : made;
+  }
+
+  /** Metrics computed in the database, one query per grouping (see computeMetrics). */
+  async metrics(defs: readonly MetricDef[]): Promise<Map<string, MetricValue>> {
+    if (defs.length === 0) return new Map();
+    await this.db();
+    return computeMetrics(defs, this.metricContext(), { from: this.source(), where: this.where() ?? '1 = 1', query: (sql, params) => this.query(sql, params) });
+  }
+
+  private metricContext(): SqlContext {
+    const { mappings } = this.options.side;
+    const column = (field: string) => {
+      if (!mappings) return field;
+      const m = mappings.find((x) => x.name === field);
+      return m && m.transforms.length === 0 ? m.from : null;
     };
-    const byGrouping = new Map<string, SqlAggregate[]>();
-    for (const metric of defs) {
-      const agg = aggregateSql(metric, ctx);
-      if (!agg) continue;
-      const list = byGrouping.get(metric.by ?? '') ?? [];
-      list.push({ metric, ...agg });
-      byGrouping.set(metric.by ?? '', list);
-    }
-    const from = this.source();
-    const where = this.where() ?? '1 = 1';
-    for (const [by, aggregates] of byGrouping) {
-      const select = aggregates.map((a, i) => `${a.sql} AS m${i}`).join(', ');
-      const params = aggregates.flatMap((a) => a.params);
-      if (!by) {
-        const [row] = await this.query<Record<string, unknown>>(`SELECT ${select} FROM ${from} WHERE ${where}`, params);
-        aggregates.forEach((a, i) => results.set(a.metric.name, Number(row?.[`m${i}`] ?? 0)));
-        continue;
-      }
-      const group = this.quote(ctx.column(by)!);
-      const rows = await this.query<Record<string, unknown>>(`SELECT ${group} AS g, ${select} FROM ${from} WHERE ${where} GROUP BY ${group}`, params);
-      aggregates.forEach((a, i) => {
-        const values = new Map<string, number>();
-        for (const row of rows) values.set(canonicalValue(row.g) ?? '(null)', Number(row[`m${i}`] ?? 0));
-        results.set(a.metric.name, values);
-      });
-    }
-    return results;
+    return { dialect: this.target.dialect, quote: (c) => this.quote(c), column };
   }
 
   async probe(): Promise<ProbeResult[]> {

@@ -10,3 +10,22 @@ export function keysetParams(last: unknown[]): unknown[] {
   last.forEach((v, i) => params.push(...last.slice(0, i), v));
   return params;
 }
+
+const tuple = (items: readonly string[]) => (items.length === 1 ? items[0]! : `(${items.join(', ')})`);
+
+/** A key range (from inclusive, to exclusive) as " AND …" conditions on the key columns;
+ *  row values compare composite keys ((a, b) >= (?, ?)) in SQLite, PostgreSQL and MySQL. */
+export function rangeCondition(keys: readonly string[], range: { from: readonly unknown[] | null; to: readonly unknown[] | null }): { sql: string; params: unknown[] } {
+  const marks = tuple(keys.map(() => '?'));
+  let sql = '';
+  const params: unknown[] = [];
+  if (range.from) {
+    sql += ` AND ${tuple(keys)} >= ${marks}`;
+    params.push(...range.from);
+  }
+  if (range.to) {
+    sql += ` AND ${tuple(keys)} < ${marks}`;
+    params.push(...range.to);
+  }
+  return { sql, params };
+}

@@ -1,0 +1,77 @@
+// Whether an entity is diffed by bisection (both sides SQL tables, every compared value
+// expressible in SQL), and the segments to read when it is. Otherwise the report says why the
+// entity was streamed.
+import type { Collector, SegmentSource } from '../collectors/types.js';
+import { bisect, type BisectionResult } from '../reconcile/bisect.js';
+import type { JoinStats, Side } from '../reconcile/types.js';
+import type { ResolvedEntity } from './config/load.js';
+import type { Logger } from './logger.js';
+
+export interface Bisection {
+  result: BisectionResult;
+  sources: Record<Side, SegmentSource>;
+}
+
+/** null: bisection does not apply (a side is not SQL, or `bisection: false`). */
+export type BisectionPlan = { bisection: Bisection; fallback?: undefined } | { fallback: string; bisection?: undefined } | null;
+
+/** Why the entity's records cannot be matched by checksums in the database, or null. */
+function entityBlocker(entity: ResolvedEntity, compareFields: readonly string[], run: { keyIndex: boolean; partial: boolean; attachments: boolean }): string | null {
+  if (entity.keyChains.length > 1) return 'the entity has key fallback chains';
+  if (run.keyIndex) return 'the entity reads incrementally (a key index keeps its keys)';
+  if (run.partial) return 'a filter or window reads part of each side';
+  if (run.attachments) return 'the entity has attachment fields';
+  if (Object.keys(entity.rules.validate).length || Object.keys(entity.rules.precision).length) return 'validate or precision rules can make records invalid';
+  const fields = new Set([...entity.keyFields, ...compareFields]);
+  for (const side of [entity.source, entity.target]) {
+    const m = side.mappings?.find((x) => fields.has(x.name) && x.transforms.length > 0);
+    if (m) return `${side.role} field ${m.name} has a transform (${m.transforms.map((t) => t.text).join(' | ')}) that is not computed in SQL`;
+  }
+  return null;
+}
+
+export async function planBisection(
+  entity: ResolvedEntity,
+  collectors: Record<Side, Collector>,
+  compareFields: readonly string[],
+  run: { keyIndex: boolean; partial: boolean; attachments: boolean },
+  log: Logger,
+  signal: AbortSignal,
+): Promise<BisectionPlan> {
+  if (entity.config.bisection === false || entity.source.system.type !== 'sql' || entity.target.system.type !== 'sql') return null;
+  const fallback = (why: string): BisectionPlan => {
+    log.info({ reason: why }, 'streaming diff, not bisection');
+    return { fallback: why };
+  };
+  const blocked = entityBlocker(entity, compareFields, run);
+  if (blocked) return fallback(blocked);
+  const spec = { keyFields: entity.keyFields, compareFields, metrics: entity.metrics };
+  const [source, target] = await Promise.all([collectors.source.segments!(spec), collectors.target.segments!(spec)]);
+  if (typeof source === 'string') return fallback(source);
+  if (typeof target === 'string') return fallback(target);
+  if (!source.inDatabase && !target.inDatabase) return fallback('neither side computes checksums in its database (SQLite on both sides)');
+  const unlike = entity.keyFields.findIndex((_, i) => source.keyOrder[i] !== target.keyOrder[i]);
+  if (unlike >= 0) return fallback(`the databases order key field ${entity.keyFields[unlike]} differently (${source.keyOrder[unlike]} and ${target.keyOrder[unlike]}); a binary collation on both sides (C, utf8mb4_bin) lets bisection cut them alike`);
+  if (!source.inDatabase) source.align(target.classes);
+  if (!target.inDatabase) target.align(source.classes);
+  const started = performance.now();
+  const result = await bisect({ source, target }, { factor: entity.config.bisectionFactor, threshold: entity.config.bisectionThreshold }, signal);
+  log.info({ matched: result.matched, segments: result.segments, toRead: result.rowsToRead, ms: Math.round(performance.now() - started) }, 'segments compared by checksum');
+  return { bisection: { result, sources: { source, target } } };
+}
+
+/** The report's join: bisection's figures, or the streaming join with why bisection was not used. */
+export function joinReport(streamed: JoinStats, plan: BisectionPlan, collectors: Record<Side, Collector>, rowsRead: Record<Side, number>): JoinStats {
+  if (!plan) return streamed;
+  if (plan.fallback !== undefined) return { ...streamed, fallback: plan.fallback };
+  const { result, sources } = plan.bisection;
+  const bytes = sources.source.stats.bytes + sources.target.stats.bytes + (collectors.source.bytesRead?.() ?? 0) + (collectors.target.bytesRead?.() ?? 0);
+  return {
+    strategy: 'bisection',
+    maxPending: streamed.maxPending,
+    segments: { ...result.segments },
+    rowsRead: { ...rowsRead },
+    bytes,
+    queries: sources.source.stats.queries + sources.target.stats.queries,
+  };
+}
