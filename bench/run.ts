@@ -18,6 +18,8 @@
 //   export     `parity export` of the source to CSV and xlsx against reading it (bench/export.ts)
 //   peers      parity beside DuckDB, daff, sqldiff and the raw read floors on the same data
 //              (CSV sorted and shuffled, SQLite to SQLite), and a 2-row compare (bench/peers.ts)
+//   bisection  BENCH_BISECTION_ROWS (default 5,000,000) in PostgreSQL and MariaDB: bisection
+//              against the streaming diff and against count(*) (bench/bisection.ts)
 // Figures also go to bench/results/latest.json. `npm run bench -- read` runs one part.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,12 +32,13 @@ import { writeParts } from '../test/helpers/xlsx.js';
 import { measurePhase, productsToReceiver, recordFigure, say, startAgent, type Figure } from './common.js';
 import { exportBench } from './export.js';
 import { peersBench } from './peers.js';
+import { bisectionBench } from './bisection.js';
 import { firstLoadAndShuffled } from './trust.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const XLSX_ROWS = Number(process.env.BENCH_XLSX_ROWS ?? 100_000);
 const PUSH_RECORDS = Number(process.env.BENCH_PUSH_RECORDS ?? 100_000);
-const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['incremental', 'reconcile', 'read', 'push', 'status', 'trust', 'export', 'peers']);
+const parts = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['incremental', 'reconcile', 'read', 'push', 'status', 'trust', 'export', 'peers', 'bisection']);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'parity-bench-'));
 
@@ -279,6 +282,7 @@ try {
   if (parts.has('read')) await readXlsx();
   if (parts.has('export')) await exportBench({ dir, n: N, record, measure });
   if (parts.has('peers')) await peersBench({ dir, here, n: N, record, measure });
+  if (parts.has('bisection')) await bisectionBench({ dir, record, measure });
   if (parts.has('trust') || parts.has('first-load') || parts.has('shuffled')) await firstLoadAndShuffled({ dir, here, n: N, record, measure }, parts);
   mkdirSync(path.join(here, 'results'), { recursive: true });
   writeFileSync(path.join(here, 'results/latest.json'), `${JSON.stringify({ at: new Date().toISOString(), records: N, figures }, null, 2)}\n`);

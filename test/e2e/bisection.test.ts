@@ -3,7 +3,7 @@
 // timestamps with microseconds, keys with gaps, composite keys in orders that differ between
 // collations), the counts, samples and push plan of a bisected run equal a streamed run's.
 import path from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/agent/config/load.js';
@@ -218,7 +218,7 @@ EXTRA`;
       await load(target, 'same', rows, withTimestamp);
       writeFileSync(path.join(dir, 'custom.mjs'), 'export function shout(v) { return typeof v === "string" ? v.toUpperCase() : v; }\n');
       readConfig = `version: 1
-reports: { dir: reports-same, formats: [json] }
+reports: { dir: reports-same, formats: [json, md] }
 transforms: ./custom.mjs
 systems:
   a: { type: sql, url: "${source.url}" }
@@ -233,10 +233,12 @@ entities:
       const equal = await run(`same-${sourceKind}-${targetKind}`, true, '');
       expect(equal.join).toMatchObject({ strategy: 'bisection', rowsRead: { source: 0, target: 0 }, segments: { checked: 1, read: 0 } });
       expect(equal.diff).toMatchObject({ matched: 800, missing: 0, extra: 0, changed: 0 });
+      expect(readFileSync(path.join(dir, 'reports-same', 'latest.md'), 'utf8')).toContain('- bisection: 0 of 1 segments read; rows read 0 in a, 0 in b');
       const fields = ', fields: { region: region, code: code, price: price, ratio: ratio, name: { from: name, transform: shout }, at: at }';
       const custom = await run(`custom-${sourceKind}-${targetKind}`, true, fields);
       expect(custom.join!.strategy).not.toBe('bisection');
       expect(custom.join!.fallback).toMatch(/field name has a transform \(shout\)/);
+      expect(readFileSync(path.join(dir, 'reports-same', 'latest.md'), 'utf8')).toContain('- read in full, not bisected: source field name has a transform (shout)');
       expect(custom.diff).toMatchObject({ matched: 800, changed: 0 });
       if (sourceKind === 'mariadb' || targetKind === 'mariadb') {
         // A case-insensitive collation orders "B" and "b2" otherwise than the other side: streamed.
