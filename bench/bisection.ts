@@ -34,18 +34,21 @@ async function reachable(url: string): Promise<Sequelize | null> {
 }
 
 /** Drift on an id: 0 none, 1 missing in the target, 2 changed, 3 extra (absent from the source). */
-const clustered = (id: string) => `CASE WHEN MOD(${id}, ${Math.floor(ROWS / 20)}) BETWEEN 1 AND 250 THEN 1 + MOD(FLOOR(${id} / ${Math.floor(ROWS / 20)}), 3) ELSE 0 END`;
-const spread = (id: string) => `CASE WHEN MOD(${id} * 7919, 1000) = 0 THEN 1 + MOD(FLOOR(${id} / 1000), 3) ELSE 0 END`;
+type Div = (a: string, b: number) => string;
+const pgDiv: Div = (a, b) => `(${a} / ${b})`;
+const myDiv: Div = (a, b) => `(${a} DIV ${b})`;
+const clustered = (id: string, div: Div) => `CASE WHEN MOD(${id}, ${Math.floor(ROWS / 20)}) BETWEEN 1 AND 250 THEN 1 + MOD(${div(id, Math.floor(ROWS / 20))}, 3) ELSE 0 END`;
+const spread = (id: string, div: Div) => `CASE WHEN MOD(${id} * 7919, 1000) = 0 THEN 1 + MOD(${div(id, 1000)}, 3) ELSE 0 END`;
 
-async function build(pg: Sequelize, my: Sequelize, table: string, drift: ((id: string) => string) | null): Promise<{ missing: number; changed: number; extra: number }> {
+async function build(pg: Sequelize, my: Sequelize, table: string, drift: ((id: string, div: Div) => string) | null): Promise<{ missing: number; changed: number; extra: number }> {
   await pg.query(`DROP TABLE IF EXISTS ${table}`);
   await my.query(`DROP TABLE IF EXISTS ${table}`);
   await pg.query(`CREATE TABLE ${table} (id BIGINT PRIMARY KEY, sku VARCHAR(20) NOT NULL, name TEXT, price NUMERIC(12,2), stock INTEGER, updated_at TIMESTAMP(6) WITH TIME ZONE)`);
   await my.query(`CREATE TABLE ${table} (id BIGINT PRIMARY KEY, sku VARCHAR(20) NOT NULL, name VARCHAR(100), price DECIMAL(12,2), stock INT, updated_at DATETIME(6)) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  const d = (id: string) => (drift ? drift(id) : '0');
+  const d = (id: string) => (drift ? drift(id, id === 'seq' ? myDiv : pgDiv) : '0');
   // Source (PostgreSQL): every id but the extras.
   await pg.query(
-    `INSERT INTO ${table} SELECT g, 'SKU-' || lpad(g::text, 8, '0'), 'product ' || g, round(MOD(g * 7919, 100000) / 100.0, 2), MOD(g * 31, 1000), timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second' + MOD(g, 997) * interval '1 microsecond' FROM generate_series(1, ${ROWS}) g WHERE (${d('g')}) <> 3`,
+    `INSERT INTO ${table} SELECT g, 'SKU-' || lpad(g::text, 8, '0'), 'product ' || g, round(MOD(g * 7919, 100000) / 100.0, 2), MOD(g * 31, 1000), timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second' + MOD(g, 997) * interval '1 microsecond' FROM generate_series(1::bigint, ${ROWS}) g WHERE (${d('g')}) <> 3`,
   );
   // Target (MariaDB): every id but the missing ones; changed ones have another price.
   await my.query(
@@ -53,7 +56,7 @@ async function build(pg: Sequelize, my: Sequelize, table: string, drift: ((id: s
   );
   await pg.query(`ANALYZE ${table}`);
   await my.query(`ANALYZE TABLE ${table}`);
-  const [rows] = await pg.query(`SELECT ${d('g')} AS kind, COUNT(*) AS n FROM generate_series(1, ${ROWS}) g GROUP BY 1`);
+  const [rows] = await pg.query(`SELECT ${d('g')} AS kind, COUNT(*) AS n FROM generate_series(1::bigint, ${ROWS}) g GROUP BY 1`);
   const count = (k: number) => Number((rows as { kind: number; n: string }[]).find((r) => Number(r.kind) === k)?.n ?? 0);
   return { missing: count(1), changed: count(2), extra: count(3) };
 }
