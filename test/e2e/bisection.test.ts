@@ -6,6 +6,7 @@ import path from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prng } from '../../examples/demo/data.js';
 import { loadConfig } from '../../src/agent/config/load.js';
 import { silentLogger } from '../../src/agent/logger.js';
 import { runOnce } from '../../src/agent/run.js';
@@ -39,18 +40,6 @@ async function open(kind: Kind): Promise<Place> {
   const file = `side-${++sqliteFiles}.db`;
   const db = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, file), logging: false });
   return { kind, url: `sqlite:${file}`, prefix: '', db, teardown: () => db.close() };
-}
-
-/** A small deterministic generator (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Row {
