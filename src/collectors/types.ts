@@ -38,8 +38,10 @@ export interface SegmentSums {
 export interface SegmentSource {
   /** Count and checksum of each part of `range` cut at `cuts` (cuts.length + 1 parts, in order). */
   checksums(range: KeyRange, cuts: readonly (readonly unknown[])[]): Promise<SegmentSums[]>;
-  /** Every `step`-th key of `range` in key order: where to cut it. */
-  cuts(range: KeyRange, step: number): Promise<unknown[][]>;
+  /** The rows in `range`: a count only, no checksum. */
+  count(range: KeyRange): Promise<number>;
+  /** Where to cut `range` (holding about `rows` rows) into about `parts` parts, in key order. */
+  cuts(range: KeyRange, parts: number, rows: number): Promise<unknown[][]>;
   /** Whether the database computes the checksums (false: the agent reads and hashes the rows). */
   readonly inDatabase: boolean;
   /** How the database orders each key column ("number", "text:binary", a collation…): two

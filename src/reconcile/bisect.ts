@@ -1,14 +1,15 @@
 // Bisection: which key ranges of an entity differ, found from counts and checksums computed
 // where the data lives. A segment whose count and checksum agree on both sides is matched
 // without reading a row; one that differs is cut into `factor` parts at keys sampled from the
-// larger side, until it holds no more than `threshold` rows; those are read and diffed.
+// larger side (at even steps of an integer key), until it holds no more than `threshold`
+// rows; those are read and diffed.
 //
 // Each side cuts a range by its own ordering of the keys (collations differ). A row that one
 // side puts in another part than the other side does makes both parts differ, so both are
 // read on both sides, and the one diff over everything read still pairs it.
 import type { Side } from './types.js';
 import pLimit from 'p-limit';
-import type { KeyRange, SegmentSource, SegmentSums } from '../collectors/types.js';
+import type { KeyRange, SegmentSource } from '../collectors/types.js';
 
 export interface BisectionSettings {
   factor: number;
@@ -27,7 +28,10 @@ export interface BisectionResult {
 
 const MAX_DEPTH = 64;
 
-const same = (a: SegmentSums, b: SegmentSums) => a.count === b.count && a.sum === b.sum;
+/** A segment's count, and its checksum where it was computed (null: counted only). */
+type Sums = { count: number; sum: bigint | null };
+
+const same = (a: Sums, b: Sums) => a.sum !== null && b.sum !== null && a.count === b.count && a.sum === b.sum;
 
 /** Checksum and cut queries in flight at once, per entity (both sides together). */
 const IN_FLIGHT = 4;
@@ -36,13 +40,20 @@ export async function bisect(sides: Record<Side, SegmentSource>, settings: Bisec
   const result: BisectionResult = { ranges: [], matched: 0, segments: { checked: 1, read: 0 }, rowsToRead: { source: 0, target: 0 } };
   const limit = pLimit(IN_FLIGHT);
   const whole: KeyRange = { from: null, to: null };
-  const [s, t] = await Promise.all([limit(() => sides.source.checksums(whole, [])), limit(() => sides.target.checksums(whole, []))]);
-  result.ranges = await visit(whole, s![0]!, t![0]!, 0);
+  // First the counts only: a large table is cut at once, so every row is hashed in one pass
+  // (the first cut's grouped checksums), not once for the whole and again for its parts.
+  const [sourceRows, targetRows] = await Promise.all([limit(() => sides.source.count(whole)), limit(() => sides.target.count(whole))]);
+  if (Math.max(sourceRows, targetRows) > settings.threshold) {
+    result.ranges = await visit(whole, { count: sourceRows, sum: null }, { count: targetRows, sum: null }, 0);
+  } else {
+    const [s, t] = await Promise.all([limit(() => sides.source.checksums(whole, [])), limit(() => sides.target.checksums(whole, []))]);
+    result.ranges = await visit(whole, s![0]!, t![0]!, 0);
+  }
   return result;
 
   /** The ranges to read within `range`, in key order. Parts are visited at once, their
    *  queries held to IN_FLIGHT; the answer keeps their order. */
-  async function visit(range: KeyRange, source: SegmentSums, target: SegmentSums, depth: number): Promise<KeyRange[]> {
+  async function visit(range: KeyRange, source: Sums, target: Sums, depth: number): Promise<KeyRange[]> {
     if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
     if (same(source, target)) {
       result.matched += source.count;
@@ -51,7 +62,7 @@ export async function bisect(sides: Record<Side, SegmentSource>, settings: Bisec
     const larger = source.count >= target.count ? sides.source : sides.target;
     const rows = Math.max(source.count, target.count);
     // Each level shrinks the larger side's part by the factor; the depth bound is a safeguard.
-    const cuts = rows > settings.threshold && depth < MAX_DEPTH ? await limit(() => larger.cuts(range, Math.ceil(rows / settings.factor))) : [];
+    const cuts = rows > settings.threshold && depth < MAX_DEPTH ? await limit(() => larger.cuts(range, settings.factor, rows)) : [];
     if (cuts.length === 0) {
       result.segments.read++;
       result.rowsToRead.source += source.count;

@@ -1,7 +1,8 @@
 // The canonical text of a row for segment checksums, written once per dialect: PostgreSQL and
 // MySQL/MariaDB build it in SQL (and hash it there); a SQLite side's rows are read and turned
-// into the same text here. Each value is a type tag, its length in UTF-8 bytes and its text
-// (NULL is "-"), so the text of a row is never ambiguous.
+// into the same text here. Each value is a type tag and its text: ended by ';' where the text
+// cannot hold one (numbers, timestamps), else after its length in UTF-8 bytes; NULL is "-".
+// So the text of a row is never ambiguous.
 //
 // The rule that keeps bisection exact: two rows whose texts are equal are equal for the
 // streaming diff too (same key, same compared values). So a text is never coarser than
@@ -56,6 +57,16 @@ interface Piece {
   text: string;
 }
 
+/** The scale a DECIMAL(p, s) / NUMERIC(p, s) type declares (0 for DECIMAL(p)), or null. */
+function declaredScale(type: string): number | null {
+  const m = /\(\s*\d+\s*(?:,\s*(\d+)\s*)?\)/.exec(type);
+  return m ? Number(m[1] ?? 0) : null;
+}
+
+/** Tags whose text never holds ';' (numbers, booleans, hex, timestamps): the text ends at a
+ *  ';'. Text of any other tag may hold anything and is written after its length instead. */
+const DELIMITED = /^[nfbxtT]$/;
+
 function pieceOf(dialect: 'postgres' | 'mysql', column: string, cls: TypeClass, type: string, key: boolean): Piece {
   const pg = dialect === 'postgres';
   const asText = pg ? `${column}::text` : `CAST(${column} AS CHAR)`;
@@ -65,10 +76,13 @@ function pieceOf(dialect: 'postgres' | 'mysql', column: string, cls: TypeClass, 
     case 'decimal':
       // A key keeps its scale (the key is the value's own text); a compared value drops
       // trailing zeros, as the streaming diff compares decimals by value.
-      if (key) return { tag: 'n', text: asText };
-      return pg
-        ? { tag: 'n', text: `(CASE WHEN strpos(${asText}, '.') > 0 THEN rtrim(rtrim(${asText}, '0'), '.') ELSE ${asText} END)` }
-        : { tag: 'n', text: `(CASE WHEN LOCATE('.', ${asText}) > 0 THEN TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${asText})) ELSE ${asText} END)` };
+      // A declared scale says whether the text has a point: no test per row then.
+      if (key || declaredScale(type) === 0) return { tag: 'n', text: asText };
+      {
+        const trimmed = pg ? `rtrim(rtrim(${asText}, '0'), '.')` : `TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${asText}))`;
+        if (declaredScale(type) !== null) return { tag: 'n', text: trimmed };
+        return { tag: 'n', text: pg ? `(CASE WHEN strpos(${asText}, '.') > 0 THEN ${trimmed} ELSE ${asText} END)` : `(CASE WHEN LOCATE('.', ${asText}) > 0 THEN ${trimmed} ELSE ${asText} END)` };
+      }
     case 'float':
       return { tag: 'f', text: asText };
     case 'text':
@@ -99,13 +113,16 @@ export interface TextColumn {
 
 /** The SQL expression of a row's canonical text (PostgreSQL or MySQL/MariaDB). */
 export function rowTextSql(dialect: 'postgres' | 'mysql', columns: readonly TextColumn[]): string {
-  const length = dialect === 'postgres' ? 'octet_length' : 'LENGTH';
+  const pg = dialect === 'postgres';
+  // Both concatenations are NULL when a part is NULL (PostgreSQL's CONCAT() is not: hence ||).
+  const cat = (...parts: string[]) => (pg ? `(${parts.join(' || ')})` : `CONCAT(${parts.join(', ')})`);
   const parts = columns.map((c) => {
     if (c.column === null) return `'-'`;
     const { tag, text } = pieceOf(dialect, c.column, typeClass(dialect, c.type), c.type, c.key);
-    return `(CASE WHEN ${c.column} IS NULL THEN '-' ELSE CONCAT('${tag}', ${length}(${text}), ':', ${text}) END)`;
+    const piece = DELIMITED.test(tag) ? cat(`'${tag}'`, text, `';'`) : cat(`'${tag}'`, pg ? `octet_length(${text})::text` : `LENGTH(${text})`, `':'`, text);
+    return `COALESCE(${piece}, '-')`;
   });
-  return `CONCAT(${parts.join(', ')})`;
+  return pg ? `(${parts.join(' || ')})` : `CONCAT(${parts.join(', ')})`;
 }
 
 /** The SQL expression of a row's 60-bit hash: the first 15 hex digits of the text's MD5. */
@@ -137,7 +154,7 @@ export function valuePiece(value: unknown, key: boolean, peer?: TypeClass): stri
     tag = 'o:js:';
     text = canonicalValue(value) ?? '';
   }
-  return `${tag}${Buffer.byteLength(text)}:${text}`;
+  return DELIMITED.test(tag) ? `${tag}${text};` : `${tag}${Buffer.byteLength(text)}:${text}`;
 }
 
 /** The 60-bit hash of a row text, as the SQL of rowHashSql computes it. */

@@ -132,7 +132,39 @@ export class SqlSegments implements SegmentSource {
     }
   }
 
-  async cuts(range: KeyRange, step: number): Promise<unknown[][]> {
+  async count(range: KeyRange): Promise<number> {
+    const where = this.range(range);
+    const rows = await this.query<{ parity_n: number | string }>(`SELECT COUNT(*) AS parity_n FROM ${this.access.from} WHERE ${where.sql}`, where.params);
+    this.stats.bytes += 16;
+    return Number(rows[0]?.parity_n ?? 0);
+  }
+
+  async cuts(range: KeyRange, parts: number, rows: number): Promise<unknown[][]> {
+    return (await this.evenCuts(range, parts)) ?? (await this.everyNth(range, Math.ceil(rows / parts)));
+  }
+
+  /** An integer key: cuts at even steps between the range's smallest and largest key (two
+   *  index lookups, no scan). null when the key is not one integer column. */
+  private async evenCuts(range: KeyRange, parts: number): Promise<unknown[][] | null> {
+    if (this.quotedKeys.length !== 1 || this.classes[0] !== 'int') return null;
+    const where = this.range(range);
+    const key = this.quotedKeys[0]!;
+    const [row] = await this.query<{ lo: unknown; hi: unknown }>(`SELECT MIN(${key}) AS lo, MAX(${key}) AS hi FROM ${this.access.from} WHERE ${where.sql}`, where.params);
+    this.stats.bytes += 32;
+    const lo = Number(row?.lo);
+    const hi = Number(row?.hi);
+    // Past 2^53 (or a value that is not a number), the sampled cuts below.
+    if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || typeof row?.lo === 'object' || typeof row?.hi === 'object') return null;
+    const cuts: unknown[][] = [];
+    for (let i = 1; i < parts; i++) {
+      const cut = lo + Math.floor(((hi - lo + 1) * i) / parts);
+      if (cut > lo && cut <= hi && cut !== cuts[cuts.length - 1]?.[0]) cuts.push([cut]);
+    }
+    return cuts;
+  }
+
+  /** Every `step`-th key of the range, by ROW_NUMBER: one ordered scan of the key. */
+  private async everyNth(range: KeyRange, step: number): Promise<unknown[][]> {
     const where = this.range(range);
     const names = this.quotedKeys.join(', ');
     const rows = await this.query<Record<string, unknown>>(
@@ -146,14 +178,19 @@ export class SqlSegments implements SegmentSource {
 
 /** Why the side's rows cannot be matched by checksum alone, or null: a key that repeats (the
  *  streaming diff reports duplicates) or is empty text (such a record is invalid). */
-export async function keyProblems(access: SqlAccess, quotedKeys: readonly string[], primaryKey: readonly string[], keys: readonly string[]): Promise<string | null> {
+export async function keyProblems(access: SqlAccess, quotedKeys: readonly string[], primaryKey: readonly string[], keys: readonly string[], types: Record<string, string>): Promise<string | null> {
   const notNull = quotedKeys.map((k) => `${k} IS NOT NULL`).join(' AND ');
   const isPrimary = primaryKey.length === keys.length && keys.every((k) => primaryKey.includes(k));
   if (!isPrimary) {
     const repeated = await access.query(`SELECT 1 AS n FROM ${access.from} WHERE ${access.base} AND ${notNull} GROUP BY ${quotedKeys.join(', ')} HAVING COUNT(*) > 1 LIMIT 1`, []);
     if (repeated.length) return 'a key occurs more than once';
   }
-  const empty = quotedKeys.map((k) => `CAST(${k} AS ${access.dialect === 'mysql' ? 'CHAR' : 'TEXT'}) = ''`).join(' OR ');
+  // In PostgreSQL and MySQL only a text column can hold empty text: an integer key needs no
+  // scan for it. A SQLite column holds whatever was stored in it, so every key is checked.
+  const typed = access.dialect !== 'sqlite';
+  const texts = quotedKeys.filter((_, i) => !typed || !/INT|NUMERIC|DECIMAL|REAL|DOUBLE|FLOAT|DATE|TIME|BOOL/i.test(types[keys[i]!] ?? ''));
+  if (texts.length === 0) return null;
+  const empty = texts.map((k) => `CAST(${k} AS ${access.dialect === 'mysql' ? 'CHAR' : 'TEXT'}) = ''`).join(' OR ');
   const blank = await access.query(`SELECT 1 AS n FROM ${access.from} WHERE ${access.base} AND (${empty}) LIMIT 1`, []);
   return blank.length ? 'a key is empty text' : null;
 }
@@ -171,7 +208,7 @@ export async function segmentsOf(
     const present = c !== undefined && table.types[c] !== undefined;
     return { name: present ? c : null, column: present ? table.quote(c) : null, type: present ? table.types[c]! : '', key };
   });
-  const problem = await keyProblems(access, keys.map(table.quote), table.primaryKey, keys);
+  const problem = await keyProblems(access, keys.map(table.quote), table.primaryKey, keys, table.types);
   if (problem) return problem;
   const segments = new SqlSegments(access, { keys, text, quote: table.quote });
   segments.keyOrder = await keyOrders(access, table.name, keys, table.types, table.quote);
