@@ -6,14 +6,21 @@ import { bisect, type BisectionResult } from '../reconcile/bisect.js';
 import type { JoinStats, Side } from '../reconcile/types.js';
 import type { ResolvedEntity } from './config/load.js';
 import type { Logger } from './logger.js';
+import { systemType } from '../systems/registry.js';
+import { segmentFingerprint, sharedBisect, type SegmentShare } from './shared-segments.js';
 
 export interface Bisection {
-  result: BisectionResult;
+  result: BisectionResult & { stats?: { queries: number; bytes: number } };
   sources: Record<Side, SegmentSource>;
 }
 
 /** null: bisection does not apply (a side is not SQL, or `bisection: false`). */
 export type BisectionPlan = { bisection: Bisection; fallback?: undefined } | { fallback: string; bisection?: undefined } | null;
+
+/** Whether the entity may be bisected: both systems compute checksums, and it is not off. */
+export function bisects(entity: ResolvedEntity): boolean {
+  return entity.config.bisection !== false && [entity.source, entity.target].every((side) => systemType(side.system).capabilities.checksums === true);
+}
 
 /** Why the entity's records cannot be matched by checksums in the database, or null. */
 function entityBlocker(entity: ResolvedEntity, compareFields: readonly string[], run: { keyIndex: boolean; partial: boolean; attachments: boolean }): string | null {
@@ -37,27 +44,37 @@ export async function planBisection(
   run: { keyIndex: boolean; partial: boolean; attachments: boolean },
   log: Logger,
   signal: AbortSignal,
+  share?: SegmentShare,
 ): Promise<BisectionPlan> {
-  if (entity.config.bisection === false || entity.source.system.type !== 'sql' || entity.target.system.type !== 'sql') return null;
+  if (!bisects(entity)) return null;
   const fallback = (why: string): BisectionPlan => {
     log.info({ reason: why }, 'streaming diff, not bisection');
     return { fallback: why };
   };
   const blocked = entityBlocker(entity, compareFields, run);
   if (blocked) return fallback(blocked);
+  const sources = await segmentSources(entity, collectors, compareFields);
+  if (typeof sources === 'string') return fallback(sources);
+  const started = performance.now();
+  const settings = { factor: entity.config.bisectionFactor, threshold: entity.config.bisectionThreshold };
+  // On a store other agents share, the parts are units of work any of them may take.
+  const result = share ? await sharedBisect(share, entity.name, segmentFingerprint(entity, compareFields), sources, settings, log, signal) : await bisect(sources, settings, signal);
+  log.info({ matched: result.matched, segments: result.segments, toRead: result.rowsToRead, ms: Math.round(performance.now() - started) }, 'segments compared by checksum');
+  return { bisection: { result, sources } };
+}
+
+/** Both sides' segments, ready to be compared, or why they cannot be. */
+export async function segmentSources(entity: ResolvedEntity, collectors: Record<Side, Collector>, compareFields: readonly string[]): Promise<Record<Side, SegmentSource> | string> {
   const spec = { keyFields: entity.keyFields, compareFields, metrics: entity.metrics };
   const [source, target] = await Promise.all([collectors.source.segments!(spec), collectors.target.segments!(spec)]);
-  if (typeof source === 'string') return fallback(source);
-  if (typeof target === 'string') return fallback(target);
-  if (!source.inDatabase && !target.inDatabase) return fallback('neither side computes checksums in its database (SQLite on both sides)');
+  if (typeof source === 'string') return source;
+  if (typeof target === 'string') return target;
+  if (!source.inDatabase && !target.inDatabase) return 'neither side computes checksums in its database (SQLite on both sides)';
   const unlike = entity.keyFields.findIndex((_, i) => source.keyOrder[i] !== target.keyOrder[i]);
-  if (unlike >= 0) return fallback(`the databases order key field ${entity.keyFields[unlike]} differently (${source.keyOrder[unlike]} and ${target.keyOrder[unlike]}); a binary collation on both sides (C, utf8mb4_bin) lets bisection cut them alike`);
+  if (unlike >= 0) return `the databases order key field ${entity.keyFields[unlike]} differently (${source.keyOrder[unlike]} and ${target.keyOrder[unlike]}); a binary collation on both sides (C, utf8mb4_bin) lets bisection cut them alike`;
   if (!source.inDatabase) source.align(target.classes);
   if (!target.inDatabase) target.align(source.classes);
-  const started = performance.now();
-  const result = await bisect({ source, target }, { factor: entity.config.bisectionFactor, threshold: entity.config.bisectionThreshold }, signal);
-  log.info({ matched: result.matched, segments: result.segments, toRead: result.rowsToRead, ms: Math.round(performance.now() - started) }, 'segments compared by checksum');
-  return { bisection: { result, sources: { source, target } } };
+  return { source, target };
 }
 
 /** The report's join: bisection's figures, or the streaming join with why bisection was not used. */
@@ -65,13 +82,15 @@ export function joinReport(streamed: JoinStats, plan: BisectionPlan, collectors:
   if (!plan) return streamed;
   if (plan.fallback !== undefined) return { ...streamed, fallback: plan.fallback };
   const { result, sources } = plan.bisection;
-  const bytes = sources.source.stats.bytes + sources.target.stats.bytes + (collectors.source.bytesRead?.() ?? 0) + (collectors.target.bytesRead?.() ?? 0);
+  // Shared segments: the checksum queries of every agent that took part.
+  const stats = result.stats ?? { queries: sources.source.stats.queries + sources.target.stats.queries, bytes: sources.source.stats.bytes + sources.target.stats.bytes };
+  const bytes = stats.bytes + (collectors.source.bytesRead?.() ?? 0) + (collectors.target.bytesRead?.() ?? 0);
   return {
     strategy: 'bisection',
     maxPending: streamed.maxPending,
     segments: { ...result.segments },
     rowsRead: { ...rowsRead },
     bytes,
-    queries: sources.source.stats.queries + sources.target.stats.queries,
+    queries: stats.queries,
   };
 }

@@ -80,6 +80,8 @@ export interface EntityPlan {
   runtimes: SystemRuntimes;
   /** --export-diff: the folder the missing, extra and changed records are written to. */
   exportDiff?: string | undefined;
+  /** This agent's name and lease length: a bisected entity's parts are shared on a shared store. */
+  share?: { holder: string; ttlMs: number };
 }
 
 export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEntity, plan: EntityPlan, log: Logger, signal: AbortSignal | undefined): Promise<EntityOutcome> {
@@ -116,7 +118,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     const readKeys: Record<Side, Map<string, string>> = { source: new Map(), target: new Map() };
     const tolerant = Object.keys(entity.tolerances).length > 0;
     // Both sides SQL tables: only the key ranges whose checksums differ are read.
-    const bisected = await planBisection(entity, collectors, compareFields, { keyIndex: keepsIndex, partial, attachments: attach !== null }, log, abort.signal);
+    const bisected = await planBisection(entity, collectors, compareFields, { keyIndex: keepsIndex, partial, attachments: attach !== null }, log, abort.signal, plan.share && store.shared ? { store, ...plan.share } : undefined);
     const ranges = bisected?.bisection?.result.ranges;
     const builder = new DiffBuilder(maxAhead * 2, tolerant ? { fields: compareFields, tolerances: entity.tolerances } : undefined, indexRows);
     // Tolerances compare field values as records meet, so they keep whole records.

@@ -10,6 +10,7 @@ import { withDeadline } from './deadline.js';
 import { COMPACT_ABOVE, MAX_AHEAD, reconcileEntity, sideNames, watermarksToReadFrom, type EntityOutcome } from './entity.js';
 import { holderIsDead, PROCESS_HOLDER } from './holder.js';
 import { takeEntityLease } from './leases.js';
+import { helpWithSegments } from './segment-helper.js';
 import type { Logger } from './logger.js';
 import type { RunLogFiles } from './log-files.js';
 import { newProgress, type RunProgress } from './progress.js';
@@ -107,13 +108,18 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
       progress.recordsRead = 0;
       const blocked = entity.config.dependsOn.map((d) => byName.get(d)).find((r) => r && (r.outcome === 'failed' || r.outcome === 'skipped'));
       let why: string | null = blocked ? `prerequisite ${blocked.name} ${blocked.outcome}` : options.drain?.aborted || options.signal?.aborted ? 'the agent is shutting down' : null;
-      const lease = why ? null : await takeEntityLease(store, entity.name, holder, ttl, log);
+      let lease = why ? null : await takeEntityLease(store, entity.name, holder, ttl, log);
       // An entity waiting on one another agent is running is that agent's business too.
       if (blocked && busy.has(blocked.name)) busy.add(entity.name);
       if (lease && 'busy' in lease) {
-        why = lease.busy;
-        busy.add(entity.name);
-        log.warn({ entity: entity.name, reason: why }, 'entity skipped');
+        // On a shared store, a bisected entity's parts are work this agent can take.
+        const help = store.shared ? await helpWithSegments(loaded, entity, { store, holder, ttlMs: ttl }, runtimes, lastRunAt, log.child({ entity: entity.name }), options.signal) : null;
+        if (help && 'lease' in help) lease = help.lease;
+        else {
+          why = `${lease.busy}${help ? `; this agent bisected ${help.did} of its ${help.of} segments` : ''}`;
+          busy.add(entity.name);
+          log.warn({ entity: entity.name, reason: why }, 'entity skipped');
+        }
       }
       try {
         let outcome: EntityOutcome = { report: failedEntityReport(sideNames(entity), 'skipped', why ?? ''), watermarks: {} };
@@ -130,7 +136,7 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
                 compared = await reconcileEntity(
                   loaded,
                   entity,
-                  { store, runtimes, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress, pushes: Boolean(entity.target.writer) && !dryRun, filters, window: windowOf(entity, options, started), exportDiff: options.exportDiff },
+                  { store, share: { holder, ttlMs: ttl }, runtimes, full: options.full ?? false, maxAhead: options.maxAhead ?? MAX_AHEAD, compactAbove: options.compactAbove ?? COMPACT_ABOVE, lastRunAt, progress, pushes: Boolean(entity.target.writer) && !dryRun, filters, window: windowOf(entity, options, started), exportDiff: options.exportDiff },
                   entityLog,
                   signal,
                 );

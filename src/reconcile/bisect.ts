@@ -8,7 +8,7 @@
 // side puts in another part than the other side does makes both parts differ, so both are
 // read on both sides, and the one diff over everything read still pairs it.
 import type { Side } from './types.js';
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { KeyRange, SegmentSource } from '../collectors/types.js';
 
 export interface BisectionSettings {
@@ -37,12 +37,13 @@ const same = (a: Sums, b: Sums) => a.sum !== null && b.sum !== null && a.count =
 const IN_FLIGHT = 4;
 
 export async function bisect(sides: Record<Side, SegmentSource>, settings: BisectionSettings, signal?: AbortSignal): Promise<BisectionResult> {
-  const result: BisectionResult = { ranges: [], matched: 0, segments: { checked: 1, read: 0 }, rowsToRead: { source: 0, target: 0 } };
+  const result = emptyResult(1);
   const limit = pLimit(IN_FLIGHT);
   const whole: KeyRange = { from: null, to: null };
   // First the counts only: a large table is cut at once, so every row is hashed in one pass
   // (the first cut's grouped checksums), not once for the whole and again for its parts.
   const [sourceRows, targetRows] = await Promise.all([limit(() => sides.source.count(whole)), limit(() => sides.target.count(whole))]);
+  const visit = visitor(sides, settings, result, limit, signal);
   if (Math.max(sourceRows, targetRows) > settings.threshold) {
     result.ranges = await visit(whole, { count: sourceRows, sum: null }, { count: targetRows, sum: null }, 0);
   } else {
@@ -50,10 +51,68 @@ export async function bisect(sides: Record<Side, SegmentSource>, settings: Bisec
     result.ranges = await visit(whole, s![0]!, t![0]!, 0);
   }
   return result;
+}
 
+/** The first cut of the entity, as units of work for several agents: the whole key range
+ *  cut in `factor` parts when it is larger than the threshold, else the whole as one. */
+export async function topRanges(sides: Record<Side, SegmentSource>, settings: BisectionSettings): Promise<KeyRange[]> {
+  const whole: KeyRange = { from: null, to: null };
+  const [sourceRows, targetRows] = await Promise.all([sides.source.count(whole), sides.target.count(whole)]);
+  const rows = Math.max(sourceRows, targetRows);
+  if (rows <= settings.threshold) return [whole];
+  const cuts = await (sourceRows >= targetRows ? sides.source : sides.target).cuts(whole, settings.factor, rows);
+  return Array.from({ length: cuts.length + 1 }, (_, i) => ({ from: i === 0 ? null : cuts[i - 1]!, to: i === cuts.length ? null : cuts[i]! }));
+}
+
+/** One of the first cut's parts, bisected as `bisect` does it (the same segments, the same
+ *  ranges to read): its result, to be joined with the other parts' by `joinResults`. */
+export async function bisectRange(sides: Record<Side, SegmentSource>, settings: BisectionSettings, range: KeyRange, signal?: AbortSignal): Promise<BisectionResult> {
+  const result = emptyResult(1);
+  const limit = pLimit(IN_FLIGHT);
+  const [s, t] = await Promise.all([limit(() => sides.source.checksums(range, [])), limit(() => sides.target.checksums(range, []))]);
+  result.ranges = await visitor(sides, settings, result, limit, signal)(range, s![0]!, t![0]!, 1);
+  return result;
+}
+
+/** The parts' results (in key order) as the one result of the entity. */
+export function joinResults(parts: readonly BisectionResult[]): BisectionResult {
+  // The whole, counted, is a segment of its own when it was cut.
+  const result = emptyResult(parts.length > 1 ? 1 : 0);
+  for (const p of parts) {
+    result.matched += p.matched;
+    result.segments.checked += p.segments.checked;
+    result.segments.read += p.segments.read;
+    result.rowsToRead.source += p.rowsToRead.source;
+    result.rowsToRead.target += p.rowsToRead.target;
+  }
+  result.ranges = joinAdjacent(parts.flatMap((p) => p.ranges));
+  return result;
+}
+
+function emptyResult(checked: number): BisectionResult {
+  return { ranges: [], matched: 0, segments: { checked, read: 0 }, rowsToRead: { source: 0, target: 0 } };
+}
+
+/** A range that starts where the one before it ended extends it: fewer, longer reads. */
+function joinAdjacent(ranges: readonly KeyRange[]): KeyRange[] {
+  const joined: KeyRange[] = [];
+  for (const r of ranges) {
+    const previous = joined[joined.length - 1];
+    if (previous && previous.to !== null && r.from !== null && sameBound(previous.to, r.from)) previous.to = r.to;
+    else joined.push({ ...r });
+  }
+  return joined;
+}
+
+/** Two bounds hold the same key (a bound read back from the state store is a copy). */
+function sameBound(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a === b || (a.length === b.length && a.every((v, i) => v === b[i] || (v instanceof Date && b[i] instanceof Date && v.getTime() === (b[i] as Date).getTime())));
+}
+
+function visitor(sides: Record<Side, SegmentSource>, settings: BisectionSettings, result: BisectionResult, limit: LimitFunction, signal?: AbortSignal) {
   /** The ranges to read within `range`, in key order. Parts are visited at once, their
    *  queries held to IN_FLIGHT; the answer keeps their order. */
-  async function visit(range: KeyRange, source: Sums, target: Sums, depth: number): Promise<KeyRange[]> {
+  return async function visit(range: KeyRange, source: Sums, target: Sums, depth: number): Promise<KeyRange[]> {
     if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
     if (same(source, target)) {
       result.matched += source.count;
@@ -74,13 +133,6 @@ export async function bisect(sides: Record<Side, SegmentSource>, settings: Bisec
     const parts = await Promise.all(
       Array.from({ length: cuts.length + 1 }, (_, i) => visit({ from: i === 0 ? range.from : cuts[i - 1]!, to: i === cuts.length ? range.to : cuts[i]! }, sourceParts[i]!, targetParts[i]!, depth + 1)),
     );
-    // A range that starts where the one before it ended extends it: fewer, longer reads.
-    const joined: KeyRange[] = [];
-    for (const r of parts.flat()) {
-      const previous = joined[joined.length - 1];
-      if (previous && previous.to !== null && previous.to === r.from) previous.to = r.to;
-      else joined.push(r);
-    }
-    return joined;
-  }
+    return joinAdjacent(parts.flat());
+  };
 }

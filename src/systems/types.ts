@@ -28,6 +28,9 @@ export interface SystemCapabilities {
   nestedFields: boolean;
   /** Values may be binary (a BLOB): an attachment field that holds no URL holds the file itself. */
   binaryValues?: boolean;
+  /** The system computes counts and checksums of key ranges itself: an entity with such a
+   *  system on both sides is bisected (see src/reconcile/bisect.ts). */
+  checksums?: boolean;
 }
 
 /** A target side to write, as its writer is given it. */

@@ -58,7 +58,7 @@ describe('state store on SQLite', () => {
     const [migrations] = (await raw.query('SELECT name FROM parity_migrations')) as [{ name: string }[], unknown];
     await raw.close();
     expect(mode[0]!.journal_mode).toBe('wal');
-    expect(migrations.map((m) => m.name)).toEqual(['0001-runs', '0002-watermarks', '0003-key-index', '0004-outbox-ledger', '0005-leases', '0006-log-files-and-run-records', '0007-attachment-cache', '0008-content-hash-xxh64']);
+    expect(migrations.map((m) => m.name)).toEqual(['0001-runs', '0002-watermarks', '0003-key-index', '0004-outbox-ledger', '0005-leases', '0006-log-files-and-run-records', '0007-attachment-cache', '0008-content-hash-xxh64', '0009-shared-segments']);
   });
 
   it('a state URL it cannot use is a clear error', async () => {
@@ -117,7 +117,7 @@ describe.skipIf(!pgAvailable)('[postgres] state store on PostgreSQL', () => {
       await keyIndex(store);
       await store.close();
       const tables = (await pg.db.query(`SELECT t.table_name AS name FROM information_schema.tables t WHERE t.table_schema = '${pg.schema}' ORDER BY 1`, { type: QueryTypes.SELECT })) as { name: string }[];
-      expect(tables.map((t) => t.name)).toEqual(['parity_attachments', 'parity_entity_runs', 'parity_key_counts', 'parity_key_index', 'parity_leases', 'parity_ledger', 'parity_migrations', 'parity_outbox', 'parity_run_records', 'parity_runs', 'parity_watermarks']);
+      expect(tables.map((t) => t.name)).toEqual(['parity_attachments', 'parity_entity_runs', 'parity_key_counts', 'parity_key_index', 'parity_leases', 'parity_ledger', 'parity_migrations', 'parity_outbox', 'parity_run_records', 'parity_runs', 'parity_segment_jobs', 'parity_segments', 'parity_watermarks']);
     } finally {
       await pg.drop();
     }

@@ -206,4 +206,39 @@ export const migrations: Migration[] = [
       // The old hashes cannot be computed back: the next run rebuilds the index either way.
     },
   },
+  {
+    name: '0009-shared-segments',
+    async up({ context: qi }) {
+      // Bisection's top-level segments as units of work that agents sharing the store lease
+      // one at a time (see segment-table.ts): a job per entity run, a row per segment.
+      await qi.createTable('parity_segment_jobs', {
+        id: { type: DataTypes.STRING(64), primaryKey: true },
+        entity: { type: DataTypes.STRING(128), allowNull: false },
+        fingerprint: { type: DataTypes.STRING(64), allowNull: false },
+        leader: { type: DataTypes.STRING(160), allowNull: false },
+        status: { type: DataTypes.STRING(16), allowNull: false },
+        parts: { type: DataTypes.INTEGER, allowNull: false },
+        created_at: { type: DataTypes.DATE(3), allowNull: false },
+        heartbeat_at: { type: DataTypes.DATE(3), allowNull: false },
+        finished_at: { type: DataTypes.DATE(3), allowNull: true },
+      });
+      await qi.addIndex('parity_segment_jobs', ['entity', 'status'], { name: 'parity_segment_jobs_entity' });
+      await qi.createTable('parity_segments', {
+        job_id: { type: DataTypes.STRING(64), primaryKey: true },
+        idx: { type: DataTypes.INTEGER, primaryKey: true },
+        bounds: { type: DataTypes.TEXT, allowNull: false },
+        status: { type: DataTypes.STRING(16), allowNull: false },
+        holder: { type: DataTypes.STRING(160), allowNull: true },
+        expires_at: { type: DataTypes.DATE(3), allowNull: true },
+        attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+        result: { type: DataTypes.TEXT, allowNull: true },
+        done_by: { type: DataTypes.STRING(160), allowNull: true },
+        done_at: { type: DataTypes.DATE(3), allowNull: true },
+      });
+    },
+    async down({ context: qi }) {
+      await qi.dropTable('parity_segments');
+      await qi.dropTable('parity_segment_jobs');
+    },
+  },
 ];

@@ -16,6 +16,8 @@ export interface StoreModels {
   leases: ModelStatic<Row>;
   runRecords: ModelStatic<Row>;
   attachments: ModelStatic<Row>;
+  segmentJobs: ModelStatic<Row>;
+  segments: ModelStatic<Row>;
   /** Outbox writes go one at a time (see outbox.ts): the tail of that queue. */
   writing: Promise<unknown>;
 }
@@ -160,5 +162,36 @@ export function defineModels(sequelize: Sequelize): StoreModels {
     },
     { tableName: 'parity_leases', timestamps: false },
   );
-  return { sequelize, runs, entityRuns, watermarks, keyIndex, keyCounts, outbox, ledger, leases, runRecords, attachments, writing: Promise.resolve() };
+  const segmentJobs = sequelize.define<Row>(
+    'SegmentJob',
+    {
+      id: { type: DataTypes.STRING(64), primaryKey: true },
+      entity: DataTypes.STRING(128),
+      fingerprint: DataTypes.STRING(64),
+      leader: DataTypes.STRING(160),
+      status: DataTypes.STRING(16),
+      parts: DataTypes.INTEGER,
+      created_at: DataTypes.DATE(3),
+      heartbeat_at: DataTypes.DATE(3),
+      finished_at: DataTypes.DATE(3),
+    },
+    { tableName: 'parity_segment_jobs', timestamps: false },
+  );
+  const segments = sequelize.define<Row>(
+    'Segment',
+    {
+      job_id: { type: DataTypes.STRING(64), primaryKey: true },
+      idx: { type: DataTypes.INTEGER, primaryKey: true },
+      bounds: DataTypes.TEXT,
+      status: DataTypes.STRING(16),
+      holder: DataTypes.STRING(160),
+      expires_at: DataTypes.DATE(3),
+      attempts: DataTypes.INTEGER,
+      result: DataTypes.TEXT,
+      done_by: DataTypes.STRING(160),
+      done_at: DataTypes.DATE(3),
+    },
+    { tableName: 'parity_segments', timestamps: false },
+  );
+  return { sequelize, runs, entityRuns, watermarks, keyIndex, keyCounts, outbox, ledger, leases, runRecords, attachments, segmentJobs, segments, writing: Promise.resolve() };
 }

@@ -19,6 +19,7 @@ import { defineModels, type StoreModels } from './models.js';
 import * as outbox from './outbox.js';
 import * as runRecords from './run-records.js';
 import * as runs from './runs.js';
+import * as segmentTable from './segment-table.js';
 import * as watermarks from './watermarks.js';
 
 export type { IndexRow } from './key-index.js';
@@ -71,6 +72,42 @@ export class StateStore implements Outbox, AttachmentCache {
   }
   leaseHolder(name: string) {
     return leases.leaseHolder(this.m, name);
+  }
+
+  // ---- Shared bisection segments (segment-table.ts) ----
+  /** Whether agents on other machines can share this store (PostgreSQL or MySQL). */
+  get shared(): boolean {
+    return this.m.sequelize.getDialect() !== 'sqlite';
+  }
+  openSegmentJob(entity: string, fingerprint: string, freshMs: number) {
+    return segmentTable.openJob(this.m, entity, fingerprint, freshMs);
+  }
+  createSegmentJob(entity: string, fingerprint: string, leader: string, ranges: readonly string[]) {
+    return segmentTable.createJob(this.m, entity, fingerprint, leader, ranges);
+  }
+  segmentHeartbeat(job: string, leader: string) {
+    return segmentTable.heartbeat(this.m, job, leader);
+  }
+  claimSegment(job: string, holder: string, ttlMs: number, isDead: (holder: string) => boolean) {
+    return segmentTable.claim(this.m, job, holder, ttlMs, isDead);
+  }
+  renewSegment(job: string, idx: number, holder: string, ttlMs: number) {
+    return segmentTable.renew(this.m, job, idx, holder, ttlMs);
+  }
+  completeSegment(job: string, idx: number, holder: string, result: string) {
+    return segmentTable.complete(this.m, job, idx, holder, result);
+  }
+  segmentCounts(job: string) {
+    return segmentTable.counts(this.m, job);
+  }
+  segmentResults(job: string) {
+    return segmentTable.results(this.m, job);
+  }
+  segmentJobStatus(job: string) {
+    return segmentTable.status(this.m, job);
+  }
+  finishSegmentJob(job: string) {
+    return segmentTable.finish(this.m, job);
   }
 
   // ---- Run history (runs.ts) ----

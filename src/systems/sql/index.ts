@@ -45,7 +45,7 @@ export const sqlSystem: SystemType = {
   schema: sqlSystemSchema,
   sideShape: sqlSideShape,
   // The watermark becomes a condition of the query.
-  capabilities: { canFilter: (side) => side.incremental !== undefined, nestedFields: false, binaryValues: true },
+  capabilities: { canFilter: (side) => side.incremental !== undefined, nestedFields: false, binaryValues: true, checksums: true },
   describe: (system) => sql(system).url,
   describeSide: (side) => (side as SqlSideConfig).table ?? ((side as SqlSideConfig).query ? 'query' : null),
   secrets: (system) => urlPassword(sql(system).url),
