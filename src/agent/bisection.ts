@@ -12,6 +12,8 @@ import { segmentFingerprint, sharedBisect, type SegmentShare } from './shared-se
 export interface Bisection {
   result: BisectionResult & { stats?: { queries: number; bytes: number } };
   sources: Record<Side, SegmentSource>;
+  /** attach: two SQLite files joined in one connection, not checksummed. */
+  strategy?: 'attach';
 }
 
 /** null: bisection does not apply (a side is not SQL, or `bisection: false`). */
@@ -55,6 +57,14 @@ export async function planBisection(
   if (blocked) return fallback(blocked);
   const sources = await segmentSources(entity, collectors, compareFields);
   if (typeof sources === 'string') return fallback(sources);
+  if (!sources.source.inDatabase && !sources.target.inDatabase) {
+    // Two SQLite files: one connection joins both tables instead.
+    const joined = (await sources.source.joinAttached?.(sources.target)) ?? 'no join';
+    if (typeof joined === 'string') return fallback(`neither side computes checksums in its database (SQLite on both sides), and they cannot be joined: ${joined}`);
+    const { ranges, matched, rowsToRead, queries, bytes } = joined;
+    log.info({ matched, ranges: ranges.length, toRead: rowsToRead }, 'both SQLite tables joined in one database');
+    return { bisection: { result: { ranges, matched, rowsToRead, segments: { checked: 1, read: ranges.length }, stats: { queries, bytes } }, sources, strategy: 'attach' } };
+  }
   const started = performance.now();
   const settings = { factor: entity.config.bisectionFactor, threshold: entity.config.bisectionThreshold };
   // On a store other agents share, the parts are units of work any of them may take.
@@ -69,7 +79,6 @@ export async function segmentSources(entity: ResolvedEntity, collectors: Record<
   const [source, target] = await Promise.all([collectors.source.segments!(spec), collectors.target.segments!(spec)]);
   if (typeof source === 'string') return source;
   if (typeof target === 'string') return target;
-  if (!source.inDatabase && !target.inDatabase) return 'neither side computes checksums in its database (SQLite on both sides)';
   const unlike = entity.keyFields.findIndex((_, i) => source.keyOrder[i] !== target.keyOrder[i]);
   if (unlike >= 0) return `the databases order key field ${entity.keyFields[unlike]} differently (${source.keyOrder[unlike]} and ${target.keyOrder[unlike]}); a binary collation on both sides (C, utf8mb4_bin) lets bisection cut them alike`;
   if (!source.inDatabase) source.align(target.classes);
@@ -86,9 +95,10 @@ export function joinReport(streamed: JoinStats, plan: BisectionPlan, collectors:
   const stats = result.stats ?? { queries: sources.source.stats.queries + sources.target.stats.queries, bytes: sources.source.stats.bytes + sources.target.stats.bytes };
   const bytes = stats.bytes + (collectors.source.bytesRead?.() ?? 0) + (collectors.target.bytesRead?.() ?? 0);
   return {
-    strategy: 'bisection',
+    strategy: plan.bisection.strategy ?? 'bisection',
     maxPending: streamed.maxPending,
-    segments: { ...result.segments },
+    // A join in SQLite checks keys, not segments.
+    ...(plan.bisection.strategy === 'attach' ? {} : { segments: { ...result.segments } }),
     rowsRead: { ...rowsRead },
     bytes,
     queries: stats.queries,

@@ -39,13 +39,14 @@ export async function helpWithSegments(
     const compareFields = await resolveCompareFields(entity, collectors.source, collectors.target);
     const fingerprint = segmentFingerprint(entity, compareFields);
     const until = Date.now() + Math.min(JOIN_WAIT_MS, share.ttlMs);
+    // Two SQLite sides are joined in one database by the leader: nothing to share.
+    const sources = await segmentSources(entity, collectors, compareFields);
+    if (typeof sources === 'string' || (!sources.source.inDatabase && !sources.target.inDatabase)) return null;
     let job: SegmentJob | null;
     while (!(job = await store.openSegmentJob(entity.name, fingerprint, 2 * share.ttlMs))) {
       if (Date.now() > until || signal?.aborted) return null;
       await sleep(POLL_MS, signal);
     }
-    const sources = await segmentSources(entity, collectors, compareFields);
-    if (typeof sources === 'string') return null;
     const settings = { factor: entity.config.bisectionFactor, threshold: entity.config.bisectionThreshold };
     log.info({ job: job.id, segments: job.parts }, "joined another agent's segments");
     let did = 0;

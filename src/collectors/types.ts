@@ -51,7 +51,21 @@ export interface SegmentSource {
   readonly classes: readonly string[];
   /** A side the agent hashes takes the other side's classes, to write its values alike. */
   align(peer: readonly string[]): void;
+  /** Two SQLite files: this side's database joins the other's table (attached) and says
+   *  which key ranges differ; a string says why it cannot. */
+  joinAttached?(peer: SegmentSource): Promise<AttachedJoin | string>;
   readonly stats: { queries: number; bytes: number };
+}
+
+/** The key ranges whose rows differ, found by joining both tables in one database: runs of
+ *  consecutive differing keys, each up to the key after it. */
+export interface AttachedJoin {
+  ranges: KeyRange[];
+  /** Rows equal on both sides (not read). */
+  matched: number;
+  rowsToRead: { source: number; target: number };
+  queries: number;
+  bytes: number;
 }
 
 /** What a side's segments are built from: the entity's key and compared fields. */

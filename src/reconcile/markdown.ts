@@ -98,5 +98,8 @@ export function joinText(e: EntityReport): string | null {
   if (j.strategy === 'bisection' && j.segments && j.rowsRead) {
     return `bisection: ${j.segments.read} of ${j.segments.checked} segments read; rows read ${j.rowsRead.source} in ${e.source.system}, ${j.rowsRead.target} in ${e.target.system}; ${j.queries ?? 0} checksum queries, ${j.bytes ?? 0} bytes`;
   }
+  if (j.strategy === 'attach' && j.rowsRead) {
+    return `both tables joined in SQLite: rows read ${j.rowsRead.source} in ${e.source.system}, ${j.rowsRead.target} in ${e.target.system} (the keys that differ)`;
+  }
   return j.fallback ? `read in full, not bisected: ${j.fallback}` : null;
 }

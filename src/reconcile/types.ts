@@ -38,7 +38,7 @@ export interface InvalidEntry extends InvalidRecord {
 export interface JoinStats {
   /** merge: the sides arrived in the same key order and few records waited for their
    *  counterpart; hash: they did not, and unmatched records were held until the end. */
-  strategy: 'merge' | 'hash' | 'bisection';
+  strategy: 'merge' | 'hash' | 'bisection' | 'attach';
   /** The most records that waited for the other side at any moment. */
   maxPending: number;
   /** bisection: segments whose checksums were compared, and those read and diffed. */

@@ -142,10 +142,13 @@ const PAIRS: [Kind, Kind, boolean][] = [
   ['postgres', 'sqlite', pgAvailable],
   ['mariadb', 'sqlite', mariadbAvailable],
   ['postgres', 'postgres', pgAvailable],
+  // Two SQLite files have no hash function: one connection joins both tables instead.
+  ['sqlite', 'sqlite', true],
 ];
 const SEEDS = [1, 2, 3, 4, 5, 6];
 
 for (const [sourceKind, targetKind, available] of PAIRS) {
+  const strategy = sourceKind === 'sqlite' && targetKind === 'sqlite' ? 'attach' : 'bisection';
   describe.skipIf(!available)(`bisection ${sourceKind} ↔ ${targetKind}`, () => {
     const places: Place[] = [];
     beforeAll(async () => {
@@ -181,8 +184,8 @@ EXTRA`;
         const name = `${sourceKind}-${targetKind}-${seed}`;
         const streamed = await run(name, false);
         const bisected = await run(name, true);
-        expect(streamed.join!.strategy, `seed ${seed}`).not.toBe('bisection');
-        expect(bisected.join!.strategy, `seed ${seed}: ${bisected.join!.fallback ?? ''}`).toBe('bisection');
+        expect(streamed.join!.strategy, `seed ${seed}`).not.toBe(strategy);
+        expect(bisected.join!.strategy, `seed ${seed}: ${bisected.join!.fallback ?? ''}`).toBe(strategy);
         expect(bisected.diff, `seed ${seed}`).toEqual(streamed.diff);
         expect(bisected.samples, `seed ${seed}`).toEqual(streamed.samples);
         expect(bisected.sync, `seed ${seed}`).toEqual(streamed.sync);
@@ -194,7 +197,8 @@ EXTRA`;
         const threshold = [1, 7, 40, 150][seed % 4]!;
         if (threshold <= 7) expect(read.source + read.target, `seed ${seed}`).toBeLessThan((data.source.length + data.target.length) / 2);
         expect(read.source + read.target).toBeLessThanOrEqual(data.source.length + data.target.length);
-        expect(bisected.join!.segments!.read).toBeLessThanOrEqual(bisected.join!.segments!.checked);
+        if (strategy === 'bisection') expect(bisected.join!.segments!.read).toBeLessThanOrEqual(bisected.join!.segments!.checked);
+        else expect(bisected.join!.segments).toBeUndefined();
         expect(streamed.diff.missing + streamed.diff.extra + streamed.diff.changed).toBeGreaterThan(0);
       }
     }, 240_000);
@@ -221,9 +225,11 @@ entities:
     target: { system: b, table: ${target.prefix}same EXTRA }
 `;
       const equal = await run(`same-${sourceKind}-${targetKind}`, true, '');
-      expect(equal.join).toMatchObject({ strategy: 'bisection', rowsRead: { source: 0, target: 0 }, segments: { checked: 1, read: 0 } });
+      expect(equal.join).toMatchObject({ strategy, rowsRead: { source: 0, target: 0 }, ...(strategy === 'bisection' ? { segments: { checked: 1, read: 0 } } : {}) });
       expect(equal.diff).toMatchObject({ matched: 800, missing: 0, extra: 0, changed: 0 });
-      expect(readFileSync(path.join(dir, 'reports-same', 'latest.md'), 'utf8')).toContain('- bisection: 0 of 1 segments read; rows read 0 in a, 0 in b');
+      expect(readFileSync(path.join(dir, 'reports-same', 'latest.md'), 'utf8')).toContain(
+        strategy === 'attach' ? '- both tables joined in SQLite: rows read 0 in a, 0 in b (the keys that differ)' : '- bisection: 0 of 1 segments read; rows read 0 in a, 0 in b',
+      );
       const fields = ', fields: { region: region, code: code, price: price, ratio: ratio, name: { from: name, transform: shout }, at: at }';
       const custom = await run(`custom-${sourceKind}-${targetKind}`, true, fields);
       expect(custom.join!.strategy).not.toBe('bisection');
@@ -244,3 +250,38 @@ entities:
     }, 120_000);
   });
 }
+
+describe('two SQLite files joined in SQLite', () => {
+  it('calls values equal only when the streaming diff would: same storage class, same bytes', async () => {
+    // Each side stores what it was given: '1e2' as text beside 100 as a number, '0.50' beside 0.5,
+    // 1 beside 1.0, 'a' beside 'A' in a case-insensitive column, NULL beside '' (the other side's
+    // column is REAL: SQLite would compare '1e2' to 100 as numbers).
+    const values: [unknown, unknown][] = [['1e2', 100], ['0.50', 0.5], [1, 1.0], ['a', 'A'], [null, ''], ['same', 'same'], [7, 7], [Buffer.from('x'), 'x']];
+    const make = async (file: string, side: 0 | 1, collate: string) => {
+      const db = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, file), logging: false });
+      await db.query(`CREATE TABLE odd (id INTEGER PRIMARY KEY, v ${collate})`);
+      for (const [i, pair] of values.entries()) await db.query('INSERT INTO odd VALUES (?, ?)', { replacements: [i + 1, pair[side]] });
+      await db.close();
+    };
+    await make('odd-a.db', 0, 'TEXT');
+    await make('odd-b.db', 1, 'REAL COLLATE NOCASE');
+    readConfig = `version: 1
+reports: { dir: reports-odd, formats: [json] }
+systems:
+  a: { type: sql, url: "sqlite:odd-a.db" }
+  b: { type: sql, url: "sqlite:odd-b.db" }
+entities:
+  items:
+    key: id
+    bisection: BISECTION
+    source: { system: a, table: odd }
+    target: { system: b, table: odd }
+EXTRA`;
+    const streamed = await run('odd', false);
+    const joined = await run('odd', true);
+    expect(joined.join!.strategy).toBe('attach');
+    expect(joined.diff).toEqual(streamed.diff);
+    expect(joined.samples).toEqual(streamed.samples);
+    expect(streamed.diff.changed).toBeGreaterThan(0);
+  });
+});

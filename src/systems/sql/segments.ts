@@ -2,29 +2,14 @@
 // each row's 60-bit MD5 of its canonical text) of key ranges, computed in PostgreSQL or
 // MySQL/MariaDB with one grouped query per split; a SQLite side (no hash function) is read
 // range by range and hashed here. Cut points come from one query (every n-th key by
-// ROW_NUMBER), never from OFFSET.
-import type { KeyRange, SegmentSource, SegmentSpec, SegmentSums } from '../../collectors/types.js';
-import type { SqlDialect } from '../../core/sql.js';
+// ROW_NUMBER, or even steps of an integer key), never from OFFSET.
+import type { AttachedJoin, KeyRange, SegmentSource, SegmentSpec, SegmentSums } from '../../collectors/types.js';
+import { joinAttached } from './pair.js';
+import type { SegmentColumns, SqlAccess } from './segment-access.js';
 import { keysetCondition, keysetParams, rangeCondition } from './keyset.js';
-import { rowHash, rowHashSql, rowTextSql, typeClass, valuePiece, type TextColumn, type TypeClass } from './row-text.js';
+import { rowHash, rowHashSql, rowTextSql, typeClass, valuePiece, type TypeClass } from './row-text.js';
 
-export interface SqlAccess {
-  dialect: SqlDialect;
-  query<T>(sql: string, params: unknown[]): Promise<T[]>;
-  /** What to select from (a quoted table). */
-  from: string;
-  /** The side's own conditions (its where clause), or '1 = 1'. */
-  base: string;
-  pageSize: number;
-}
-
-export interface SegmentColumns {
-  /** Key columns, unquoted, in the key's order. */
-  keys: readonly string[];
-  /** The row text's columns: keys first, then the compared fields in their sorted order. */
-  text: readonly (TextColumn & { name: string | null })[];
-  quote: (identifier: string) => string;
-}
+export type { SegmentColumns, SqlAccess } from './segment-access.js';
 
 const tuple = (items: readonly string[]) => (items.length === 1 ? items[0]! : `(${items.join(', ')})`);
 const marks = (n: number) => tuple(Array.from({ length: n }, () => '?'));
@@ -55,6 +40,14 @@ export class SqlSegments implements SegmentSource {
 
   align(peer: readonly string[]): void {
     this.peer = peer;
+  }
+
+  /** SQLite beside SQLite: this side's connection joins both tables (pair.ts). */
+  async joinAttached(peer: SegmentSource): Promise<AttachedJoin | string> {
+    if (!(peer instanceof SqlSegments) || this.access.dialect !== 'sqlite' || peer.access.dialect !== 'sqlite') return 'the sides are not two SQLite files';
+    const made = await joinAttached(this.access, this.columns, peer.access, peer.columns, [...this.keyOrder, ...peer.keyOrder]);
+    if (typeof made !== 'string') this.stats.queries += made.queries;
+    return made;
   }
 
   private async query<T>(sql: string, params: unknown[]): Promise<T[]> {
@@ -240,8 +233,13 @@ export async function keyOrders(access: SqlAccess, table: string, keys: readonly
     collations = new Map(rows.map((r) => [r.name, r.coll ?? 'binary']));
   } else {
     const rows = await access.query<{ sql: string | null }>(`SELECT sql FROM sqlite_master WHERE name = ?`, [table]);
-    // A declared COLLATE (NOCASE, RTRIM) orders text otherwise than BINARY.
-    if (/\bCOLLATE\b/i.test(rows[0]?.sql ?? '')) return keys.map((k) => `text:sqlite:declared collation on ${k}`);
+    // A COLLATE (NOCASE, RTRIM) declared on a key column, or in a constraint, orders text
+    // otherwise than BINARY; one on another column does not matter here.
+    const body = rows[0]?.sql ?? '';
+    const parts = body.slice(body.indexOf('(') + 1).split(',');
+    const declared = (k: string) => parts.some((p) => /\bCOLLATE\b/i.test(p) && (/^\s*(PRIMARY|UNIQUE|CONSTRAINT)\b/i.test(p) || new RegExp(`^\\s*["\`[]?${k.replace(/\W/g, '\\$&')}["\`\\]]?\\s`, 'i').test(p)));
+    const collated = keys.find(declared);
+    if (collated !== undefined) return keys.map((k) => `text:sqlite:declared collation on ${collated}`);
   }
   return keys.map((k) => {
     const type = (types[k] ?? '').toUpperCase();
