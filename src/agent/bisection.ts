@@ -25,7 +25,7 @@ export function bisects(entity: ResolvedEntity): boolean {
 }
 
 /** Why the entity's records cannot be matched by checksums in the database, or null. */
-function entityBlocker(entity: ResolvedEntity, compareFields: readonly string[], run: { keyIndex: boolean; partial: boolean; attachments: boolean }): string | null {
+export function entityBlocker(entity: ResolvedEntity, compareFields: readonly string[], run: { keyIndex: boolean; partial: boolean; attachments: boolean }): string | null {
   if (entity.keyChains.length > 1) return 'the entity has key fallback chains';
   if (run.keyIndex) return 'the entity reads incrementally (a key index keeps its keys)';
   if (run.partial) return 'a filter or window reads part of each side';

@@ -5,7 +5,7 @@
 import type { Collector } from '../collectors/types.js';
 import type { Side } from '../reconcile/types.js';
 import { createCollector } from '../systems/registry.js';
-import { bisects, segmentSources } from './bisection.js';
+import { bisects, entityBlocker, segmentSources } from './bisection.js';
 import type { LoadedConfig, ResolvedEntity } from './config/load.js';
 import { resolveCompareFields } from './entity.js';
 import { takeEntityLease, type EntityLease } from './leases.js';
@@ -37,6 +37,9 @@ export async function helpWithSegments(
   const { store } = share;
   try {
     const compareFields = await resolveCompareFields(entity, collectors.source, collectors.target);
+    // What the config alone says about bisection: no waiting for a job the leader never posts.
+    const incremental = [entity.source, entity.target].some((side) => side.config.incremental !== undefined);
+    if (entityBlocker(entity, compareFields, { keyIndex: incremental, partial: entity.config.window !== undefined, attachments: false })) return null;
     const fingerprint = segmentFingerprint(entity, compareFields);
     const until = Date.now() + Math.min(JOIN_WAIT_MS, share.ttlMs);
     // Two SQLite sides are joined in one database by the leader: nothing to share.
