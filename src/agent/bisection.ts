@@ -33,7 +33,9 @@ export function entityBlocker(entity: ResolvedEntity, compareFields: readonly st
   if (Object.keys(entity.rules.validate).length || Object.keys(entity.rules.precision).length) return 'validate or precision rules can make records invalid';
   const fields = new Set([...entity.keyFields, ...compareFields]);
   for (const side of [entity.source, entity.target]) {
-    const m = side.mappings?.find((x) => fields.has(x.name) && x.transforms.length > 0);
+    // A compared field that is only trimmed is trimmed in SQL the same way (row-text.ts).
+    const inSql = (x: { name: string; transforms: readonly { text: string }[] }) => !entity.keyFields.includes(x.name) && x.transforms.every((t) => t.text === 'trim');
+    const m = side.mappings?.find((x) => fields.has(x.name) && x.transforms.length > 0 && !inSql(x));
     if (m) return `${side.role} field ${m.name} has a transform (${m.transforms.map((t) => t.text).join(' | ')}) that is not computed in SQL`;
   }
   return null;

@@ -9,6 +9,7 @@
 // with the same bytes (BINARY collation, typeof alike), NULL to NULL; keys pair only the same
 // way. Whatever SQL calls different is read and compared by the streaming diff as usual.
 import type { AttachedJoin } from '../../collectors/types.js';
+import { TRIMMED_CHARS } from './row-text.js';
 import type { SegmentColumns, SqlAccess } from './segment-access.js';
 
 const PEER = 'parity_peer';
@@ -28,8 +29,11 @@ export async function joinAttached(own: SqlAccess, ownColumns: SegmentColumns, p
   const width = ownColumns.text.length;
   if (peerColumns.text.length !== width || peerColumns.keys.length !== keys) return 'the two sides compare different fields';
   const c = (i: number) => `parity_c${i}`;
+  // A trimmed field is trimmed as the transform does it: text only, every character trim() drops.
+  const valueOf = (col: SegmentColumns['text'][number]) =>
+    col.column === null ? 'NULL' : col.trim ? `(CASE WHEN typeof(${col.column}) = 'text' THEN trim(${col.column}, '${TRIMMED_CHARS}') ELSE ${col.column} END)` : col.column;
   const select = (columns: SegmentColumns, from: string, base: string) =>
-    `SELECT ${columns.text.map((col, i) => `${col.column ?? 'NULL'} AS ${c(i)}`).join(', ')} FROM ${from} WHERE ${base}${columns.text
+    `SELECT ${columns.text.map((col, i) => `${valueOf(col)} AS ${c(i)}`).join(', ')} FROM ${from} WHERE ${base}${columns.text
       .slice(0, keys)
       .map((col) => ` AND ${col.column} IS NOT NULL`)
       .join('')}`;

@@ -109,6 +109,19 @@ export interface TextColumn {
   column: string | null;
   type: string;
   key: boolean;
+  /** The field's mapping trims it (`transform: trim`, JavaScript's String.prototype.trim). */
+  trim?: boolean;
+}
+
+/** Every character JavaScript's trim() drops at either end (WhiteSpace and LineTerminator). */
+export const TRIMMED_CHARS = [0x9, 0xa, 0xb, 0xc, 0xd, 0x20, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff]
+  .map((c) => String.fromCharCode(c))
+  .join('');
+
+/** A text column trimmed exactly as the `trim` transform does: a side that trims in SQL and
+ *  one that does not then give equal text only where the streaming diff sees equal values. */
+function trimSql(dialect: 'postgres' | 'mysql', column: string): string {
+  return dialect === 'postgres' ? `btrim(${column}, '${TRIMMED_CHARS}')` : `REGEXP_REPLACE(${column}, '^[${TRIMMED_CHARS}]+|[${TRIMMED_CHARS}]+$', '')`;
 }
 
 /** The SQL expression of a row's canonical text (PostgreSQL or MySQL/MariaDB). */
@@ -118,7 +131,9 @@ export function rowTextSql(dialect: 'postgres' | 'mysql', columns: readonly Text
   const cat = (...parts: string[]) => (pg ? `(${parts.join(' || ')})` : `CONCAT(${parts.join(', ')})`);
   const parts = columns.map((c) => {
     if (c.column === null) return `'-'`;
-    const { tag, text } = pieceOf(dialect, c.column, typeClass(dialect, c.type), c.type, c.key);
+    const cls = typeClass(dialect, c.type);
+    const column = c.trim && cls === 'text' ? trimSql(dialect, c.column) : c.column;
+    const { tag, text } = pieceOf(dialect, column, cls, c.type, c.key);
     const piece = DELIMITED.test(tag) ? cat(`'${tag}'`, text, `';'`) : cat(`'${tag}'`, pg ? `octet_length(${text})::text` : `LENGTH(${text})`, `':'`, text);
     return `COALESCE(${piece}, '-')`;
   });

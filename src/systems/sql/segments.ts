@@ -112,7 +112,8 @@ export class SqlSegments implements SegmentSource {
         let line = '';
         for (let i = 0; i < text.length; i++) {
           const c = text[i]!;
-          line += c.name === null ? '-' : valuePiece(row[c.name], c.key, this.peer[i] as TypeClass | undefined);
+          const value = c.name === null ? null : row[c.name];
+          line += c.name === null ? '-' : valuePiece(c.trim && typeof value === 'string' ? value.trim() : value, c.key, this.peer[i] as TypeClass | undefined);
         }
         const s = sums[Number(row.parity_seg)]!;
         s.count++;
@@ -193,13 +194,13 @@ export async function keyProblems(access: SqlAccess, quotedKeys: readonly string
 export async function segmentsOf(
   access: SqlAccess,
   spec: SegmentSpec,
-  table: { name: string; columnOf: (field: string) => string | undefined; types: Record<string, string>; primaryKey: readonly string[]; quote: (c: string) => string },
+  table: { name: string; columnOf: (field: string) => string | undefined; types: Record<string, string>; primaryKey: readonly string[]; quote: (c: string) => string; trimmed?: (field: string) => boolean },
 ): Promise<SqlSegments | string> {
   const keys = spec.keyFields.map((f) => table.columnOf(f) ?? f);
   const text = [...spec.keyFields.map((f) => ({ f, key: true })), ...spec.compareFields.map((f) => ({ f, key: false }))].map(({ f, key }) => {
     const c = table.columnOf(f);
     const present = c !== undefined && table.types[c] !== undefined;
-    return { name: present ? c : null, column: present ? table.quote(c) : null, type: present ? table.types[c]! : '', key };
+    return { name: present ? c : null, column: present ? table.quote(c) : null, type: present ? table.types[c]! : '', key, trim: !key && (table.trimmed?.(f) ?? false) };
   });
   const problem = await keyProblems(access, keys.map(table.quote), table.primaryKey, keys, table.types);
   if (problem) return problem;
