@@ -11,7 +11,7 @@ import { resolveCompareFields } from './entity.js';
 import { takeEntityLease, type EntityLease } from './leases.js';
 import type { Logger } from './logger.js';
 import type { SystemRuntimes } from './runtimes.js';
-import { POLL_MS, segmentFingerprint, sleep, workSegments, type SegmentShare } from './shared-segments.js';
+import { pause, segmentFingerprint, workSegments, type SegmentShare } from './shared-segments.js';
 import type { SegmentJob } from './state/segment-table.js';
 
 /** lease: the leader died and this agent holds the entity now (it runs it, taking up the
@@ -48,7 +48,7 @@ export async function helpWithSegments(
     let job: SegmentJob | null;
     while (!(job = await store.openSegmentJob(entity.name, fingerprint, 2 * share.ttlMs))) {
       if (Date.now() > until || signal?.aborted) return null;
-      await sleep(POLL_MS, signal);
+      await pause(signal);
     }
     const settings = { factor: entity.config.bisectionFactor, threshold: entity.config.bisectionThreshold };
     log.info({ job: job.id, segments: job.parts }, "joined another agent's segments");
@@ -63,7 +63,7 @@ export async function helpWithSegments(
         await lease.release();
         return { did, of: job.parts };
       }
-      await sleep(POLL_MS, signal);
+      await pause(signal);
     }
   } finally {
     await Promise.all([collectors.source.close(), collectors.target.close()]).catch(() => undefined);

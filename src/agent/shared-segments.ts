@@ -7,6 +7,7 @@
 // lease expires (at once when the process is known to be gone); a leader that died is
 // replaced by a helper that takes its entity lease and takes up its job.
 import { createHash } from 'node:crypto';
+import { setTimeout as wait } from 'node:timers/promises';
 import type { KeyRange, SegmentSource } from '../collectors/types.js';
 import { ParityError } from '../core/errors.js';
 import { bisectRange, joinResults, topRanges, type BisectionResult, type BisectionSettings } from '../reconcile/bisect.js';
@@ -27,7 +28,7 @@ export interface SegmentShare {
 export type SharedResult = BisectionResult & { stats: { queries: number; bytes: number }; agents: string[] };
 
 /** How often a waiting agent looks for parts to take over and for the job's end. */
-export const POLL_MS = 250;
+const POLL_MS = 250;
 
 /** What identifies "the same entity, cut the same way": only agents that agree on it share. */
 export function segmentFingerprint(entity: ResolvedEntity, compareFields: readonly string[]): string {
@@ -70,11 +71,8 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new ParityError('PARITY_ABORTED', 'stopped');
 }
 
-export const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
+/** Waits between polls; an abort ends the wait (the caller then stops). */
+export const pause = (signal?: AbortSignal) => wait(POLL_MS, undefined, { signal }).catch(() => undefined);
 
 /** Takes free parts one at a time (and parts whose agent died) until none is left; how many
  *  this agent did. */
@@ -92,7 +90,7 @@ export async function workSegments(share: SegmentShare, job: SegmentJob, sides: 
       const result = await bisectRange(sides, settings, decodeRange(JSON.parse(part.range)), signal);
       const after = statsOf(sides);
       const stored: StoredResult = { result: { ...result, ranges: result.ranges.map(encodeRange) }, stats: { queries: after.queries - before.queries, bytes: after.bytes - before.bytes } };
-      if (await store.completeSegment(job.id, part.idx, holder, JSON.stringify(stored, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))) done++;
+      if (await store.completeSegment(job.id, part.idx, holder, JSON.stringify(stored))) done++;
       else log.warn({ segment: part.idx }, 'lost the lease on a segment (it expired and another agent took it): its result is left to that agent');
     } finally {
       clearInterval(renew);
@@ -119,7 +117,7 @@ export async function sharedBisect(share: SegmentShare, entity: string, fingerpr
       mine += await workSegments(share, current, sides, settings, log, signal);
       if ((await store.segmentCounts(current.id)).done >= current.parts) break;
       throwIfAborted(signal);
-      await sleep(POLL_MS, signal);
+      await pause(signal);
     }
     const rows = await store.segmentResults(current.id);
     const stored = rows.map((r) => JSON.parse(r.result) as StoredResult);

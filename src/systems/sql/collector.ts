@@ -242,7 +242,7 @@ export class SqlCollector implements Collector {
     if (pushed.length < spec.metrics.length) return `metric ${spec.metrics.find((m) => !pushed.includes(m))!.name} is not computed in the database`;
     const columnOf = (field: string) => (side.mappings ? side.mappings.find((m) => m.name === field)?.from : field);
     const access = { dialect: this.target.dialect, query: <T>(sql: string, params: unknown[]) => this.query<T>(sql, params), from: this.source(), base: this.where() ?? '1 = 1', pageSize: this.system.pageSize, file: this.target.dialect === 'sqlite' ? this.target.storage : undefined };
-    const trimmed = (field: string) => side.mappings?.find((m) => m.name === field)?.transforms.some((t) => t.text === 'trim') ?? false;
+    const trimmed = (field: string) => side.mappings?.find((m) => m.name === field)?.transforms.every((t) => t.text === 'trim') ?? false;
     const made = await segmentsOf(access, spec, { name: side.config.table, columnOf, types: described.types, primaryKey: described.primaryKey, quote: (c) => this.quote(c), trimmed });
     return typeof made === 'string' ? `${side.systemName} ${this.label}: ${made}` : made;
   }

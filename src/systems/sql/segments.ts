@@ -9,8 +9,6 @@ import type { SegmentColumns, SqlAccess } from './segment-access.js';
 import { keysetCondition, keysetParams, rangeCondition } from './keyset.js';
 import { rowHash, rowHashSql, rowTextSql, typeClass, valuePiece, type TypeClass } from './row-text.js';
 
-export type { SegmentColumns, SqlAccess } from './segment-access.js';
-
 const tuple = (items: readonly string[]) => (items.length === 1 ? items[0]! : `(${items.join(', ')})`);
 const marks = (n: number) => tuple(Array.from({ length: n }, () => '?'));
 
