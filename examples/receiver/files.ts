@@ -8,8 +8,9 @@ import { DataTypes, type Model, type ModelStatic, type Sequelize } from 'sequeli
 type StoredFile = Model<{ entity: string; local_id: string; field: string; body: Buffer; content_type: string; etag: string; puts: number }>;
 
 export interface ReceiverFiles {
-  /** Sets each item's file fields to the URLs of the files stored for it. */
-  merge(entity: string, rows: readonly { localId: string; item: Record<string, unknown> }[]): Promise<void>;
+  /** The rows' records as a JSON array, each item's file fields set to the URLs of the files
+   *  stored for it; the stored text as it is when the entity holds no file. */
+  list(entity: string, rows: readonly { local_id: string; data: string }[]): Promise<string>;
   /** Stores a file as an upload would (without counting it). */
   seed(entity: string, localId: string, field: string, body: Buffer, contentType?: string): Promise<void>;
   /** How many uploads each file of an entity received, by "localId|field". */
@@ -35,11 +36,14 @@ export async function receiverFiles(app: Hono, sequelize: Sequelize, oneAtATime:
     { tableName: 'files', timestamps: false },
   );
   await Files.sync();
+  // Entities holding any file: a list of any other entity is served as stored, unparsed.
+  const holding = new Set(((await Files.findAll({ attributes: ['entity'], group: ['entity'], raw: true })) as unknown as { entity: string }[]).map((r) => r.entity));
   const store = async (entity: string, localId: string, field: string, body: Buffer, contentType: string, counted: boolean) =>
     oneAtATime(async () => {
       const held = await Files.findOne({ where: { entity, local_id: localId, field }, attributes: ['puts'], raw: true });
       const puts = ((held as { puts: number } | null)?.puts ?? 0) + (counted ? 1 : 0);
       await Files.upsert({ entity, local_id: localId, field, body, content_type: contentType, etag: etagOf(body), puts });
+      holding.add(entity);
     });
 
   const upload = async (c: Context) => {
@@ -58,14 +62,16 @@ export async function receiverFiles(app: Hono, sequelize: Sequelize, oneAtATime:
   });
 
   return {
-    async merge(entity, rows) {
-      if (!rows.length) return;
-      const held = (await Files.findAll({ where: { entity, local_id: rows.map((r) => r.localId) }, attributes: ['local_id', 'field'], raw: true })) as unknown as { local_id: string; field: string }[];
-      const byId = new Map(rows.map((r) => [r.localId, r.item]));
+    async list(entity, rows) {
+      if (!holding.has(entity)) return `[${rows.map((r) => r.data).join(',')}]`;
+      const items = rows.map((r) => JSON.parse(r.data) as Record<string, unknown>);
+      const held = (await Files.findAll({ where: { entity, local_id: rows.map((r) => r.local_id) }, attributes: ['local_id', 'field'], raw: true })) as unknown as { local_id: string; field: string }[];
+      const byId = new Map(rows.map((r, i) => [r.local_id, items[i]!]));
       for (const f of held) {
         const item = byId.get(f.local_id);
         if (item) item[f.field] = `/files/${encodeURIComponent(entity)}/${encodeURIComponent(f.local_id)}/${encodeURIComponent(f.field)}`;
       }
+      return JSON.stringify(items);
     },
     seed: (entity, localId, field, body, contentType = 'application/octet-stream') => store(entity, localId, field, body, contentType, false),
     async uploads(entity) {
