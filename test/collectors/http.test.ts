@@ -150,3 +150,36 @@ describe('HTTP collector errors name the URL and the path', () => {
     expect(String(error)).toMatch(/system "shop": GET http:\/\/127\.0\.0\.1:1\/items\?page=1&per_page=100: .*ECONNREFUSED/);
   });
 });
+
+describe('HTTP collector asks for the next page while the reader works on this one', () => {
+  const asked: number[] = [];
+  let aborted = 0;
+  let base = '';
+  beforeAll(async () => {
+    const app = new Hono().get('/held', async (c) => {
+      const page = Number(c.req.query('page'));
+      asked.push(page);
+      if (page === 1) return c.json({ items: [{ sku: 'A', price: 1 }, { sku: 'B', price: 2 }] });
+      // Page 2 is held until the client goes away.
+      await new Promise<void>((resolve) => c.req.raw.signal.addEventListener('abort', () => resolve()));
+      aborted++;
+      return c.json({ items: [] });
+    });
+    base = await serveApp(app);
+  });
+
+  it('page 2 is asked for before page 1 is done with, and cancelled when the reader stops', async () => {
+    const collector = new HttpCollector(side(system(base), { path: '/held', pagination: { type: 'page', pageParam: 'page', sizeParam: 'per_page', size: 2, startPage: 1 } }));
+    const pages = collector.read({ mapper: mapper() })[Symbol.asyncIterator]() as AsyncGenerator<Page>;
+    const first = await pages.next();
+    expect((first.value as Page).records.map((r) => r.key)).toEqual(['A', 'B']);
+    // The reader holds page 1 and has not asked for more; the request for page 2 is already out.
+    const until = Date.now() + 5000;
+    while (!asked.includes(2) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(asked).toEqual([1, 2]);
+    await pages.return(undefined);
+    while (aborted === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(aborted).toBe(1);
+    expect(asked).toEqual([1, 2]);
+  });
+});

@@ -7,7 +7,7 @@ import { dottedGetter } from '../../collectors/mapper.js';
 import type { MetricValue } from '../../collectors/metrics.js';
 import type { Collector, ProbeResult, ReadOptions } from '../../collectors/types.js';
 import { WatermarkTracker } from '../../collectors/watermark.js';
-import { HttpClient } from './client.js';
+import { HttpClient, type JsonAnswer } from './client.js';
 import { createPager, DEFAULT_PAGINATION, type PageRequest } from './pagination.js';
 import { readPath } from '../../core/paths.js';
 import type { HttpSideSpec, HttpSystemConfig } from './schema.js';
@@ -65,36 +65,57 @@ export class HttpCollector implements Collector {
     // A rolling window's start, for an API that takes it (window.param); the agent filters anyway.
     if (window?.param) filter[window.param] = window.from;
     const pager = createPager(this.side.config.pagination ?? DEFAULT_PAGINATION);
-    let request: PageRequest | null = pager.first();
-    let pageNumber = 0;
-    while (request) {
-      if (pageNumber >= this.system.maxPages) {
-        const next = request.url ?? this.client.urlFor(this.path, request.params);
-        throw new ParityError('PARITY_DEADLINE', `system "${this.side.systemName}": GET ${next}: the read passed maxPages (${this.system.maxPages}) without reaching the end of the list; the API may be looping (raise maxPages if the list really is that long)`);
-      }
-      pageNumber++;
-      const answer = await this.fetch(request, filter, signal);
-      const items = this.listOf(answer.body, answer.url);
-      const records: NormalizedRecord[] = [];
-      const invalid: InvalidRecord[] = [];
-      items.forEach((item, i) => {
-        const ref = `page ${pageNumber} item ${i + 1} (${answer.url})`;
-        if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-          invalid.push({ ref, reason: 'not an object' });
-          return;
+    // The next page is asked for as soon as this one has arrived, so the API's time to answer
+    // overlaps with mapping and diffing this one; it is cancelled if the reader stops early.
+    const cancel = new AbortController();
+    const pageSignal = signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal;
+    const ask = (request: PageRequest) => {
+      const answer = this.fetch(request, filter, pageSignal);
+      answer.catch(() => undefined); // seen when awaited; not unhandled if the reader stops first
+      return answer;
+    };
+    let pending: Promise<JsonAnswer> | null = ask(pager.first());
+    let pageNumber = 1;
+    try {
+      while (pending) {
+        const answer: JsonAnswer = await pending;
+        pending = null;
+        const items = this.listOf(answer.body, answer.url);
+        // Found now, thrown after this page is handed on, as when pages were asked one by one.
+        let stop: ParityError | null = null;
+        try {
+          const next = pager.next({ body: answer.body, headers: answer.headers, items, url: answer.url });
+          if (next && pageNumber >= this.system.maxPages) {
+            const url = next.url ?? this.client.urlFor(this.path, next.params);
+            stop = new ParityError('PARITY_DEADLINE', `system "${this.side.systemName}": GET ${url}: the read passed maxPages (${this.system.maxPages}) without reaching the end of the list; the API may be looping (raise maxPages if the list really is that long)`);
+          } else if (next) {
+            pending = ask(next);
+          }
+        } catch (err) {
+          if (!(err instanceof ParityError)) throw err;
+          stop = new ParityError(err.code, `system "${this.side.systemName}": ${err.message}`);
         }
-        const row = item as Record<string, unknown>;
-        this.tracker!.see(row);
-        const result = mapper.map(row, ref);
-        if (result.record) records.push(result.record);
-        else invalid.push(result.invalid);
-      });
-      if (items.length > 0) yield { records, invalid, from: answer.url };
-      try {
-        request = pager.next({ body: answer.body, headers: answer.headers, items, url: answer.url });
-      } catch (err) {
-        throw err instanceof ParityError ? new ParityError(err.code, `system "${this.side.systemName}": ${err.message}`) : err;
+        const records: NormalizedRecord[] = [];
+        const invalid: InvalidRecord[] = [];
+        for (let i = 0; i < items.length; i++) {
+          const item = items[i];
+          const ref = `page ${pageNumber} item ${i + 1} (${answer.url})`;
+          if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+            invalid.push({ ref, reason: 'not an object' });
+            continue;
+          }
+          const row = item as Record<string, unknown>;
+          this.tracker.see(row);
+          const result = mapper.map(row, ref);
+          if (result.record) records.push(result.record);
+          else invalid.push(result.invalid);
+        }
+        if (items.length > 0) yield { records, invalid, from: answer.url };
+        if (stop) throw stop;
+        pageNumber++;
       }
+    } finally {
+      if (pending) cancel.abort();
     }
   }
 
