@@ -5,7 +5,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import { describeError, ParityError } from '../../core/errors.js';
 import { openSequelize, sqliteAll, parseDatabaseUrl, readErrorHint, type SqlTarget } from '../../core/sql.js';
 import { checkQuery, singleStatement } from './statement.js';
-import { keysetCondition, keysetParams, rangeCondition } from './keyset.js';
+import { keysetCondition, keysetPages, keysetParams, rangeCondition } from './keyset.js';
 import { segmentsOf } from './segments.js';
 import type { InvalidRecord, NormalizedRecord, Page } from '../../core/record.js';
 import type { Collector, ProbeResult, ReadOptions, SegmentSource, SegmentSpec } from '../../collectors/types.js';
@@ -193,20 +193,21 @@ export class SqlCollector implements Collector {
     // Bisection reads the segments that differ, each a key range; otherwise the whole table.
     for (const range of ranges ?? [null]) {
       const bounds = range ? rangeCondition(keys, range) : { sql: '', params: [] };
-      let last: unknown[] | null = null;
-      for (;;) {
-        if (signal?.aborted) throw new ParityError('PARITY_ABORTED', 'read aborted');
+      const ask = (last: unknown[] | null) => {
         const after: string = last ? ` AND (${keysetCondition(keys)})` : '';
         const params: unknown[] = [...filterParams, ...bounds.params, ...(last ? keysetParams(last) : [])];
-        const sql: string = `SELECT ${select} FROM ${from} WHERE ${base} AND ${notNull}${bounds.sql}${after} ORDER BY ${keys.join(', ')} LIMIT ${this.system.pageSize}`;
-        const rows: Record<string, unknown>[] = await this.query<Record<string, unknown>>(sql, params);
+        return this.query<Record<string, unknown>>(`SELECT ${select} FROM ${from} WHERE ${base} AND ${notNull}${bounds.sql}${after} ORDER BY ${keys.join(', ')} LIMIT ${this.system.pageSize}`, params);
+      };
+      for await (const rows of keysetPages(ask, paging, this.system.pageSize)) {
+        if (signal?.aborted) throw new ParityError('PARITY_ABORTED', 'read aborted');
         if (range) this.bytes += Buffer.byteLength(JSON.stringify(rows));
-        if (rows.length === 0) break;
         // Mapped and handed on in slices: a 5,000-row page is never one long stretch of CPU.
         for (let start = 0; start < rows.length; start += MAP_SLICE) {
           const records: NormalizedRecord[] = [];
           const invalid: InvalidRecord[] = [];
-          for (const row of rows.slice(start, start + MAP_SLICE)) {
+          const end = Math.min(rows.length, start + MAP_SLICE);
+          for (let i = start; i < end; i++) {
+            const row = rows[i]!;
             rowNumber++;
             if (exact) {
               const text = row[EXACT_WATERMARK];
@@ -219,9 +220,6 @@ export class SqlCollector implements Collector {
           }
           yield { records, invalid };
         }
-        if (rows.length < this.system.pageSize) break;
-        const lastRow: Record<string, unknown> = rows[rows.length - 1]!;
-        last = paging.map((c) => lastRow[c]);
       }
     }
   }

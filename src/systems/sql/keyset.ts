@@ -29,3 +29,31 @@ export function rangeCondition(keys: readonly string[], range: { from: readonly 
   }
   return { sql, params };
 }
+
+/**
+ * The pages of a keyset read, each asked for as soon as the one before has arrived, so the
+ * database works on the next page while the reader maps and diffs this one. `ask(last)` runs
+ * the query for the page after the row values `last` (null: the first page); a page shorter
+ * than `pageSize` is the last. A reader that stops early leaves no query running.
+ */
+export async function* keysetPages<Row extends Record<string, unknown>>(ask: (last: unknown[] | null) => Promise<Row[]>, paging: readonly string[], pageSize: number): AsyncGenerator<Row[]> {
+  const start = (last: unknown[] | null) => {
+    const rows = ask(last);
+    rows.catch(() => undefined); // seen when awaited; not unhandled if the reader stops first
+    return rows;
+  };
+  let pending: Promise<Row[]> | null = start(null);
+  try {
+    while (pending) {
+      const rows: Row[] = await pending;
+      pending = null;
+      if (rows.length >= pageSize) {
+        const lastRow = rows[rows.length - 1]!;
+        pending = start(paging.map((c) => lastRow[c]));
+      }
+      if (rows.length > 0) yield rows;
+    }
+  } finally {
+    if (pending) await pending.catch(() => undefined);
+  }
+}
