@@ -43,6 +43,37 @@ function toBig(v: unknown): Big {
   }
 }
 
+const ZEROS = '0'.repeat(20);
+
+/**
+ * `text` at `places` decimals when that needs no rounding and no normalising (a plain decimal
+ * without leading zeros, exponent or sign of zero, with at most `places` decimals): what
+ * big.js gives, without parsing it. null for every other text, which takes big.js.
+ */
+function plainFixed(text: string, places: number): string | null {
+  const n = text.length;
+  const start = text.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+  if (start >= n) return null;
+  // "0", "0.5"; not "-0…" (big.js drops the sign of a zero) nor "007".
+  if (text.charCodeAt(start) === 48 && (start === 1 || (n > 1 && text.charCodeAt(1) !== 46))) return null;
+  let dot = -1;
+  for (let i = start; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (dot >= 0) return null;
+      dot = i;
+    } else if (c < 48 || c > 57) return null;
+  }
+  if (dot === start || dot === n - 1) return null;
+  const decimals = dot < 0 ? 0 : n - dot - 1;
+  if (decimals > places) return null;
+  if (places === 0) return text;
+  return (dot < 0 ? `${text}.` : text) + ZEROS.slice(0, places - decimals);
+}
+
+/** The text big.js would read for a value: numbers in their shortest round-trip form. */
+const numberText = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v === 'number' ? canonicalValue(v) : null);
+
 /** A YAML scalar or flow value as the argument: default(0), eq("Y"), map({a: b}). */
 function literal(args: string | undefined, name: string): unknown {
   if (args === undefined || args.trim() === '') throw new TransformSpecError(`${name} needs an argument`);
@@ -73,6 +104,9 @@ const FACTORIES: Record<string, Factory> = {
   int: noArgs('int', (v) => {
     if (isBlank(v)) return null;
     if (typeof v === 'boolean') return v ? 1 : 0;
+    if (typeof v === 'number' && Number.isSafeInteger(v)) return v === 0 ? 0 : v;
+    const text = typeof v === 'string' && v.length <= 15 ? plainFixed(v, 0) : null;
+    if (text !== null) return Number(text);
     const n = toBig(v);
     if (!n.eq(n.round(0, Big.roundDown))) throw new TransformError(`"${String(v)}" is not a whole number`);
     return Number(n.toFixed(0));
@@ -83,7 +117,11 @@ const FACTORIES: Record<string, Factory> = {
       throw new TransformSpecError(`decimal(n) needs a whole number of places from 0 to 20, got "${args ?? ''}"`);
     }
     // Fixed-point string: exact, and "1.5", 1.5 and "1.50" all become "1.50".
-    return (v) => (isBlank(v) ? null : toBig(v).toFixed(places, Big.roundHalfUp));
+    return (v) => {
+      if (isBlank(v)) return null;
+      const text = numberText(v);
+      return (text === null ? null : plainFixed(text, places)) ?? toBig(v).toFixed(places, Big.roundHalfUp);
+    };
   },
   bool: noArgs('bool', (v) => {
     if (isBlank(v)) return null;

@@ -1,3 +1,4 @@
+import Big from 'big.js';
 import { describe, expect, it } from 'vitest';
 import { applyTransforms, parseTransforms, TransformError, TransformSpecError } from '../../src/core/transforms.js';
 
@@ -13,6 +14,42 @@ describe('transforms', () => {
     expect(run('decimal(0)', '2.5')).toBe('3');
     expect(run('decimal(2)', '')).toBeNull();
     expect(() => run('decimal(2)', 'abc')).toThrow(TransformError);
+  });
+
+  it('decimal(n) and int give what big.js gives for every shape of number and text', () => {
+    // The common shapes skip big.js; every shape must come out as big.js makes it.
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rnd() * 10)).join('');
+    const texts = ['0', '-0', '-0.00', '0.0', '00', '007', '1.', '.5', '-.5', '+1.5', '1e3', '1E-2', '-', '', '1.2.3', '12a', ' 5 ', '9007199254740993', '-9007199254740993', '123456789012345', '1234567890123456'];
+    for (let i = 0; i < 3000; i++) {
+      const int = pick(['0', '', digits(1), digits(3), digits(8), digits(16)]);
+      const frac = pick(['', '.', `.${digits(1)}`, `.${digits(2)}`, `.${digits(3)}`, `.${digits(7)}`, '.50', '.00']);
+      texts.push(`${pick(['', '', '-', '+', ' '])}${int}${frac}${pick(['', '', '', ' ', 'e2'])}`);
+    }
+    const values: unknown[] = [...texts, 0, -0, 1.005, 2.5, -2.5, 0.1 + 0.2, 1e21, -1e-7, 123.456, 5e-324, 2 ** 53, 2 ** 53 + 2, -17, 1 / 3];
+    for (let i = 0; i < 2000; i++) values.push(Math.round((rnd() - 0.5) * 10 ** Math.floor(rnd() * 10)) / 10 ** Math.floor(rnd() * 5));
+    const big = (v: unknown) => new Big(typeof v === 'string' ? v.trim().replace(/^\+/, '') : String(Object.is(v, -0) ? 0 : v));
+    const outcome = (f: () => unknown) => {
+      try {
+        return f();
+      } catch (err) {
+        return err instanceof TransformError ? 'error' : err;
+      }
+    };
+    let checked = 0;
+    for (const v of values) {
+      if (typeof v === 'string' && v.trim() === '') continue;
+      for (const places of [0, 2, 3]) {
+        const expected = outcome(() => { try { return big(v).toFixed(places, Big.roundHalfUp); } catch { return 'error'; } });
+        expect([v, places, outcome(() => run(`decimal(${places})`, v))]).toEqual([v, places, expected]);
+        checked++;
+      }
+      const whole = outcome(() => { try { const b = big(v); return b.eq(b.round(0, Big.roundDown)) ? Number(b.toFixed(0)) : 'error'; } catch { return 'error'; } });
+      expect([v, outcome(() => run('int', v))]).toEqual([v, whole]);
+    }
+    expect(checked).toBeGreaterThan(10_000);
   });
 
   it('trim, lower and upper change strings only', () => {
