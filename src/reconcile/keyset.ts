@@ -1,7 +1,8 @@
 // A compact set of key fingerprints: 64 bits per key in typed arrays, instead of a Set of
 // strings (about 100 bytes per key in V8). The diff uses it to see whether a key came
 // before on the same side. Two different keys share a fingerprint with a probability of
-// about n²/2⁶⁵ (3·10⁻⁸ for a million keys); such a pair would be counted as a duplicate.
+// about n²/2⁶⁵ (3·10⁻⁸ for a million keys); such a pair, once the side's keys have come
+// out of order, would be counted as a duplicate.
 
 /** The second half of the last fingerprint(): set as a side effect, so no pair is allocated. */
 export let fingerprintLo = 0;
@@ -40,15 +41,18 @@ function fmix(h: number): number {
 }
 
 export class FingerprintSet {
-  private hi: Uint32Array;
-  private lo: Uint32Array;
-  private used: Uint8Array;
+  /** While keys arrive in ascending order (as keyset pages and most APIs give them), none can
+   *  repeat an earlier one but the last: their fingerprints are only appended here, in order,
+   *  and the table is built from them when the first key out of order arrives. */
+  private run: Uint32Array | null;
+  private last: string | null = null;
+  /** Pairs (hi, lo) side by side, so a probe touches one cache line; (0, 0) is a free slot. */
+  private slots: Uint32Array;
   private count = 0;
 
-  constructor(capacity = 1 << 16) {
-    this.hi = new Uint32Array(capacity);
-    this.lo = new Uint32Array(capacity);
-    this.used = new Uint8Array(capacity);
+  constructor(private readonly capacity = 1 << 16) {
+    this.run = new Uint32Array(capacity * 2);
+    this.slots = new Uint32Array(0);
   }
 
   get size(): number {
@@ -57,31 +61,75 @@ export class FingerprintSet {
 
   /** Adds the key; false when it (or a key with the same fingerprint) was there already. */
   add(key: string): boolean {
-    if ((this.count + 1) * 2 > this.used.length) this.grow();
+    if (this.run) {
+      const last = this.last;
+      if (last !== null && key === last) return false;
+      if (last === null || key > last) {
+        this.last = key;
+        this.append(fingerprint(key), fingerprintLo);
+        return true;
+      }
+      this.unorder();
+    }
+    if ((this.count + 1) * 4 > this.slots.length) this.grow();
     const hi = fingerprint(key);
-    return this.insert(hi, fingerprintLo);
+    // (0, 0) marks a free slot: the one fingerprint that is all zeros is stored as (0, 1).
+    return this.insert(hi, hi === 0 && fingerprintLo === 0 ? 1 : fingerprintLo);
+  }
+
+  private append(hi: number, lo: number): void {
+    let run = this.run!;
+    const at = this.count * 2;
+    if (at === run.length) {
+      const longer = new Uint32Array(run.length * 2);
+      longer.set(run);
+      this.run = run = longer;
+    }
+    run[at] = hi;
+    run[at + 1] = lo;
+    this.count++;
+  }
+
+  /** A key came out of order: from now on every key goes through the table. */
+  private unorder(): void {
+    const run = this.run!;
+    const n = this.count;
+    this.run = null;
+    this.last = null;
+    let size = this.capacity * 2;
+    while ((n + 1) * 4 > size) size *= 2;
+    this.slots = new Uint32Array(size);
+    this.count = 0;
+    for (let at = 0; at < n * 2; at += 2) {
+      const hi = run[at]!;
+      const lo = run[at + 1]!;
+      this.insert(hi, hi === 0 && lo === 0 ? 1 : lo);
+    }
   }
 
   private insert(hi: number, lo: number): boolean {
-    const mask = this.used.length - 1;
+    const slots = this.slots;
+    const mask = (slots.length >>> 1) - 1;
     let i = (hi ^ Math.imul(lo, 0x27d4eb2d)) & mask;
-    while (this.used[i]) {
-      if (this.hi[i] === hi && this.lo[i] === lo) return false;
+    for (;;) {
+      const at = i << 1;
+      const h = slots[at]!;
+      const l = slots[at + 1]!;
+      if (h === 0 && l === 0) {
+        slots[at] = hi;
+        slots[at + 1] = lo;
+        this.count++;
+        return true;
+      }
+      if (h === hi && l === lo) return false;
       i = (i + 1) & mask;
     }
-    this.used[i] = 1;
-    this.hi[i] = hi;
-    this.lo[i] = lo;
-    this.count++;
-    return true;
   }
 
   private grow(): void {
-    const { hi, lo, used } = this;
-    this.hi = new Uint32Array(used.length * 2);
-    this.lo = new Uint32Array(used.length * 2);
-    this.used = new Uint8Array(used.length * 2);
+    const old = this.slots;
+    this.slots = new Uint32Array(Math.max(old.length * 2, this.capacity * 2));
     this.count = 0;
-    for (let i = 0; i < used.length; i++) if (used[i]) this.insert(hi[i]!, lo[i]!);
+    for (let at = 0; at < old.length; at += 2) if (old[at] !== 0 || old[at + 1] !== 0) this.insert(old[at]!, old[at + 1]!);
   }
 }

@@ -16,6 +16,27 @@ describe('FingerprintSet', () => {
     expect(set.size).toBe(plain.size);
   });
 
+  it('agrees with a Set when keys come in order, repeat, and then come out of order', () => {
+    const rnd = prng(5);
+    for (const breakAt of [0, 1, 17, 5000, 40_000]) {
+      const set = new FingerprintSet(16);
+      const plain = new Set<string>();
+      const keys: string[] = [];
+      // Ascending keys with some repeated at once (an in-order duplicate) ...
+      for (let i = 0; i < breakAt; i++) {
+        keys.push(`K${String(i).padStart(6, '0')}`);
+        if (rnd() < 0.05) keys.push(keys.at(-1)!);
+      }
+      // ... then any order: earlier keys again, new keys, keys below and above the last.
+      for (let i = 0; i < 20_000; i++) keys.push(rnd() < 0.3 && breakAt > 0 ? keys[Math.floor(rnd() * keys.length)]! : `K${String(Math.floor(rnd() * 2 * (breakAt + 1000))).padStart(6, '0')}`);
+      for (const key of keys) {
+        expect(set.add(key)).toBe(!plain.has(key));
+        plain.add(key);
+      }
+      expect(set.size).toBe(plain.size);
+    }
+  });
+
   it('tells apart keys that differ in one character or only in length', () => {
     const set = new FingerprintSet();
     for (const k of ['a', 'b', 'ab', 'ba', '', ' ', 'a ', '["a","b"]', '["a|b"]']) expect(set.add(k)).toBe(true);
