@@ -285,7 +285,7 @@ function timeOf(v: unknown): number {
 }
 
 /** How many records one side may hold waiting for the other before it pauses. */
-export const MAX_AHEAD = 20_000;
+export const MAX_AHEAD = 5000;
 
 /** Past this many waiting records, the join packs them off the heap (see WaitingTable). */
 export const COMPACT_ABOVE = 100_000;

@@ -1,6 +1,6 @@
 // Turns a side's raw rows into normalized records: field mapping, transforms, key, hash.
 // Every collector uses it, so all sides agree on what "the same record" means.
-import { encodeKey, hashFields } from '../core/canonical.js';
+import { canonicalValue, encodeKey, hashFields } from '../core/canonical.js';
 import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
 import { readPath } from '../core/paths.js';
 import { applyTransforms, TransformError, type Transform } from '../core/transforms.js';
@@ -102,6 +102,13 @@ export class RecordMapper {
   /** With several chains the key names its chain ("barcode:4006381333931"), so keys from
    *  different chains can never collide. */
   private keyOf(fields: Record<string, unknown>): string | null {
+    if (this.keyChains.length === 1 && this.keyChains[0]!.length === 1) {
+      // One key field: its canonical text, as encodeKey gives it, without the arrays.
+      const key = canonicalValue(fields[this.keyChains[0]![0]!]);
+      if (key === null || key === '') return null;
+      this.chainCounts[0]!++;
+      return key;
+    }
     for (let i = 0; i < this.keyChains.length; i++) {
       const chain = this.keyChains[i]!;
       const encoded = encodeKey(chain.map((f) => fields[f]));

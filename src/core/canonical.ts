@@ -100,9 +100,6 @@ export function sortedFields(names: Iterable<string>): string[] {
   return [...new Set(names)].sort();
 }
 
-/** The key string of a record, or null when a key part is missing or empty.
- *  A single part is its canonical value; several parts are a JSON array, so
- *  ("a|b", "c") and ("a", "b|c") can never collide. */
 /** The parts of a key made by encodeKey (canonical text). */
 export function decodeKeyParts(key: string, parts: number): string[] {
   if (parts === 1) return [key];
@@ -110,6 +107,9 @@ export function decodeKeyParts(key: string, parts: number): string[] {
   return Array.isArray(decoded) ? decoded.map(String) : [key];
 }
 
+/** The key string of a record, or null when a key part is missing or empty.
+ *  A single part is its canonical value; several parts are a JSON array, so
+ *  ("a|b", "c") and ("a", "b|c") can never collide. */
 export function encodeKey(parts: readonly unknown[]): string | null {
   const canonical: string[] = [];
   for (const part of parts) {
