@@ -9,7 +9,7 @@ import { changedFields } from './fields.js';
 import { FingerprintSet } from './keyset.js';
 import { payloadOf, STRIPPED, unpacked } from './stripped.js';
 import type { ChangedRecord, DiffResult, DuplicateKey, InvalidEntry, Side, Tolerances } from './types.js';
-import { WaitingTable, type WaitingEntry } from './waiting.js';
+import { SAME_HASH, WaitingTable, type WaitingEntry } from './waiting.js';
 
 export type * from './types.js';
 export { changedFields } from './fields.js';
@@ -89,9 +89,14 @@ export class DiffBuilder {
       return;
     }
     const other: Side = side === 'source' ? 'target' : 'source';
-    let counterpart: NormalizedRecord | WaitingEntry | undefined = this.pending[other].get(record.key);
+    let counterpart: NormalizedRecord | WaitingEntry | typeof SAME_HASH | undefined = this.pending[other].get(record.key);
     if (counterpart) this.pending[other].delete(record.key);
-    else counterpart = this.packed[other]?.take(record.key);
+    else counterpart = this.packed[other]?.takeUnlessSame(record.key, record.hash);
+    if (counterpart === SAME_HASH) {
+      this.matched++;
+      this.index?.push([record.key, record.hash, record.hash]);
+      return;
+    }
     if (counterpart === undefined) {
       if (this.done[other] && !this.keepResolved[side]) {
         // Missing or extra for certain: nothing will look it up, so no map entry, no object.

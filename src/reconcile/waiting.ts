@@ -18,6 +18,9 @@ const NO_PAYLOAD = 0xffffffff;
 /** Where a probed key is encoded to compare it with the arena's bytes. */
 let scratch = Buffer.allocUnsafe(256);
 
+/** What takeUnlessSame() returns when the waiting entry has the same hash. */
+export const SAME_HASH = Symbol('same hash');
+
 const spills = new FinalizationRegistry<PayloadSpill>((spill) => spill.close());
 
 export interface WaitingEntry {
@@ -83,28 +86,67 @@ export class WaitingTable {
 
   /** Removes and returns the entry of this key, if any. */
   take(key: string): WaitingEntry | undefined {
-    if (this.live === 0) return undefined;
+    const i = this.find(key);
+    if (i < 0) return undefined;
+    const entry = this.read(this.at[i]!, key);
+    this.remove(i);
+    return entry;
+  }
+
+  /**
+   * Removes the entry of this key, if any: SAME_HASH when its hash is `hash` (compared in
+   * place, so a match makes no string and no object), else the entry.
+   */
+  takeUnlessSame(key: string, hash: string): WaitingEntry | typeof SAME_HASH | undefined {
+    const i = this.find(key);
+    if (i < 0) return undefined;
+    const offset = this.at[i]!;
+    const a = this.arena;
+    const keyBytes = a.readUInt32LE(offset);
+    const hashBytes = a.readUInt32LE(offset + 4);
+    // find() left the key's bytes at the start of scratch; the hash goes after them.
+    if (keyBytes + hash.length * 3 > scratch.length) {
+      const longer = Buffer.allocUnsafe(keyBytes + hash.length * 3);
+      scratch.copy(longer, 0, 0, keyBytes);
+      scratch = longer;
+    }
+    const at = offset + HEADER + keyBytes;
+    const same = scratch.write(hash, keyBytes, 'utf8') === hashBytes && a.compare(scratch, keyBytes, keyBytes + hashBytes, at, at + hashBytes) === 0;
+    const entry = same ? SAME_HASH : this.read(offset, key);
+    this.remove(i);
+    return entry;
+  }
+
+  /** The slot of this key's entry, or -1; the key's UTF-8 bytes are left at the start of scratch. */
+  private find(key: string): number {
+    if (this.live === 0) return -1;
     const hi = fingerprint(key);
     const lo = fingerprintLo;
     const mask = this.at.length - 1;
+    let written = -1;
     for (let i = slotOf(hi, lo, mask); this.at[i] !== EMPTY; i = (i + 1) & mask) {
       const offset = this.at[i]!;
       if (offset < 0 || this.fpHi[i] !== hi || this.fpLo[i] !== lo) continue;
       // The key's bytes compared in place: no string is made for the key the caller holds.
       const keyBytes = this.arena.readUInt32LE(offset);
-      // Room for the whole key (3 bytes per UTF-16 unit at most): a write is never cut short.
-      if (key.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(key.length * 3);
-      if (scratch.write(key, 0, 'utf8') !== keyBytes || this.arena.compare(scratch, 0, keyBytes, offset + HEADER, offset + HEADER + keyBytes) !== 0) continue;
-      const entry = this.read(offset, key);
-      this.at[i] = DELETED;
-      this.tombstones++;
-      this.live--;
-      this.deadBytes += this.entryBytes(offset);
-      // Reclaim the arena once most of it holds matched entries.
-      if (this.deadBytes > (1 << 20) && this.deadBytes * 2 > this.end) this.rehash(this.at.length);
-      return entry;
+      if (written < 0) {
+        // Room for the whole key (3 bytes per UTF-16 unit at most): a write is never cut short.
+        if (key.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(key.length * 3);
+        written = scratch.write(key, 0, 'utf8');
+      }
+      if (written === keyBytes && this.arena.compare(scratch, 0, keyBytes, offset + HEADER, offset + HEADER + keyBytes) === 0) return i;
     }
-    return undefined;
+    return -1;
+  }
+
+  private remove(i: number): void {
+    const offset = this.at[i]!;
+    this.at[i] = DELETED;
+    this.tombstones++;
+    this.live--;
+    this.deadBytes += this.entryBytes(offset);
+    // Reclaim the arena once most of it holds matched entries.
+    if (this.deadBytes > (1 << 20) && this.deadBytes * 2 > this.end) this.rehash(this.at.length);
   }
 
   /** Every entry still waiting, then the table is empty (and its spill file gone). */

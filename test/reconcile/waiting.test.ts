@@ -3,7 +3,9 @@
 // fields were not kept.
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { WaitingTable, type WaitingEntry } from '../../src/reconcile/waiting.js';
+import { SAME_HASH, WaitingTable, type WaitingEntry } from '../../src/reconcile/waiting.js';
+
+const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 import { prng } from '../../examples/demo/data.js';
 
 describe('WaitingTable', () => {
@@ -19,8 +21,9 @@ describe('WaitingTable', () => {
       for (let step = 0; step < 60_000; step++) {
         if (rnd() < 0.55 || reference.size === 0) {
           const key = rnd() < 0.1 ? `ключ-${next}-ü€` : `K${next}`;
+          const unicodeHash = rnd() < 0.05;
           next++;
-          const entry = { key, hash: `h${Math.floor(rnd() * 1e6)}`, payload: rnd() < 0.2 ? null : JSON.stringify({ name: `naïve ${next}`, qty: next }) };
+          const entry = { key, hash: unicodeHash ? `hé${Math.floor(rnd() * 1e6)}` : `h${Math.floor(rnd() * 1e6)}`, payload: rnd() < 0.2 ? null : JSON.stringify({ name: `naïve ${next}`, qty: next }) };
           table.set(entry.key, entry.hash, entry.payload);
           reference.set(key, entry);
         } else {
@@ -34,7 +37,14 @@ describe('WaitingTable', () => {
               break;
             }
           }
-          expect(table.take(key)).toEqual(reference.get(key));
+          const held = reference.get(key);
+          const way = rnd();
+          if (way < 0.4) expect(table.take(key)).toEqual(held);
+          else {
+            // Asked with the same hash: SAME_HASH; with another (one unit more, one less, or unicode): the entry.
+            const hash = held && way < 0.7 ? held.hash : pick(rnd, [`h${Math.floor(rnd() * 1e6)}`, `${held?.hash ?? 'h'}0`, (held?.hash ?? 'hh').slice(0, -1), `hé${step}`]);
+            expect(table.takeUnlessSame(key, hash)).toEqual(held === undefined ? undefined : held.hash === hash ? SAME_HASH : held);
+          }
           reference.delete(key);
         }
         expect(table.size).toBe(reference.size);
