@@ -16,7 +16,9 @@ const dir = tempDir();
 const config = path.join(dir, 'parity.yaml');
 let db: Sequelize;
 const asked: string[] = [];
-const day = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().replace('T', ' ').slice(0, 19);
+// One clock reading for both sides: read twice, the seconds could turn between the two.
+const now = Date.now();
+const day = (n: number) => new Date(now - n * 86_400_000).toISOString().replace('T', ' ').slice(0, 19);
 
 beforeAll(async () => {
   db = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'erp.db'), logging: false });
