@@ -213,7 +213,7 @@ describe('per-record target: the breaker and the rate limit', () => {
 
 describe('SIGKILL during a 5,000-record per-record push', () => {
   const N = 5_000;
-  const KILLS = Number(process.env.PARITY_TEST_KILLS ?? 10);
+  const KILLS = Number(process.env.PARITY_TEST_KILLS ?? 6);
   const source: Item[] = Array.from({ length: N }, (_, i) => ({ sku: `S${String(i).padStart(5, '0')}`, name: `Item ${i}`, qty: i % 101 }));
   const w = world(source, [], (url) => config(url, 2));
 
