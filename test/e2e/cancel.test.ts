@@ -6,14 +6,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { agentArgs, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const N = 2000;
 const SHUTDOWN_S = 10;
 
 function startRun(config: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/agent/main.ts'), 'run', '--config', config], {
+  const child = spawn(process.execPath, agentArgs('run', '--config', config), {
     cwd: ROOT,
     env: { ...process.env, PARITY_CONFIG: '' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateStore } from '../../src/agent/state/store.js';
 import { createReceiver, type Receiver } from '../../examples/receiver/server.js';
 import { prng } from '../../examples/demo/data.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { agentArgs, ROOT, runCli } from '../helpers/cli.js';
 import { parseReport } from '../helpers/report-schema.js';
 import { serveApp } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -77,7 +77,7 @@ afterAll(async () => {
 /** Spawns `parity run` and kills it with SIGKILL after `afterBatches` batches were sent, plus `delayMs`. */
 function runAndKill(afterBatches: number, delayMs: number): Promise<{ killed: boolean; batches: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/agent/main.ts'), 'run', '--config', configFile], {
+    const child = spawn(process.execPath, agentArgs('run', '--config', configFile), {
       cwd: ROOT,
       env: { ...process.env, PARITY_CONFIG: '', PARITY_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'ignore', 'pipe'],

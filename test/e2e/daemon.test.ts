@@ -10,7 +10,7 @@ import { Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateStore } from '../../src/agent/state/store.js';
 import { createReceiver, type Receiver } from '../../examples/receiver/server.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { agentArgs, ROOT, runCli } from '../helpers/cli.js';
 import { parseReport } from '../helpers/report-schema.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -83,7 +83,7 @@ entities:
       write: { path: /sync/items, batchSize: 10 }
 `,
   );
-  child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/agent/main.ts'), 'start', '--config', configFile], {
+  child = spawn(process.execPath, agentArgs('start', '--config', configFile), {
     cwd: ROOT,
     env: { ...process.env, PARITY_CONFIG: '', PARITY_TOKEN: TOKEN },
     stdio: ['ignore', 'ignore', 'pipe'],

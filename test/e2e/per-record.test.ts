@@ -9,7 +9,7 @@ import { Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prng } from '../../examples/demo/data.js';
 import { StateStore } from '../../src/agent/state/store.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { agentArgs, ROOT, runCli } from '../helpers/cli.js';
 import { startJsonServer, type JsonServer } from '../helpers/json-server.js';
 import { parseReport } from '../helpers/report-schema.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -221,7 +221,7 @@ describe('SIGKILL during a 5,000-record per-record push', () => {
    *  `afterWrites` more requests: the last one applied, its answer never sent. */
   function runAndKill(afterWrites: number): Promise<{ killed: boolean }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/agent/main.ts'), 'run', '--config', w.configFile], {
+      const child = spawn(process.execPath, agentArgs('run', '--config', w.configFile), {
         cwd: ROOT,
         env: { ...process.env, PARITY_CONFIG: '', PARITY_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'ignore'],

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Hono } from 'hono';
 import { Sequelize } from 'sequelize';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { agentArgs, ROOT, runCli } from '../helpers/cli.js';
 import { serveApp } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -78,7 +78,7 @@ ${entity('fine', 'system: okshop, path: /ok/items, list: items, params: { region
 
 /** `parity start` until its run on start has finished; then every API answer, then SIGTERM. */
 async function daemonAnswers(env: Record<string, string>): Promise<{ stderr: string; answers: string[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/agent/main.ts'), 'start', '--log-level', 'debug', '--config', path.join(dir, 'parity.yaml')], {
+  const child = spawn(process.execPath, agentArgs('start', '--log-level', 'debug', '--config', path.join(dir, 'parity.yaml')), {
     cwd: ROOT,
     env: { ...process.env, PARITY_CONFIG: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,7 +9,7 @@ import { QueryTypes } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateStore } from '../../src/agent/state/store.js';
 import type { EntityReport, RunReport } from '../../src/reconcile/report.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { agentArgs, ROOT, runCli } from '../helpers/cli.js';
 import { PG_URL, pgAvailable, pgSchema } from '../helpers/databases.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -22,7 +22,7 @@ interface Agent {
 }
 
 function agent(config: string): Agent {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/agent/main.ts'), 'compare', '--json', '--config', config], {
+  const child = spawn(process.execPath, agentArgs('compare', '--json', '--config', config), {
     cwd: ROOT,
     env: { ...process.env, PARITY_CONFIG: '', PARITY_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],

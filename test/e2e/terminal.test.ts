@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/cli.js';
+import { agentArgs, ROOT } from '../helpers/cli.js';
 import { serveApp } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -52,7 +52,7 @@ entities:
   });
 
   it('log lines above the bar while it runs; at the end no bar, and the summary below the logs', async () => {
-    const command = `cd ${ROOT} && PARITY_CONFIG= node --import tsx src/agent/main.ts run --config ${path.join(dir, 'parity.yaml')}; echo __DONE__; sleep 60`;
+    const command = `cd ${ROOT} && PARITY_CONFIG= node ${agentArgs('run', '--config', path.join(dir, 'parity.yaml')).join(' ')}; echo __DONE__; sleep 60`;
     execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', command]);
     // While the slow entity reads: the error of the broken one is above the bar, the bar is the last line.
     let during: string[] = [];

@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import { QueryTypes, Sequelize } from 'sequelize';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createReceiver } from '../../examples/receiver/server.js';
-import { ROOT } from '../helpers/cli.js';
+import { agentArgs, ROOT } from '../helpers/cli.js';
 import { PG_URL, pgAvailable, pgSchema } from '../helpers/databases.js';
 import { serveApp } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -66,7 +66,7 @@ ${ENTITIES.map(
 ).join('')}`,
       );
       const start = () => {
-        const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/agent/main.ts'), 'start', '--config', path.join(dir, 'parity.yaml')], {
+        const c = spawn(process.execPath, agentArgs('start', '--config', path.join(dir, 'parity.yaml')), {
           cwd: ROOT,
           env: { ...process.env, PARITY_CONFIG: '', PARITY_LOG_LEVEL: 'warn' },
           stdio: ['ignore', 'ignore', 'pipe'],

@@ -5,6 +5,16 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** Where the suite's global setup (build-agent.ts) puts the transpiled source; inside
+ *  node_modules so that the agent's own imports resolve as they do from src/. */
+export const AGENT_BUILD = path.join(ROOT, 'node_modules/.cache/parity-test');
+
+/** Node's arguments that start the agent: the source as transpiled at the start of this test
+ *  run (a dist/ left over from an earlier build must not be what is tested). */
+export function agentArgs(...args: string[]): string[] {
+  return ['--enable-source-maps', path.join(AGENT_BUILD, 'agent/main.js'), ...args];
+}
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -13,8 +23,7 @@ export interface CliResult {
 
 export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    // The source, through tsx: a dist/ left over from an earlier build must not be what is tested.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/agent/main.ts'), ...args], {
+    const child = spawn(process.execPath, agentArgs(...args), {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, PARITY_CONFIG: '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
