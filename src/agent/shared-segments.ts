@@ -57,8 +57,8 @@ function decodeValue(v: unknown): unknown {
 
 const encodeBound = (b: readonly unknown[] | null) => (b === null ? null : b.map(encodeValue));
 const decodeBound = (b: unknown[] | null) => (b === null ? null : b.map(decodeValue));
-export const encodeRange = (r: KeyRange) => ({ from: encodeBound(r.from), to: encodeBound(r.to) });
-export const decodeRange = (r: { from: unknown[] | null; to: unknown[] | null }): KeyRange => ({ from: decodeBound(r.from), to: decodeBound(r.to) });
+export const encodeRange = (r: KeyRange) => ({ from: encodeBound(r.from), to: encodeBound(r.to), rows: r.rows });
+export const decodeRange = (r: { from: unknown[] | null; to: unknown[] | null; rows?: number | undefined }): KeyRange => ({ from: decodeBound(r.from), to: decodeBound(r.to), rows: r.rows });
 
 interface StoredResult {
   result: Omit<BisectionResult, 'ranges'> & { ranges: ReturnType<typeof encodeRange>[] };

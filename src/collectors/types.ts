@@ -26,6 +26,9 @@ export interface ReadOptions {
 export interface KeyRange {
   from: readonly unknown[] | null;
   to: readonly unknown[] | null;
+  /** The most rows either side held in the range when it was found to differ, if known: small
+   *  ranges are read together, several in one query. */
+  rows?: number | undefined;
 }
 
 /** A segment's row count and order-independent checksum. */

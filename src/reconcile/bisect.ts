@@ -98,8 +98,10 @@ function joinAdjacent(ranges: readonly KeyRange[]): KeyRange[] {
   const joined: KeyRange[] = [];
   for (const r of ranges) {
     const previous = joined[joined.length - 1];
-    if (previous && previous.to !== null && r.from !== null && sameBound(previous.to, r.from)) previous.to = r.to;
-    else joined.push({ ...r });
+    if (previous && previous.to !== null && r.from !== null && sameBound(previous.to, r.from)) {
+      previous.to = r.to;
+      previous.rows = previous.rows === undefined || r.rows === undefined ? undefined : previous.rows + r.rows;
+    } else joined.push({ ...r });
   }
   return joined;
 }
@@ -126,7 +128,7 @@ function visitor(sides: Record<Side, SegmentSource>, settings: BisectionSettings
       result.segments.read++;
       result.rowsToRead.source += source.count;
       result.rowsToRead.target += target.count;
-      return [{ ...range }];
+      return [{ ...range, rows }];
     }
     const [sourceParts, targetParts] = await Promise.all([limit(() => sides.source.checksums(range, cuts)), limit(() => sides.target.checksums(range, cuts))]);
     result.segments.checked += cuts.length + 1;

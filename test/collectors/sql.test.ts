@@ -7,6 +7,7 @@ import type { SqlSideSpec as SideSpec } from '../../src/systems/sql/schema.js';
 import { SqlCollector } from '../../src/systems/sql/collector.js';
 import { sortedFields } from '../../src/core/canonical.js';
 import type { Page } from '../../src/core/record.js';
+import type { KeyRange } from '../../src/collectors/types.js';
 import { parseTransforms } from '../../src/core/transforms.js';
 import { mariadbAvailable, mariadbDatabase, pgAvailable, pgSchema, PG_URL } from '../helpers/databases.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -84,6 +85,25 @@ function behavesLikeASqlSource(label: string, setup: () => Promise<{ url: string
       expect(keys).toEqual(sorted);
       const item7 = records.find((r) => r.key === '["south","C00007"]')!;
       expect(item7.fields).toEqual({ region: 'south', code: 'C00007', label: 'Item 7', price: '1.75' });
+    });
+
+    it('reads many key ranges in a few queries: the rows of each range once, in key order, whatever the row counts given', async () => {
+      const all = (await readAll(new SqlCollector({ side: side(url, table), keyChains: [['region', 'code']], baseDir }), ['region', 'code'], ['label'])).flatMap((p) => p.records);
+      const keys = all.map((r) => JSON.parse(r.key) as [string, string]);
+      // 60 ranges of 2 rows with gaps of 5, counted right; one of 300 rows said to hold 1 (read
+      // in pages within its batch); one of unknown size, open at the end.
+      const ranges: KeyRange[] = Array.from({ length: 60 }, (_, i) => ({ from: keys[i * 7]!, to: keys[i * 7 + 2]!, rows: 2 }));
+      ranges.push({ from: keys[500]!, to: keys[800]!, rows: 1 }, { from: keys[1200]!, to: null });
+      const wanted = [...keys.slice(0, 420).filter((_, i) => i % 7 < 2), ...keys.slice(500, 800), ...keys.slice(1200)];
+      const collector = new SqlCollector({ side: side(url, table), keyChains: [['region', 'code']], baseDir });
+      const mapper = new RecordMapper({ keyChains: [['region', 'code']], compareFields: sortedFields(['label']), mappings });
+      const read: string[] = [];
+      for await (const page of collector.read({ mapper, ranges })) read.push(...page.records.map((r) => r.key));
+      await collector.close();
+      expect(read).toEqual(wanted.map((k) => JSON.stringify(k)));
+      // One query for the NULL keys, then: the 60 small ranges and the big one in two batches
+      // (4 pages), the last range alone (1 page). Read one by one, it would take over 60.
+      expect(collector.queryCount).toBeLessThanOrEqual(8);
     });
 
     it('counts rows with a NULL key part as invalid instead of dropping them', async () => {

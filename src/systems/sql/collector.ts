@@ -5,7 +5,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import { describeError, ParityError } from '../../core/errors.js';
 import { openSequelize, sqliteAll, parseDatabaseUrl, readErrorHint, type SqlTarget } from '../../core/sql.js';
 import { checkQuery, singleStatement } from './statement.js';
-import { keysetCondition, keysetPages, keysetParams, rangeCondition } from './keyset.js';
+import { keysetPages, rangeBatches, rangesQuery } from './keyset.js';
 import { segmentsOf } from './segments.js';
 import type { InvalidRecord, NormalizedRecord, Page } from '../../core/record.js';
 import type { Collector, ProbeResult, ReadOptions, SegmentSource, SegmentSpec } from '../../collectors/types.js';
@@ -190,17 +190,17 @@ export class SqlCollector implements Collector {
     }
 
     let rowNumber = 0;
-    // Bisection reads the segments that differ, each a key range; otherwise the whole table.
-    for (const range of ranges ?? [null]) {
-      const bounds = range ? rangeCondition(keys, range) : { sql: '', params: [] };
+    const query = { select, from, where: `${base} AND ${notNull}`, params: filterParams, keys, pageSize: this.system.pageSize };
+    // Bisection reads the segments that differ, key ranges (small ones several to a query);
+    // otherwise the whole table.
+    for (const batch of ranges ? rangeBatches(ranges, this.system.pageSize) : [[{ from: null, to: null }]]) {
       const ask = (last: unknown[] | null) => {
-        const after: string = last ? ` AND (${keysetCondition(keys)})` : '';
-        const params: unknown[] = [...filterParams, ...bounds.params, ...(last ? keysetParams(last) : [])];
-        return this.query<Record<string, unknown>>(`SELECT ${select} FROM ${from} WHERE ${base} AND ${notNull}${bounds.sql}${after} ORDER BY ${keys.join(', ')} LIMIT ${this.system.pageSize}`, params);
+        const { sql, params } = rangesQuery(query, batch, last);
+        return this.query<Record<string, unknown>>(sql, params);
       };
       for await (const rows of keysetPages(ask, paging, this.system.pageSize)) {
         if (signal?.aborted) throw new ParityError('PARITY_ABORTED', 'read aborted');
-        if (range) this.bytes += Buffer.byteLength(JSON.stringify(rows));
+        if (ranges) this.bytes += Buffer.byteLength(JSON.stringify(rows));
         // Mapped and handed on in slices: a 5,000-row page is never one long stretch of CPU.
         for (let start = 0; start < rows.length; start += MAP_SLICE) {
           const records: NormalizedRecord[] = [];

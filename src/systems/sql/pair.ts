@@ -66,15 +66,20 @@ SELECT x.*, ${next.map((n) => `w.${n}`).join(', ')} FROM x JOIN w ON ${k.map((na
     const rows = await own.query<Row>(sql, []);
     const [count] = await own.query<{ n: number }>(`SELECT COUNT(*) AS n FROM (${select(ownColumns, own.from, own.base)})`, []);
     const result: AttachedJoin = { ranges: [], matched: Number(count?.n ?? 0), rowsToRead: { source: 0, target: 0 }, queries: 2, bytes: 0 };
-    let current: { from: unknown[]; to: unknown[] | null } | null = null;
+    let current: { from: unknown[]; to: unknown[] | null; rows: number } | null = null;
+    let inRun = { source: 0, target: 0 };
     for (const row of rows) {
       const key = k.map((name) => row[name]);
       // A run of differing keys (each the key after the one before) is one range, up to the key after it.
       if (!current || current.to === null || !sameKey(current.to, key)) {
-        current = { from: key, to: null };
+        current = { from: key, to: null, rows: 0 };
+        inRun = { source: 0, target: 0 };
         result.ranges.push(current);
       }
       current.to = row[next[0]!] === null ? null : next.map((n) => row[n]);
+      inRun.source += Number(row.in_s);
+      inRun.target += Number(row.in_d);
+      current.rows = Math.max(inRun.source, inRun.target);
       result.rowsToRead.source += Number(row.in_s);
       result.rowsToRead.target += Number(row.in_d);
       // Every source row not among the differing ones is paired with an equal target row.
