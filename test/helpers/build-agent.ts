@@ -1,28 +1,42 @@
 // Vitest's global setup: transpiles src/ once per test run (esbuild, the same transform tsx
 // applies, without the type check that `tsc --noEmit` does), so the many tests that start the
 // agent as a child process run plain JavaScript instead of loading tsx each time (about 0.6 s
-// and 30 MB apiece). Rebuilt at the start of every run: what is tested is always the source.
-import { rmSync } from 'node:fs';
+// and 30 MB apiece). Each run builds into a folder of its own, removed when it ends: what is
+// tested is always the source, and two runs in one checkout do not share a build.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { AGENT_BUILD, ROOT } from './cli.js';
+import type { TestProject } from 'vitest/node';
+import { ROOT } from './cli.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The folder holding this run's transpiled src/ (agent/main.js and the rest). */
+    agentBuild: string;
+  }
+}
 
 async function sources(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries.filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')).map((e) => path.join(e.parentPath, e.name));
 }
 
-export default async function setup(): Promise<void> {
-  rmSync(AGENT_BUILD, { recursive: true, force: true });
+export default async function setup(project: TestProject): Promise<() => void> {
+  // Inside node_modules, so that the agent's own imports resolve as they do from src/.
+  const parent = path.join(ROOT, 'node_modules/.cache/parity-test');
+  mkdirSync(parent, { recursive: true });
+  const out = mkdtempSync(path.join(parent, 'run-'));
   await build({
     entryPoints: await sources(path.join(ROOT, 'src')),
     outbase: path.join(ROOT, 'src'),
-    outdir: AGENT_BUILD,
+    outdir: out,
     format: 'esm',
     platform: 'node',
     target: 'node20',
     sourcemap: 'inline',
     logLevel: 'error',
   });
+  project.provide('agentBuild', out);
+  return () => rmSync(out, { recursive: true, force: true });
 }

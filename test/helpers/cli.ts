@@ -2,17 +2,15 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Where the suite's global setup (build-agent.ts) puts the transpiled source; inside
- *  node_modules so that the agent's own imports resolve as they do from src/. */
-export const AGENT_BUILD = path.join(ROOT, 'node_modules/.cache/parity-test');
-
 /** Node's arguments that start the agent: the source as transpiled at the start of this test
- *  run (a dist/ left over from an earlier build must not be what is tested). */
+ *  run by the global setup (build-agent.ts); a dist/ left over from an earlier build must not
+ *  be what is tested. */
 export function agentArgs(...args: string[]): string[] {
-  return ['--enable-source-maps', path.join(AGENT_BUILD, 'agent/main.js'), ...args];
+  return ['--enable-source-maps', path.join(inject('agentBuild'), 'agent/main.js'), ...args];
 }
 
 export interface CliResult {
