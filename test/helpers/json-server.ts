@@ -1,6 +1,7 @@
 // A REST API nobody here wrote: json-server (npm), started as a child process on a loopback
-// port with its own db.json, behind a fault layer (a plain forwarding proxy) that can answer
-// 503 or 429 without passing a request on, or pass it on and then lose the answer.
+// port with the records of a db.json in its memory (json-server-main.mjs), behind a fault
+// layer (a plain forwarding proxy) that can answer 503 or 429 without passing a request on,
+// or pass it on and then lose the answer.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -63,8 +64,8 @@ export async function startJsonServer(dir: string, db: Record<string, unknown[]>
   const dbFile = path.join(dir, 'db.json');
   writeFileSync(dbFile, JSON.stringify(db));
   const port = await freePort();
-  const bin = path.join(ROOT, 'node_modules/json-server/lib/cli/bin.js');
-  const child = spawn(process.execPath, [bin, dbFile, '--port', String(port), '--host', '127.0.0.1', '--quiet'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const main = path.join(ROOT, 'test/helpers/json-server-main.mjs');
+  const child = spawn(process.execPath, [main, dbFile, String(port)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
