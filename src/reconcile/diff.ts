@@ -72,6 +72,17 @@ export class DiffBuilder {
     this.done[side] = true;
   }
   private readonly pending: Record<Side, Map<string, NormalizedRecord>> = { source: new Map(), target: new Map() };
+  /**
+   * While each side's keys arrive in ascending order (as keyset pages and most APIs give
+   * them), waiting records queue in arrival order instead of entering a Map: a record meets
+   * its counterpart at the head of the other side's queue, and heads the other side has passed
+   * (it will not show those keys while it stays in order) move to the Map. The first key out
+   * of order on either side moves every queued record to the Maps, for good.
+   */
+  private ordered = true;
+  private readonly lastKey: Record<Side, string | null> = { source: null, target: null };
+  private readonly queue: Record<Side, (NormalizedRecord | undefined)[]> = { source: [], target: [] };
+  private readonly head: Record<Side, number> = { source: 0, target: 0 };
   /** Past the compact limit: waiting records packed outside the JavaScript heap. */
   private readonly packed: Record<Side, WaitingTable | null> = { source: null, target: null };
   private readonly changed: ChangedRecord[] = [];
@@ -89,9 +100,12 @@ export class DiffBuilder {
       return;
     }
     const other: Side = side === 'source' ? 'target' : 'source';
-    let counterpart: NormalizedRecord | WaitingEntry | typeof SAME_HASH | undefined = this.pending[other].get(record.key);
-    if (counterpart) this.pending[other].delete(record.key);
-    else counterpart = this.packed[other]?.takeUnlessSame(record.key, record.hash);
+    let counterpart: NormalizedRecord | WaitingEntry | typeof SAME_HASH | undefined = this.ordered ? this.fromQueue(side, other, record.key) : undefined;
+    if (!this.ordered) {
+      counterpart = this.pending[other].get(record.key);
+      if (counterpart) this.pending[other].delete(record.key);
+      else counterpart = this.packed[other]?.takeUnlessSame(record.key, record.hash);
+    }
     if (counterpart === SAME_HASH) {
       this.matched++;
       this.index?.push([record.key, record.hash, record.hash]);
@@ -107,6 +121,7 @@ export class DiffBuilder {
       const waiting = this.pendingCount('source') + this.pendingCount('target') + 1;
       if (!this.compact && waiting > this.compactAbove) this.packAll();
       if (this.compact) this.packed[side]!.set(record.key, record.hash, payloadOf(record));
+      else if (this.ordered) this.queue[side].push(record);
       else this.pending[side].set(record.key, record);
       if (waiting > this.maxPending) this.maxPending = waiting;
       return;
@@ -131,11 +146,57 @@ export class DiffBuilder {
 
   /** Records of this side still waiting for their counterpart. */
   pendingCount(side: Side): number {
-    return this.pending[side].size + (this.packed[side]?.size ?? 0);
+    return this.pending[side].size + (this.packed[side]?.size ?? 0) + this.queue[side].length - this.head[side];
+  }
+
+  /** In order: the other side's queued record with this key, if any (see `ordered`). A key
+   *  out of order ends the ordered mode, and the caller looks in the Maps. */
+  private fromQueue(side: Side, other: Side, key: string): NormalizedRecord | undefined {
+    const last = this.lastKey[side];
+    if (last !== null && !(key > last)) {
+      this.unqueue();
+      return undefined;
+    }
+    this.lastKey[side] = key;
+    const queue = this.queue[other];
+    let head = this.head[other];
+    let found: NormalizedRecord | undefined;
+    for (; head < queue.length; head++) {
+      const r = queue[head]!;
+      if (r.key > key) break;
+      queue[head] = undefined;
+      if (r.key === key) {
+        found = r;
+        head++;
+        break;
+      }
+      this.pending[other].set(r.key, r);
+    }
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    } else if (head > 4096 && head * 2 > queue.length) {
+      queue.splice(0, head);
+      head = 0;
+    }
+    this.head[other] = head;
+    return found;
+  }
+
+  /** Leaves the ordered mode: every queued record moves to its side's Map. */
+  private unqueue(): void {
+    this.ordered = false;
+    for (const side of ['source', 'target'] as const) {
+      const queue = this.queue[side];
+      for (let i = this.head[side]; i < queue.length; i++) this.pending[side].set(queue[i]!.key, queue[i]!);
+      this.queue[side] = [];
+      this.head[side] = 0;
+    }
   }
 
   /** Moves every waiting record into the packed tables; from now on new ones go there too. */
   private packAll(): void {
+    this.unqueue();
     this.compact = true;
     for (const side of ['source', 'target'] as const) {
       // The waiting records' fields go to a temporary file: memory keeps keys and hashes.
@@ -177,6 +238,10 @@ export class DiffBuilder {
   /** A side's records with no counterpart: those still waiting, and those resolved as such.
    *  Once through, they are gone from the builder (finish is called once). */
   private *unmatchedRecords(side: Side): Generator<NormalizedRecord> {
+    const queue = this.queue[side];
+    for (let i = this.head[side]; i < queue.length; i++) yield queue[i]!;
+    this.queue[side] = [];
+    this.head[side] = 0;
     yield* this.pending[side].values();
     this.pending[side].clear();
     for (const entry of this.packed[side]?.drain() ?? []) yield unpacked(entry);
