@@ -1,7 +1,7 @@
 // A per-record REST target (no batch endpoint, no idempotency keys): json-server from npm,
 // behind a fault layer that loses answers after json-server applied the request, answers
 // 503 and 429. After the runs json-server holds exactly the source and no record twice.
-// Then 10 SIGKILLs during a 5,000-record push end the same way.
+// Then SIGKILLs during a 5,000-record push (6 by default; PARITY_TEST_KILLS sets more) end the same way.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
