@@ -190,7 +190,7 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
         indices = [...columns.values()];
         continue;
       }
-      const ref = `${o.file} ${o.unit} ${row.number}`;
+      const ref = () => `${o.file} ${o.unit} ${row.number}`;
       const fields: Record<string, unknown> = {};
       let blank = true;
       try {
@@ -201,7 +201,7 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
         }
       } catch (err) {
         if (!(err instanceof CellError)) throw err;
-        invalid.push({ ref, reason: err.message });
+        invalid.push({ ref: ref(), reason: err.message });
         continue;
       }
       if (blank) continue;

@@ -1,8 +1,9 @@
-// Reads an entity side from a CSV file with csv-parse, streaming: delimiter, quote, BOM,
-// encoding and header row from the config. Empty cells are null; a row a transform cannot
+// Reads an entity side from a CSV file, streaming: delimiter, quote, BOM, encoding and header
+// row from the config. UTF-8 text without quotes is split directly (records.ts); csv-parse
+// reads quoted text and other encodings. Empty cells are null; a row a transform cannot
 // read is invalid with its line number; a broken file is an error naming file and line.
 import { createReadStream } from 'node:fs';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import path from 'node:path';
 import { parse, CsvError } from 'csv-parse';
 import { describeError } from '../../core/errors.js';
@@ -12,34 +13,7 @@ import type { MetricValue } from '../../collectors/metrics.js';
 import type { Collector, ProbeResult, ReadOptions } from '../../collectors/types.js';
 import { WatermarkTracker } from '../../collectors/watermark.js';
 import type { CsvSideSpec } from './schema.js';
-
-/** Decodes UTF-8 and refuses bytes that are not: a Latin-1 file read as UTF-8 would otherwise
- *  be read with U+FFFD in place of its accented letters, silently. */
-function strictUtf8(shown: string): Transform {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let line = 1;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      try {
-        const text = decoder.decode(chunk, { stream: true });
-        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) line++;
-        callback(null, text);
-      } catch {
-        const lenient = new TextDecoder('utf-8').decode(chunk);
-        const at = line + (lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD'))).match(/\n/g)?.length ?? 0);
-        callback(fileError(shown, `line ${at}: is not valid UTF-8 (saved as Latin-1 or Windows-1252?): set encoding: latin1 on the system, or save the file as UTF-8`));
-      }
-    },
-    flush(callback) {
-      try {
-        const rest = decoder.decode();
-        callback(null, rest || undefined);
-      } catch {
-        callback(fileError(shown, `line ${line}: ends inside a UTF-8 character (is the file cut short?)`));
-      }
-    },
-  });
-}
+import { csvRecords, type CsvBatch } from './records.js';
 
 /** An empty cell is null. */
 const csvValue = (cell: unknown) => (cell === undefined || cell === '' ? null : cell);
@@ -64,25 +38,38 @@ export class CsvCollector implements Collector {
   /** The line the last complete record ended on: a record that breaks began after it. */
   private lastLine = 0;
 
-  private open() {
+  /** A file in another encoding than UTF-8: csv-parse decodes it (and drops its BOM). */
+  private open(): Readable {
     const system = this.side.system;
-    checkFile(this.shown, this.file);
-    const utf8 = system.encoding === 'utf8';
     const parser = parse({
       delimiter: system.delimiter,
       quote: system.quote,
-      // UTF-8 is decoded before the parser, strictly (and without its BOM).
-      encoding: utf8 ? undefined : system.encoding,
-      bom: !utf8,
+      encoding: system.encoding,
+      bom: true,
       relax_column_count: true,
       // Empty lines come through as [''] and are skipped below, so that every line is counted
       // without an info object per record.
       skip_empty_lines: false,
-      from_line: this.side.config.headerRow ?? 1,
+      from_line: this.headerRow,
     });
     // pipeline, not pipe: an error of the file (a folder, a read failure) reaches the parser's reader.
-    const done = () => undefined;
-    return utf8 ? pipeline(createReadStream(this.file), strictUtf8(this.shown), parser, done) : pipeline(createReadStream(this.file), parser, done);
+    return pipeline(createReadStream(this.file), parser, () => undefined);
+  }
+
+  /** The file's records in batches; `plain` when each record is one line. */
+  private async *records(signal?: AbortSignal): AsyncGenerator<CsvBatch> {
+    const system = this.side.system;
+    checkFile(this.shown, this.file);
+    if (system.encoding === 'utf8') {
+      yield* csvRecords({ file: this.file, shown: this.shown, delimiter: system.delimiter, quote: system.quote, fromLine: this.headerRow }, signal);
+      return;
+    }
+    const parser = this.open();
+    try {
+      for await (const records of batches<string[]>(parser)) yield { records, plain: false };
+    } finally {
+      parser.destroy();
+    }
   }
 
   private wrap(err: unknown): Error {
@@ -104,18 +91,19 @@ export class CsvCollector implements Collector {
       await refreshFile(this.shown, this.file, this.baseDir, command, this.lastRunAt, signal);
       this.refreshed = true;
     }
-    const parser = this.open();
     try {
-      let line = (this.side.config.headerRow ?? 1) - 1;
+      let line = this.headerRow - 1;
       this.lastLine = line;
-      for await (const batch of batches<(string | undefined)[]>(parser)) {
+      for await (const batch of this.records(signal)) {
         const rows: TableRow[] = [];
-        for (const record of batch) {
+        for (const record of batch.records as (string | undefined)[][]) {
           // A record ends on the line after the last one, plus the line breaks quoted in its cells.
           line++;
-          for (let i = 0; i < record.length; i++) {
-            const cell = record[i]!;
-            for (let at = cell.indexOf('\n'); at >= 0; at = cell.indexOf('\n', at + 1)) line++;
+          if (!batch.plain) {
+            for (let i = 0; i < record.length; i++) {
+              const cell = record[i]!;
+              for (let at = cell.indexOf('\n'); at >= 0; at = cell.indexOf('\n', at + 1)) line++;
+            }
           }
           this.lastLine = line;
           if (record.length === 1 && record[0] === '') continue;
@@ -127,8 +115,6 @@ export class CsvCollector implements Collector {
       }
     } catch (err) {
       throw this.wrap(err);
-    } finally {
-      parser.destroy();
     }
   }
 

@@ -99,9 +99,9 @@ export class HttpCollector implements Collector {
         const invalid: InvalidRecord[] = [];
         for (let i = 0; i < items.length; i++) {
           const item = items[i];
-          const ref = `page ${pageNumber} item ${i + 1} (${answer.url})`;
+          const ref = () => `page ${pageNumber} item ${i + 1} (${answer.url})`;
           if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-            invalid.push({ ref, reason: 'not an object' });
+            invalid.push({ ref: ref(), reason: 'not an object' });
             continue;
           }
           const row = item as Record<string, unknown>;

@@ -214,7 +214,8 @@ export class SqlCollector implements Collector {
               delete row[EXACT_WATERMARK];
               this.tracker.see(row, text === null || text === undefined ? undefined : String(text));
             } else this.tracker.see(row);
-            const result = mapper.map(row, `${this.label} row ${rowNumber}`);
+            const at = rowNumber;
+            const result = mapper.map(row, () => `${this.label} row ${at}`);
             if (result.record) records.push(result.record);
             else invalid.push(result.invalid);
           }

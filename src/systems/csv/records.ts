@@ -1,0 +1,206 @@
+// The records of a UTF-8 CSV file, a batch at a time. Text without the quote character is
+// split on the record delimiter and then on the field delimiter: that is exactly what
+// csv-parse makes of it, at a fraction of the cost. From the first quote character on,
+// csv-parse reads the rest of the file, so quoted fields, and the errors of broken ones, are
+// always its own. The record delimiter is found as csv-parse finds it: the first "\r\n", "\n"
+// or "\r"; after that, only that one ends a record.
+import { createReadStream } from 'node:fs';
+import { parse, type Parser } from 'csv-parse';
+import { fileError } from '../../collectors/file.js';
+
+export interface CsvRecordOptions {
+  file: string;
+  /** The path as the config gives it, for errors. */
+  shown: string;
+  delimiter: string;
+  quote: string;
+  /** The first line to read (the header row); lines before it are skipped. */
+  fromLine: number;
+  /** Bytes read at a time (32 KiB: the records of a chunk are alive together, and young). */
+  chunkBytes?: number;
+}
+
+/** A batch of records; `plain` when each of them is one line (no CR or LF in a cell). */
+export interface CsvBatch {
+  records: string[][];
+  plain: boolean;
+}
+
+/** Decodes UTF-8 and refuses bytes that are not: a Latin-1 file read as UTF-8 would otherwise
+ *  be read with U+FFFD in place of its accented letters, silently. The BOM is dropped. */
+class StrictUtf8 {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private line = 1;
+  constructor(private readonly shown: string) {}
+
+  decode(chunk: Buffer): string {
+    try {
+      const text = this.decoder.decode(chunk, { stream: true });
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.line++;
+      return text;
+    } catch {
+      const lenient = new TextDecoder('utf-8').decode(chunk);
+      const at = this.line + (lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD'))).match(/\n/g)?.length ?? 0);
+      throw fileError(this.shown, `line ${at}: is not valid UTF-8 (saved as Latin-1 or Windows-1252?): set encoding: latin1 on the system, or save the file as UTF-8`);
+    }
+  }
+
+  end(): string {
+    try {
+      return this.decoder.decode();
+    } catch {
+      throw fileError(this.shown, `line ${this.line}: ends inside a UTF-8 character (is the file cut short?)`);
+    }
+  }
+}
+
+/** The first record delimiter of `text`, as csv-parse picks it; null while it cannot tell yet. */
+function delimiterOf(text: string): string | null {
+  const n = text.indexOf('\n');
+  const r = text.indexOf('\r');
+  if (r < 0) return n < 0 ? null : '\n';
+  if (n >= 0 && n < r) return '\n';
+  if (r === text.length - 1) return null; // "\r" or "\r\n": the next chunk tells
+  return text[r + 1] === '\n' ? '\r\n' : '\r';
+}
+
+/** A copy of `cell` that does not keep the chunk it was cut from alive. V8 cuts substrings of
+ *  13 characters or more as views into their parent: a record kept until the end of the
+ *  compare (a changed one, a missing one) would otherwise hold its whole read chunk. */
+function detached(cell: string): string {
+  return ` ${cell}`.slice(1);
+}
+
+function count(text: string, char: string): number {
+  let n = 0;
+  for (let i = text.indexOf(char); i >= 0; i = text.indexOf(char, i + 1)) n++;
+  return n;
+}
+
+/** csv-parse fed by hand, from where the quote-free text ended. */
+class Fallback {
+  private readonly parser: Parser;
+  private failure: unknown = null;
+  private ended = false;
+
+  constructor(
+    options: CsvRecordOptions,
+    /** The record delimiter, when the text before already showed it. */
+    sep: string | null,
+    fromLine: number,
+    /** Lines read before this parser started: its error line numbers count from there. */
+    private readonly linesBefore: number,
+  ) {
+    this.parser = parse({ delimiter: options.delimiter, quote: options.quote, relax_column_count: true, skip_empty_lines: false, from_line: fromLine, ...(sep ? { record_delimiter: sep } : {}) });
+    this.parser.on('error', (err) => (this.failure ??= err));
+    this.parser.on('end', () => (this.ended = true));
+  }
+
+  private take(): string[][] {
+    const out: string[][] = [];
+    for (let r = this.parser.read() as string[] | null; r !== null; r = this.parser.read() as string[] | null) out.push(r);
+    this.check();
+    return out;
+  }
+
+  private check(): void {
+    if (this.failure === null) return;
+    const err = this.failure as { lines?: number; message?: string };
+    this.failure = null;
+    if (this.linesBefore > 0) {
+      if (typeof err.lines === 'number') err.lines += this.linesBefore;
+      if (typeof err.message === 'string') err.message = err.message.replace(/\bat line (\d+)/, (_, n: string) => `at line ${Number(n) + this.linesBefore}`);
+    }
+    throw err;
+  }
+
+  write(text: string): string[][] {
+    if (text) this.parser.write(text);
+    return this.take();
+  }
+
+  async end(): Promise<string[][]> {
+    this.parser.end();
+    const out: string[][] = [];
+    while (!this.ended && this.failure === null) {
+      out.push(...this.take());
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.parser.off('readable', wake).off('end', wake).off('error', wake);
+          resolve();
+        };
+        this.parser.on('readable', wake).on('end', wake).on('error', wake);
+      });
+    }
+    out.push(...this.take());
+    return out;
+  }
+
+  destroy(): void {
+    this.parser.destroy();
+  }
+}
+
+/** The file's records in batches of one read chunk. Errors name the file and the line. */
+export async function* csvRecords(options: CsvRecordOptions, signal?: AbortSignal): AsyncGenerator<CsvBatch> {
+  const decoder = new StrictUtf8(options.shown);
+  const { quote, delimiter } = options;
+  let sep: string | null = null;
+  let carry = '';
+  /** Lines passed so far, as csv-parse counts them. */
+  let lines = 0;
+  let fallback: Fallback | null = null;
+  /** The records of `text` up to its last record delimiter (all of it when `last`); the
+   *  rest waits for the next chunk. */
+  const consume = (text: string, last: boolean): CsvBatch => {
+    if (fallback) return { records: fallback.write(text), plain: false };
+    if (last) sep ??= delimiterOf(`${text}.`) ?? '\n';
+    else sep ??= delimiterOf(text);
+    const end = sep === null ? -1 : text.lastIndexOf(sep);
+    // At the end of the file, text after the last record delimiter is one more record.
+    const upTo = last && (end < 0 ? 0 : end + sep!.length) < text.length ? text.length : end;
+    if (upTo < 0) {
+      carry = text;
+      return { records: [], plain: true };
+    }
+    const whole = text.slice(0, upTo);
+    carry = '';
+    const rows = quote && whole.includes(quote) ? null : whole.split(sep!);
+    // csv-parse counts a line at each record delimiter and at each CR or LF outside of one.
+    const lone = rows === null ? 0 : sep === '\n' ? count(whole, '\r') : sep === '\r' ? count(whole, '\n') : count(whole, '\r') + count(whole, '\n') - 2 * (rows.length - 1);
+    const skip = Math.max(0, options.fromLine - 1 - lines);
+    // Quotes, or lines to skip that are not one record each: csv-parse reads from here on,
+    // with the record delimiter already used, if any (one found inside quotes is not one).
+    if (rows === null || (skip > 0 && lone > 0)) {
+      fallback = new Fallback(options, lines > 0 ? sep : null, skip + 1, lines);
+      return { records: fallback.write(text), plain: false };
+    }
+    if (upTo === end) carry = text.slice(end + sep!.length);
+    lines += rows.length + lone;
+    const drop = Math.min(skip, rows.length);
+    const records: string[][] = new Array(rows.length - drop);
+    for (let i = drop; i < rows.length; i++) {
+      const cells = rows[i]!.split(delimiter);
+      for (let c = 0; c < cells.length; c++) if (cells[c]!.length >= 13) cells[c] = detached(cells[c]!);
+      records[i - drop] = cells;
+    }
+    return { records, plain: lone === 0 };
+  };
+  const stream = createReadStream(options.file, { highWaterMark: options.chunkBytes ?? 32 * 1024, signal });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const batch = consume(carry + decoder.decode(chunk), false);
+      if (batch.records.length) yield batch;
+    }
+    const batch = consume(carry + decoder.end(), true);
+    if (batch.records.length) yield batch;
+    const current = fallback as Fallback | null;
+    if (current) {
+      const rest = await current.end();
+      if (rest.length) yield { records: rest, plain: false };
+    }
+  } finally {
+    (fallback as Fallback | null)?.destroy();
+    stream.destroy();
+  }
+}

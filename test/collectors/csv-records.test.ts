@@ -1,0 +1,95 @@
+// The CSV records reader splits quote-free text itself and hands the rest of the file to
+// csv-parse. Whatever the text and wherever the read chunks end, it must give the records,
+// and the errors (code, line, message), that csv-parse gives for the whole file.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, describe, expect, it } from 'vitest';
+import { csvRecords, type CsvRecordOptions } from '../../src/systems/csv/records.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'parity-csv-records-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Outcome = { records: string[][] } | { error: { code: unknown; lines: unknown; message: string } };
+
+function reference(text: string, o: CsvRecordOptions): Outcome {
+  try {
+    return { records: parse(Buffer.from(text), { delimiter: o.delimiter, quote: o.quote, bom: true, relax_column_count: true, skip_empty_lines: false, from_line: o.fromLine }) as string[][] };
+  } catch (err) {
+    const e = err as { code: unknown; lines: unknown; message: string };
+    return { error: { code: e.code, lines: e.lines, message: e.message } };
+  }
+}
+
+async function ours(file: string, o: CsvRecordOptions): Promise<Outcome & { plain: number }> {
+  const records: string[][] = [];
+  let plain = 0;
+  try {
+    for await (const batch of csvRecords({ ...o, file })) {
+      records.push(...batch.records);
+      if (batch.plain) plain += batch.records.length;
+    }
+    return { records, plain };
+  } catch (err) {
+    const e = err as { code: unknown; lines: unknown; message: string };
+    return { error: { code: e.code, lines: e.lines, message: e.message }, plain };
+  }
+}
+
+/** Text of cells, delimiters and line ends; quotes only when `quotes`. */
+function text(rnd: () => number, quotes: boolean, sep: string): string {
+  const pieces = ['a', 'bc', 'é', '€', '𝄞', ' ', '1.5', ',', ',', ';', sep, sep, sep, sep];
+  if (rnd() < 0.2) pieces.push('\r', '\n', '\r\n');
+  if (quotes) pieces.push('"', '"x"', '"a,\nb"', '""');
+  let out = rnd() < 0.1 ? '\uFEFF' : '';
+  const n = Math.floor(rnd() * 120);
+  for (let i = 0; i < n; i++) out += pieces[Math.floor(rnd() * pieces.length)]!;
+  return out;
+}
+
+describe('CSV records: the fast split agrees with csv-parse', () => {
+  it('on 600 random files, cut into random chunk sizes', async () => {
+    let plainSeen = 0;
+    let errorsSeen = 0;
+    for (let seed = 1; seed <= 600; seed++) {
+      const rnd = prng(seed);
+      const sep = ['\n', '\r\n', '\r'][seed % 3]!;
+      const body = text(rnd, seed % 4 === 0, sep);
+      const file = path.join(dir, `s${seed}.csv`);
+      writeFileSync(file, body);
+      const options: CsvRecordOptions = { file, shown: `s${seed}.csv`, delimiter: seed % 5 === 0 ? ';' : ',', quote: '"', fromLine: 1 + (seed % 7 === 0 ? Math.floor(rnd() * 4) : 0), chunkBytes: 1 + Math.floor(rnd() * 40) };
+      const got = await ours(file, options);
+      const { plain, ...outcome } = got;
+      plainSeen += plain;
+      const want = reference(body, options);
+      if ('error' in want) errorsSeen++;
+      expect(outcome, `seed ${seed}: ${JSON.stringify(body)} in chunks of ${options.chunkBytes}`).toEqual(want);
+    }
+    // Both paths ran: records split without csv-parse, and csv-parse's errors passed on.
+    expect(plainSeen).toBeGreaterThan(1000);
+    expect(errorsSeen).toBeGreaterThan(10);
+  });
+
+  it('a broken quote far into a file is reported at its line in the whole file', async () => {
+    const lines = ['sku,name', ...Array.from({ length: 5000 }, (_, i) => `A${i},plain ${i}`), 'B,ab"c"d', 'C,x'];
+    const file = path.join(dir, 'late.csv');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const options: CsvRecordOptions = { file, shown: 'late.csv', delimiter: ',', quote: '"', fromLine: 1, chunkBytes: 4096 };
+    const got = await ours(file, options);
+    expect('error' in got && got.error).toMatchObject({ code: 'INVALID_OPENING_QUOTE', lines: 5002 });
+    expect(got).toMatchObject(reference(`${lines.join('\n')}\n`, options));
+    expect(got.plain).toBeGreaterThan(4000);
+  });
+});
