@@ -183,3 +183,46 @@ describe('HTTP collector asks for the next page while the reader works on this o
     expect(asked).toEqual([1, 2]);
   });
 });
+
+describe('HTTP collector sends the next request before the page is worked on', () => {
+  // The API runs in a worker thread of its own, so it sees a request while this thread is busy.
+  const server = `
+    const http = require('node:http');
+    const { parentPort } = require('node:worker_threads');
+    const arrived = [];
+    const srv = http.createServer((req, res) => {
+      const page = Number(new URL(req.url, 'http://x').searchParams.get('page'));
+      arrived.push({ page, at: Date.now() });
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ items: page <= 3 ? [{ sku: 'P' + page + 'a', price: 1 }, { sku: 'P' + page + 'b', price: 2 }] : [] }));
+    });
+    srv.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: srv.address().port }));
+    parentPort.on('message', () => { parentPort.postMessage({ arrived }); srv.close(); });
+  `;
+
+  it('a page the reader works on synchronously does not hold back the request for the next one', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const worker = new Worker(server, { eval: true });
+    const next = () => new Promise<{ port?: number; arrived?: { page: number; at: number }[] }>((resolve) => worker.once('message', resolve));
+    try {
+      const { port } = await next();
+      const collector = new HttpCollector(side(system(`http://127.0.0.1:${port}`), { path: '/items', pagination: { type: 'page', pageParam: 'page', sizeParam: 'per_page', size: 2, startPage: 1 } }));
+      const doneWith: number[] = [];
+      for await (const page of collector.read({ mapper: mapper() })) {
+        // Mapping and diffing a large page is synchronous work: no await until it is done.
+        const until = Date.now() + 300;
+        while (Date.now() < until);
+        doneWith.push(Date.now());
+        expect(page.records).toHaveLength(2);
+      }
+      const asking = next();
+      worker.postMessage('report');
+      const { arrived } = await asking;
+      expect(arrived!.map((a) => a.page)).toEqual([1, 2, 3, 4]);
+      // Page n + 1 reached the API while page n was still being worked on.
+      for (let n = 1; n <= 3; n++) expect(arrived![n]!.at).toBeLessThan(doneWith[n - 1]!);
+    } finally {
+      await worker.terminate();
+    }
+  });
+});

@@ -90,6 +90,9 @@ export class HttpCollector implements Collector {
             stop = new ParityError('PARITY_DEADLINE', `system "${this.side.systemName}": GET ${url}: the read passed maxPages (${this.system.maxPages}) without reaching the end of the list; the API may be looping (raise maxPages if the list really is that long)`);
           } else if (next) {
             pending = ask(next);
+            // The request leaves only once its promise chain (interceptors, breaker, limiter)
+            // has run: let it, before this page's synchronous mapping and diffing.
+            await new Promise<void>((resolve) => setImmediate(resolve));
           }
         } catch (err) {
           if (!(err instanceof ParityError)) throw err;
