@@ -71,6 +71,26 @@ function plainFixed(text: string, places: number): string | null {
   return (dot < 0 ? `${text}.` : text) + ZEROS.slice(0, places - decimals);
 }
 
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
+/**
+ * A number that has at most `places` decimals, as fixed-point text with exactly that many,
+ * without its shortest round-trip text (a costly conversion): null for any other number.
+ * When r / 10^places is `v` and r has at most 15 digits, the decimal r / 10^places is the
+ * only one of 15 significant digits or fewer that reads back as `v`, so it is what String(v)
+ * shows, less its trailing zeros.
+ */
+export function fixedOfNumber(v: number, places: number): string | null {
+  const scale = POW10[places];
+  if (scale === undefined) return null;
+  const r = Math.round(v * scale);
+  if (!(r > -1e15 && r < 1e15) || r / scale !== v || Object.is(v, -0)) return null;
+  const digits = String(r < 0 ? -r : r);
+  const padded = digits.length > places ? digits : ZEROS.slice(0, places + 1 - digits.length) + digits;
+  const text = places === 0 ? padded : `${padded.slice(0, padded.length - places)}.${padded.slice(padded.length - places)}`;
+  return r < 0 ? `-${text}` : text;
+}
+
 /** The text big.js would read for a value: numbers in their shortest round-trip form. */
 const numberText = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v === 'number' ? canonicalValue(v) : null);
 
@@ -118,6 +138,10 @@ const FACTORIES: Record<string, Factory> = {
     }
     // Fixed-point string: exact, and "1.5", 1.5 and "1.50" all become "1.50".
     return (v) => {
+      if (typeof v === 'number') {
+        const fixed = fixedOfNumber(v, places);
+        if (fixed !== null) return fixed;
+      }
       if (isBlank(v)) return null;
       const text = numberText(v);
       return (text === null ? null : plainFixed(text, places)) ?? toBig(v).toFixed(places, Big.roundHalfUp);

@@ -30,6 +30,13 @@ describe('transforms', () => {
     }
     const values: unknown[] = [...texts, 0, -0, 1.005, 2.5, -2.5, 0.1 + 0.2, 1e21, -1e-7, 123.456, 5e-324, 2 ** 53, 2 ** 53 + 2, -17, 1 / 3];
     for (let i = 0; i < 2000; i++) values.push(Math.round((rnd() - 0.5) * 10 ** Math.floor(rnd() * 10)) / 10 ** Math.floor(rnd() * 5));
+    // Numbers with a few decimals take a path of their own: also near its limits (15 digits),
+    // past them, and with float noise.
+    for (let i = 0; i < 2000; i++) {
+      const sign = rnd() < 0.3 ? -1 : 1;
+      const k = Math.floor(rnd() * 10 ** Math.floor(rnd() * 17));
+      values.push(sign * (k / 10 ** Math.floor(rnd() * 4)), sign * rnd() * 10 ** Math.floor(rnd() * 16), sign * (k / 100 + 0.1 + 0.2));
+    }
     const big = (v: unknown) => new Big(typeof v === 'string' ? v.trim().replace(/^\+/, '') : String(Object.is(v, -0) ? 0 : v));
     const outcome = (f: () => unknown) => {
       try {
