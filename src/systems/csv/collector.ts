@@ -57,11 +57,11 @@ export class CsvCollector implements Collector {
   }
 
   /** The file's records in batches; `plain` when each record is one line. */
-  private async *records(signal?: AbortSignal): AsyncGenerator<CsvBatch> {
+  private async *records(): AsyncGenerator<CsvBatch> {
     const system = this.side.system;
     checkFile(this.shown, this.file);
     if (system.encoding === 'utf8') {
-      yield* csvRecords({ file: this.file, shown: this.shown, delimiter: system.delimiter, quote: system.quote, fromLine: this.headerRow }, signal);
+      yield* csvRecords({ file: this.file, shown: this.shown, delimiter: system.delimiter, quote: system.quote, fromLine: this.headerRow });
       return;
     }
     const parser = this.open();
@@ -94,7 +94,7 @@ export class CsvCollector implements Collector {
     try {
       let line = this.headerRow - 1;
       this.lastLine = line;
-      for await (const batch of this.records(signal)) {
+      for await (const batch of this.records()) {
         const rows: TableRow[] = [];
         for (const record of batch.records as (string | undefined)[][]) {
           // A record ends on the line after the last one, plus the line breaks quoted in its cells.

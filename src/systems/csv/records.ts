@@ -141,8 +141,9 @@ class Fallback {
   }
 }
 
-/** The file's records in batches of one read chunk. Errors name the file and the line. */
-export async function* csvRecords(options: CsvRecordOptions, signal?: AbortSignal): AsyncGenerator<CsvBatch> {
+/** The file's records in batches of one read chunk. Errors name the file and the line. A
+ *  reader that stops (an aborted run) returns from the generator: the file is closed then. */
+export async function* csvRecords(options: CsvRecordOptions): AsyncGenerator<CsvBatch> {
   const decoder = new StrictUtf8(options.shown);
   const { quote, delimiter } = options;
   let sep: string | null = null;
@@ -186,7 +187,7 @@ export async function* csvRecords(options: CsvRecordOptions, signal?: AbortSigna
     }
     return { records, plain: lone === 0 };
   };
-  const stream = createReadStream(options.file, { highWaterMark: options.chunkBytes ?? 32 * 1024, signal });
+  const stream = createReadStream(options.file, { highWaterMark: options.chunkBytes ?? 32 * 1024 });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       const batch = consume(carry + decoder.decode(chunk), false);
