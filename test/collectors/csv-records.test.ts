@@ -7,20 +7,10 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { csvRecords, type CsvRecordOptions } from '../../src/systems/csv/records.js';
+import { prng } from '../../examples/demo/data.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'parity-csv-records-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Outcome = { records: string[][] } | { error: { code: unknown; lines: unknown; message: string } };
 
