@@ -83,3 +83,15 @@ describe('CSV records: the fast split agrees with csv-parse', () => {
     expect(got.plain).toBeGreaterThan(4000);
   });
 });
+
+describe('CSV records: a record longer than a megabyte', () => {
+  it('is read by csv-parse, with the lines before and after it', async () => {
+    const long = 'x'.repeat(3_000_000);
+    const body = `sku,note\nA,short\nB,${long}\nC,after\n`;
+    const file = path.join(dir, 'long.csv');
+    writeFileSync(file, body);
+    const options: CsvRecordOptions = { file, shown: 'long.csv', delimiter: ',', quote: '"', fromLine: 1, chunkBytes: 64 * 1024 };
+    const got = await ours(file, options);
+    expect(got).toEqual({ ...reference(body, options), plain: 2 });
+  });
+});

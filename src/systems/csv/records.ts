@@ -20,6 +20,9 @@ export interface CsvRecordOptions {
   chunkBytes?: number;
 }
 
+/** Characters of one record past which csv-parse reads the rest of the file. */
+const LONG_RECORD = 1 << 20;
+
 /** A batch of records; `plain` when each of them is one line (no CR or LF in a cell). */
 export interface CsvBatch {
   records: string[][];
@@ -161,6 +164,13 @@ export async function* csvRecords(options: CsvRecordOptions): AsyncGenerator<Csv
     // At the end of the file, text after the last record delimiter is one more record.
     const upTo = last && (end < 0 ? 0 : end + sep!.length) < text.length ? text.length : end;
     if (upTo < 0) {
+      // A record longer than this waits for csv-parse: carrying it on and searching it again
+      // with every chunk would cost the square of its length.
+      if (text.length > LONG_RECORD) {
+        carry = '';
+        fallback = new Fallback(options, lines > 0 ? sep : null, Math.max(1, options.fromLine - lines), lines);
+        return { records: fallback.write(text), plain: false };
+      }
       carry = text;
       return { records: [], plain: true };
     }
