@@ -1,19 +1,23 @@
 // Records waiting for their counterpart in a hash join, kept outside the JavaScript heap: each
 // entry (key, hash, and the fields as JSON, or none) is appended to a growing byte arena, and
 // an open-addressing table of 64-bit key fingerprints points into it. Half a million waiting
-// records then cost their bytes and 16 bytes of table, not a few hundred bytes of objects each
+// records then cost their bytes and 12 bytes of table, not a few hundred bytes of objects each
 // that the garbage collector would carry into old space and sweep long after they are matched.
 // With `spill`, the fields go to a temporary file instead (spill.ts): they are read back only
 // for the records that turn out changed, or wait to the end; memory holds keys and hashes.
 import { fingerprint, fingerprintLo } from './keyset.js';
 import { PayloadSpill } from './spill.js';
 
-const EMPTY = -1;
-const DELETED = -2;
-/** Entry header: key length, hash length, payload length (NO_PAYLOAD when none), in bytes,
- *  then where the payload is in the spill file (a double; -1 when it is in the arena). */
-const HEADER = 20;
+/** Slot marks: offsets are below them (an arena never reaches 4 GiB). */
+const EMPTY = 0xffffffff;
+const DELETED = 0xfffffffe;
+/** Entry header: key length (DEAD added once the entry is taken), hash length, payload
+ *  length (NO_PAYLOAD when none), in bytes, then where the payload is in the spill file (a
+ *  double; -1 when it is in the arena), then the key's fingerprint (two 32-bit halves): the
+ *  table is rebuilt from the arena alone. */
+const HEADER = 28;
 const NO_PAYLOAD = 0xffffffff;
+const DEAD = 0x80000000;
 
 /** Where a probed key is encoded to compare it with the arena's bytes. */
 let scratch = Buffer.allocUnsafe(256);
@@ -34,7 +38,7 @@ export class WaitingTable {
   private fpHi: Uint32Array;
   private fpLo: Uint32Array;
   /** Byte offset of each slot's entry in the arena, or EMPTY / DELETED. */
-  private at: Float64Array;
+  private at: Uint32Array;
   private arena: Buffer;
   private end = 0;
   private live = 0;
@@ -50,7 +54,7 @@ export class WaitingTable {
   ) {
     this.fpHi = new Uint32Array(capacity);
     this.fpLo = new Uint32Array(capacity);
-    this.at = new Float64Array(capacity).fill(EMPTY);
+    this.at = new Uint32Array(capacity).fill(EMPTY);
     this.arena = Buffer.allocUnsafe(arenaBytes);
   }
 
@@ -65,18 +69,18 @@ export class WaitingTable {
 
     /** Bytes held outside the JavaScript heap (arena and table). */
   get bytes(): number {
-    return this.arena.length + this.at.length * 16;
+    return this.arena.length + this.at.length * 12;
   }
 
   /** Adds an entry; the key must not be in the table (the diff sees each key once per side). */
   set(key: string, hash: string, payload: string | null): void {
     if ((this.live + this.tombstones + 1) * 2 > this.at.length) this.rehash(this.live * 4 > this.at.length ? this.at.length * 2 : this.at.length);
-    const offset = this.append(key, hash, payload);
     const hi = fingerprint(key);
     const lo = fingerprintLo;
+    const offset = this.append(key, hash, payload, hi, lo);
     const mask = this.at.length - 1;
     let i = slotOf(hi, lo, mask);
-    while (this.at[i]! >= 0) i = (i + 1) & mask;
+    while (this.at[i]! < DELETED) i = (i + 1) & mask;
     if (this.at[i] === DELETED) this.tombstones--;
     this.fpHi[i] = hi;
     this.fpLo[i] = lo;
@@ -126,7 +130,7 @@ export class WaitingTable {
     let written = -1;
     for (let i = slotOf(hi, lo, mask); this.at[i] !== EMPTY; i = (i + 1) & mask) {
       const offset = this.at[i]!;
-      if (offset < 0 || this.fpHi[i] !== hi || this.fpLo[i] !== lo) continue;
+      if (offset === DELETED || this.fpHi[i] !== hi || this.fpLo[i] !== lo) continue;
       // The key's bytes compared in place: no string is made for the key the caller holds.
       const keyBytes = this.arena.readUInt32LE(offset);
       if (written < 0) {
@@ -145,6 +149,7 @@ export class WaitingTable {
     this.tombstones++;
     this.live--;
     this.deadBytes += this.entryBytes(offset);
+    this.arena.writeUInt32LE(this.arena.readUInt32LE(offset) + DEAD, offset);
     // Reclaim the arena once most of it holds matched entries.
     if (this.deadBytes > (1 << 20) && this.deadBytes * 2 > this.end) this.rehash(this.at.length);
   }
@@ -154,7 +159,7 @@ export class WaitingTable {
     if (this.spill) {
       // In the file's order, read in large pieces: what is left at the end may be everything.
       const offsets: number[] = [];
-      for (let i = 0; i < this.at.length; i++) if (this.at[i]! >= 0) offsets.push(this.at[i]!);
+      for (let i = 0; i < this.at.length; i++) if (this.at[i]! < DELETED) offsets.push(this.at[i]!);
       const spilled = offsets.filter((o) => this.arena.readDoubleLE(o + 12) >= 0).sort((a, b) => this.arena.readDoubleLE(a + 12) - this.arena.readDoubleLE(b + 12));
       for (const o of offsets) if (this.arena.readDoubleLE(o + 12) < 0) yield this.read(o);
       const texts = this.spill.readSorted(spilled.map((o) => ({ at: this.arena.readDoubleLE(o + 12), bytes: this.arena.readUInt32LE(o + 8) })));
@@ -165,7 +170,7 @@ export class WaitingTable {
     } else {
       for (let i = 0; i < this.at.length; i++) {
         const offset = this.at[i]!;
-        if (offset >= 0) yield this.read(offset);
+        if (offset < DELETED) yield this.read(offset);
       }
     }
     this.at.fill(EMPTY);
@@ -175,7 +180,7 @@ export class WaitingTable {
     this.deadBytes = 0;
   }
 
-  private append(key: string, hash: string, payload: string | null): number {
+  private append(key: string, hash: string, payload: string | null, hi: number, lo: number): number {
     const keyBytes = Buffer.byteLength(key);
     const hashBytes = Buffer.byteLength(hash);
     let spilled: { at: number; bytes: number } | null = null;
@@ -188,8 +193,10 @@ export class WaitingTable {
     }
     const payloadBytes = payload === null || spilled ? 0 : Buffer.byteLength(payload);
     const need = HEADER + keyBytes + hashBytes + payloadBytes;
+    // Full: taken entries are reclaimed in place first, if they are a quarter of it.
+    if (this.end + need > this.arena.length && this.deadBytes * 8 > this.end) this.rehash(this.at.length);
     if (this.end + need > this.arena.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.end + need));
+      const grown = Buffer.allocUnsafe(Math.max(Math.ceil(this.arena.length * 1.5), this.end + need));
       this.arena.copy(grown, 0, 0, this.end);
       this.arena = grown;
     }
@@ -199,6 +206,8 @@ export class WaitingTable {
     a.writeUInt32LE(hashBytes, offset + 4);
     a.writeUInt32LE(payload === null ? NO_PAYLOAD : spilled ? spilled.bytes : payloadBytes, offset + 8);
     a.writeDoubleLE(spilled ? spilled.at : -1, offset + 12);
+    a.writeUInt32LE(hi, offset + 20);
+    a.writeUInt32LE(lo, offset + 24);
     let p = offset + HEADER;
     p += a.write(key, p, 'utf8');
     p += a.write(hash, p, 'utf8');
@@ -244,29 +253,41 @@ export class WaitingTable {
     return { key, hash, payload: a.toString('utf8', p, p + payloadBytes) };
   }
 
-  /** Rebuilds the table at `capacity` slots and the arena with the live entries only. */
+  /**
+   * Rebuilds the table at `capacity` slots from the arena, whose live entries move down over
+   * the taken ones in place: no second arena, and new table arrays only when the size changes,
+   * so a long join leaves no large buffers behind for the garbage collector.
+   */
   private rehash(capacity: number): void {
-    const old = { hi: this.fpHi, lo: this.fpLo, at: this.at, arena: this.arena };
-    this.fpHi = new Uint32Array(capacity);
-    this.fpLo = new Uint32Array(capacity);
-    this.at = new Float64Array(capacity).fill(EMPTY);
-    this.arena = Buffer.allocUnsafe(Math.max(1 << 20, (this.end - this.deadBytes) * 2));
-    this.end = 0;
+    if (capacity !== this.at.length) {
+      this.fpHi = new Uint32Array(capacity);
+      this.fpLo = new Uint32Array(capacity);
+      this.at = new Uint32Array(capacity);
+    }
+    this.at.fill(EMPTY);
+    const a = this.arena;
+    const mask = capacity - 1;
+    let write = 0;
+    for (let read = 0; read < this.end; ) {
+      const keyBytes = a.readUInt32LE(read);
+      const dead = keyBytes >= DEAD;
+      const length = HEADER + (dead ? keyBytes - DEAD : keyBytes) + a.readUInt32LE(read + 4) + payloadLength(a, read);
+      if (!dead) {
+        if (write !== read) a.copyWithin(write, read, read + length);
+        const hi = a.readUInt32LE(write + 20);
+        const lo = a.readUInt32LE(write + 24);
+        let i = slotOf(hi, lo, mask);
+        while (this.at[i] !== EMPTY) i = (i + 1) & mask;
+        this.fpHi[i] = hi;
+        this.fpLo[i] = lo;
+        this.at[i] = write;
+        write += length;
+      }
+      read += length;
+    }
+    this.end = write;
     this.deadBytes = 0;
     this.tombstones = 0;
-    const mask = capacity - 1;
-    for (let s = 0; s < old.at.length; s++) {
-      const offset = old.at[s]!;
-      if (offset < 0) continue;
-      const length = HEADER + old.arena.readUInt32LE(offset) + old.arena.readUInt32LE(offset + 4) + payloadLength(old.arena, offset);
-      old.arena.copy(this.arena, this.end, offset, offset + length);
-      let i = slotOf(old.hi[s]!, old.lo[s]!, mask);
-      while (this.at[i] !== EMPTY) i = (i + 1) & mask;
-      this.fpHi[i] = old.hi[s]!;
-      this.fpLo[i] = old.lo[s]!;
-      this.at[i] = this.end;
-      this.end += length;
-    }
   }
 }
 
