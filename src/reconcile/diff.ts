@@ -6,7 +6,7 @@
 import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
 import { eventLoopTurns, sortInTurns } from '../core/yield.js';
 import { changedFields } from './fields.js';
-import { FingerprintSet } from './keyset.js';
+import { FingerprintSet, KeyTable } from './keyset.js';
 import { payloadOf, STRIPPED, unpacked } from './stripped.js';
 import type { ChangedRecord, DiffResult, DuplicateKey, InvalidEntry, Side, Tolerances } from './types.js';
 import { SAME_HASH, WaitingTable, type WaitingEntry } from './waiting.js';
@@ -31,7 +31,8 @@ function longLived(r: NormalizedRecord): NormalizedRecord {
 }
 
 export class DiffBuilder {
-  private readonly seen: Record<Side, FingerprintSet> = { source: new FingerprintSet(), target: new FingerprintSet() };
+  private readonly keys = new KeyTable();
+  private readonly seen: Record<Side, FingerprintSet> = { source: new FingerprintSet(undefined, this.keys, 1), target: new FingerprintSet(undefined, this.keys, 2) };
   /** Only keys seen more than once: how many times. */
   private readonly repeated: Record<Side, Map<string, number>> = { source: new Map(), target: new Map() };
   private maxPending = 0;

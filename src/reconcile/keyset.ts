@@ -40,19 +40,81 @@ function fmix(h: number): number {
   return h >>> 0;
 }
 
+/**
+ * The table behind the sets of both sides of a join once their keys come out of order: one
+ * slot per fingerprint, and a byte per slot saying which sides showed it. Most keys are on
+ * both sides, so they cost one slot, not one in each side's table.
+ */
+export class KeyTable {
+  /** Pairs (hi, lo) side by side, so a probe touches one cache line; (0, 0) is a free slot. */
+  private slots = new Uint32Array(0);
+  private sides = new Uint8Array(0);
+  private used = 0;
+
+  constructor(private readonly minSlots = 1 << 16) {}
+
+  /** Marks the fingerprint as shown by the side `bit` (1 or 2); false when it was already. */
+  add(hi: number, lo: number, bit: number): boolean {
+    // Up to two thirds full: linear probing stays short.
+    if ((this.used + 1) * 3 > this.sides.length * 2) this.grow();
+    // (0, 0) marks a free slot: the one fingerprint that is all zeros is stored as (0, 1).
+    if (hi === 0 && lo === 0) lo = 1;
+    const slots = this.slots;
+    const mask = this.sides.length - 1;
+    for (let i = (hi ^ Math.imul(lo, 0x27d4eb2d)) & mask; ; i = (i + 1) & mask) {
+      const at = i << 1;
+      const h = slots[at]!;
+      const l = slots[at + 1]!;
+      if (h === 0 && l === 0) {
+        slots[at] = hi;
+        slots[at + 1] = lo;
+        this.sides[i] = bit;
+        this.used++;
+        return true;
+      }
+      if (h === hi && l === lo) {
+        if (this.sides[i]! & bit) return false;
+        this.sides[i]! |= bit;
+        return true;
+      }
+    }
+  }
+
+  private grow(): void {
+    const old = { slots: this.slots, sides: this.sides };
+    const size = Math.max(old.sides.length * 2, this.minSlots);
+    this.slots = new Uint32Array(size * 2);
+    this.sides = new Uint8Array(size);
+    const mask = size - 1;
+    for (let s = 0; s < old.sides.length; s++) {
+      const hi = old.slots[s << 1]!;
+      const lo = old.slots[(s << 1) + 1]!;
+      if (hi === 0 && lo === 0) continue;
+      let i = (hi ^ Math.imul(lo, 0x27d4eb2d)) & mask;
+      while (this.slots[i << 1] !== 0 || this.slots[(i << 1) + 1] !== 0) i = (i + 1) & mask;
+      this.slots[i << 1] = hi;
+      this.slots[(i << 1) + 1] = lo;
+      this.sides[i] = old.sides[s]!;
+    }
+  }
+}
+
+/** The keys one side has shown: add() tells whether a key is new. */
 export class FingerprintSet {
   /** While keys arrive in ascending order (as keyset pages and most APIs give them), none can
    *  repeat an earlier one but the last: their fingerprints are only appended here, in order,
-   *  and the table is built from them when the first key out of order arrives. */
+   *  and go to the table when the first key out of order arrives. */
   private run: Uint32Array | null;
   private last: string | null = null;
-  /** Pairs (hi, lo) side by side, so a probe touches one cache line; (0, 0) is a free slot. */
-  private slots: Uint32Array;
   private count = 0;
 
-  constructor(private readonly capacity = 1 << 16) {
+  constructor(
+    capacity = 1 << 16,
+    /** Shared with the other side's set (see KeyTable), with this side's bit. */
+    private readonly table = new KeyTable(capacity),
+    private readonly bit = 1,
+  ) {
     this.run = new Uint32Array(capacity * 2);
-    this.slots = new Uint32Array(0);
   }
 
   get size(): number {
@@ -71,10 +133,9 @@ export class FingerprintSet {
       }
       this.unorder();
     }
-    if ((this.count + 1) * 4 > this.slots.length) this.grow();
-    const hi = fingerprint(key);
-    // (0, 0) marks a free slot: the one fingerprint that is all zeros is stored as (0, 1).
-    return this.insert(hi, hi === 0 && fingerprintLo === 0 ? 1 : fingerprintLo);
+    const added = this.table.add(fingerprint(key), fingerprintLo, this.bit);
+    if (added) this.count++;
+    return added;
   }
 
   private append(hi: number, lo: number): void {
@@ -93,43 +154,8 @@ export class FingerprintSet {
   /** A key came out of order: from now on every key goes through the table. */
   private unorder(): void {
     const run = this.run!;
-    const n = this.count;
     this.run = null;
     this.last = null;
-    let size = this.capacity * 2;
-    while ((n + 1) * 4 > size) size *= 2;
-    this.slots = new Uint32Array(size);
-    this.count = 0;
-    for (let at = 0; at < n * 2; at += 2) {
-      const hi = run[at]!;
-      const lo = run[at + 1]!;
-      this.insert(hi, hi === 0 && lo === 0 ? 1 : lo);
-    }
-  }
-
-  private insert(hi: number, lo: number): boolean {
-    const slots = this.slots;
-    const mask = (slots.length >>> 1) - 1;
-    let i = (hi ^ Math.imul(lo, 0x27d4eb2d)) & mask;
-    for (;;) {
-      const at = i << 1;
-      const h = slots[at]!;
-      const l = slots[at + 1]!;
-      if (h === 0 && l === 0) {
-        slots[at] = hi;
-        slots[at + 1] = lo;
-        this.count++;
-        return true;
-      }
-      if (h === hi && l === lo) return false;
-      i = (i + 1) & mask;
-    }
-  }
-
-  private grow(): void {
-    const old = this.slots;
-    this.slots = new Uint32Array(Math.max(old.length * 2, this.capacity * 2));
-    this.count = 0;
-    for (let at = 0; at < old.length; at += 2) if (old[at] !== 0 || old[at + 1] !== 0) this.insert(old[at]!, old[at + 1]!);
+    for (let at = 0; at < this.count * 2; at += 2) this.table.add(run[at]!, run[at + 1]!, this.bit);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FingerprintSet, fingerprint, fingerprintLo } from '../../src/reconcile/keyset.js';
+import { FingerprintSet, fingerprint, fingerprintLo, KeyTable } from '../../src/reconcile/keyset.js';
 import { DiffBuilder } from '../../src/reconcile/diff.js';
 import { prng } from '../../examples/demo/data.js';
 
@@ -34,6 +34,27 @@ describe('FingerprintSet', () => {
         plain.add(key);
       }
       expect(set.size).toBe(plain.size);
+    }
+  });
+
+  it('two sides sharing one table each agree with their own Set, whenever each side leaves its order', () => {
+    const rnd = prng(11);
+    for (const [breakSource, breakTarget] of [[0, 0], [3000, 0], [0, 7000], [2500, 9000], [Infinity, 4000]] as const) {
+      const table = new KeyTable(16);
+      const sides = [new FingerprintSet(16, table, 1), new FingerprintSet(16, table, 2)] as const;
+      const plain = [new Set<string>(), new Set<string>()] as const;
+      const counters = [0, 0];
+      for (let step = 0; step < 40_000; step++) {
+        const s = rnd() < 0.5 ? 0 : 1;
+        const ordered = counters[s]! < (s === 0 ? breakSource : breakTarget);
+        // In order: ascending keys, now and then the last one again. Out of order: keys either
+        // side has shown, or new ones.
+        const n = counters[s]!++;
+        const key = ordered ? `K${String(n >> 1).padStart(6, '0')}` : rnd() < 0.4 ? `K${String(Math.floor(rnd() * 12_000)).padStart(6, '0')}` : `N${Math.floor(rnd() * 30_000)}`;
+        expect(sides[s].add(key), `side ${s} step ${step} key ${key}`).toBe(!plain[s].has(key));
+        plain[s].add(key);
+      }
+      expect([sides[0].size, sides[1].size]).toEqual([plain[0].size, plain[1].size]);
     }
   });
 
