@@ -101,8 +101,6 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
     /** Entities another agent was running: left out of this run's health. */
     const busy = new Set<string>();
     for (const entity of entities) {
-      const t0 = performance.now();
-      const entityStarted = new Date();
       progress.entity = entity.name;
       progress.phase = 'read';
       progress.recordsRead = 0;
@@ -121,6 +119,10 @@ export async function runOnce(loaded: LoadedConfig, store: StateStore, options: 
           log.warn({ entity: entity.name, reason: why }, 'entity skipped');
         }
       }
+      // The entity's run starts once its lease is held: another agent's run of it, recorded as
+      // finished just before releasing the lease, never seems to overlap this one.
+      const t0 = performance.now();
+      const entityStarted = new Date();
       try {
         let outcome: EntityOutcome = { report: failedEntityReport(sideNames(entity), 'skipped', why ?? ''), watermarks: {} };
         if (!why) {
