@@ -67,7 +67,7 @@ export class WaitingTable {
     return this.spill?.file ?? null;
   }
 
-    /** Bytes held outside the JavaScript heap (arena and table). */
+  /** Bytes held outside the JavaScript heap (arena and table). */
   get bytes(): number {
     return this.arena.length + this.at.length * 12;
   }
@@ -97,10 +97,8 @@ export class WaitingTable {
     return entry;
   }
 
-  /**
-   * Removes the entry of this key, if any: SAME_HASH when its hash is `hash` (compared in
-   * place, so a match makes no string and no object), else the entry.
-   */
+  /** Removes the entry of this key, if any: SAME_HASH when its hash is `hash` (compared in
+   *  place, so a match makes no string and no object), else the entry. */
   takeUnlessSame(key: string, hash: string): WaitingEntry | typeof SAME_HASH | undefined {
     const i = this.find(key);
     if (i < 0) return undefined;
@@ -253,11 +251,8 @@ export class WaitingTable {
     return { key, hash, payload: a.toString('utf8', p, p + payloadBytes) };
   }
 
-  /**
-   * Rebuilds the table at `capacity` slots from the arena, whose live entries move down over
-   * the taken ones in place: no second arena, and new table arrays only when the size changes,
-   * so a long join leaves no large buffers behind for the garbage collector.
-   */
+  /** Rebuilds the table at `capacity` slots from the arena, whose live entries move down over
+   *  the taken ones in place: no second arena, new table arrays only when the size changes. */
   private rehash(capacity: number): void {
     if (capacity !== this.at.length) {
       this.fpHi = new Uint32Array(capacity);
