@@ -172,6 +172,7 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
   let indices: number[] = [];
   let records: NormalizedRecord[] = [];
   let invalid: InvalidRecord[] = [];
+  const refOf = (line: number) => `${o.file} ${o.unit} ${line}`;
   rows: for await (const item of o.rows) {
     if (o.signal?.aborted) throw new ParityError('PARITY_ABORTED', 'read aborted');
     for (const row of Array.isArray(item) ? (item as readonly TableRow[]) : [item as TableRow]) {
@@ -190,7 +191,6 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
         indices = [...columns.values()];
         continue;
       }
-      const ref = () => `${o.file} ${o.unit} ${row.number}`;
       const fields: Record<string, unknown> = {};
       let blank = true;
       try {
@@ -201,12 +201,12 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
         }
       } catch (err) {
         if (!(err instanceof CellError)) throw err;
-        invalid.push({ ref: ref(), reason: err.message });
+        invalid.push({ ref: refOf(row.number), reason: err.message });
         continue;
       }
       if (blank) continue;
       o.tracker.see(fields);
-      const result = o.mapper.map(fields, ref);
+      const result = o.mapper.map(fields, refOf, row.number);
       if (result.record) records.push(result.record);
       else invalid.push(result.invalid);
       if (records.length + invalid.length >= TABLE_PAGE) {

@@ -41,7 +41,11 @@ export function binaryAsText(value: unknown): unknown {
   return value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') : value;
 }
 
-const refText = (where: string | (() => string)) => (typeof where === 'string' ? where : where());
+/** Where a row came from: a text, or a function of the row's number (made once per read or
+ *  page, so that a valid record costs neither a text nor a closure). */
+export type RowRef = string | ((at: number) => string);
+
+const refText = (where: RowRef, at: number) => (typeof where === 'string' ? where : where(at));
 
 export type MapResult = { record: NormalizedRecord; invalid?: undefined } | { record?: undefined; invalid: InvalidRecord };
 
@@ -69,9 +73,8 @@ export class RecordMapper {
     this.keptFields = [...new Set([...this.keyFields, ...options.compareFields, ...(options.extraFields ?? []), ...Object.keys(rules.validate), ...Object.keys(rules.precision)])];
   }
 
-  /** `where` says where the row came from ("row 12") for an invalid record: a function, so
-   *  that a valid record costs no text. */
-  map(row: Record<string, unknown>, where: string | (() => string)): MapResult {
+  /** `where` (of `at`) says where the row came from ("row 12") for an invalid record. */
+  map(row: Record<string, unknown>, where: RowRef, at = 0): MapResult {
     const fields: Record<string, unknown> = {};
     if (this.mappings) {
       for (const m of this.mappings) {
@@ -80,7 +83,7 @@ export class RecordMapper {
           fields[m.name] = m.transforms.length ? applyTransforms(m.transforms, raw) : raw;
         } catch (err) {
           if (err instanceof TransformError) {
-            return { invalid: { ref: this.refWithKey(refText(where), row), reason: `field ${m.name}: ${err.message}` } };
+            return { invalid: { ref: this.refWithKey(refText(where, at), row), reason: `field ${m.name}: ${err.message}` } };
           }
           throw err;
         }
@@ -90,14 +93,14 @@ export class RecordMapper {
     }
     if (this.rules) {
       const problem = applyRules(fields, this.rules);
-      if (problem) return { invalid: { ref: this.refWithKey(refText(where), row), reason: problem } };
+      if (problem) return { invalid: { ref: this.refWithKey(refText(where, at), row), reason: problem } };
     }
     const key = this.keyOf(fields);
     if (key === null) {
       const empty = (chain: readonly string[]) => chain.filter((f) => fields[f] === null || fields[f] === undefined || fields[f] === '');
-      if (this.keyChains.length === 1) return { invalid: { ref: refText(where), reason: `key field ${empty(this.keyChains[0]!).join(', ')} is empty` } };
+      if (this.keyChains.length === 1) return { invalid: { ref: refText(where, at), reason: `key field ${empty(this.keyChains[0]!).join(', ')} is empty` } };
       const why = this.keyChains.map((c) => `${c.join('+')} lacks ${empty(c).join(', ')}`).join('; ');
-      return { invalid: { ref: refText(where), reason: `no key: ${why}` } };
+      return { invalid: { ref: refText(where, at), reason: `no key: ${why}` } };
     }
     return { record: { key, hash: hashFields(fields, this.compareFields), fields } };
   }

@@ -100,16 +100,17 @@ export class HttpCollector implements Collector {
         }
         const records: NormalizedRecord[] = [];
         const invalid: InvalidRecord[] = [];
+        const page = pageNumber;
+        const refOf = (i: number) => `page ${page} item ${i + 1} (${answer.url})`;
         for (let i = 0; i < items.length; i++) {
           const item = items[i];
-          const ref = () => `page ${pageNumber} item ${i + 1} (${answer.url})`;
           if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-            invalid.push({ ref: ref(), reason: 'not an object' });
+            invalid.push({ ref: refOf(i), reason: 'not an object' });
             continue;
           }
           const row = item as Record<string, unknown>;
           this.tracker.see(row);
-          const result = mapper.map(row, ref);
+          const result = mapper.map(row, refOf, i);
           if (result.record) records.push(result.record);
           else invalid.push(result.invalid);
         }

@@ -190,6 +190,7 @@ export class SqlCollector implements Collector {
     }
 
     let rowNumber = 0;
+    const refOf = (at: number) => `${this.label} row ${at}`;
     const query = { select, from, where: `${base} AND ${notNull}`, params: filterParams, keys, pageSize: this.system.pageSize };
     // Bisection reads the segments that differ, key ranges (small ones several to a query);
     // otherwise the whole table.
@@ -214,8 +215,7 @@ export class SqlCollector implements Collector {
               delete row[EXACT_WATERMARK];
               this.tracker.see(row, text === null || text === undefined ? undefined : String(text));
             } else this.tracker.see(row);
-            const at = rowNumber;
-            const result = mapper.map(row, () => `${this.label} row ${at}`);
+            const result = mapper.map(row, refOf, rowNumber);
             if (result.record) records.push(result.record);
             else invalid.push(result.invalid);
           }
