@@ -95,3 +95,16 @@ describe('CSV records: a record longer than a megabyte', () => {
     expect(got).toEqual({ ...reference(body, options), plain: 2 });
   });
 });
+
+describe('CSV records: bytes that are not UTF-8', () => {
+  it('are reported at their line, however many chunks came before', async () => {
+    const head = `sku,name\n${Array.from({ length: 300 }, (_, i) => `A${i},plain`).join('\n')}\n`;
+    const bad = path.join(dir, 'latin1-late.csv');
+    writeFileSync(bad, Buffer.concat([Buffer.from(head), Buffer.from('B,Müller\nC,x\n', 'latin1')]));
+    const cut = path.join(dir, 'cut-short.csv');
+    writeFileSync(cut, Buffer.concat([Buffer.from(head), Buffer.from([0x42, 0x2c, 0xc3])]));
+    const options = (file: string): CsvRecordOptions => ({ file, shown: path.basename(file), delimiter: ',', quote: '"', fromLine: 1, chunkBytes: 64 });
+    expect(await ours(bad, options(bad))).toMatchObject({ error: { message: expect.stringMatching(/^file latin1-late\.csv: line 302: is not valid UTF-8/) } });
+    expect(await ours(cut, options(cut))).toMatchObject({ error: { message: expect.stringMatching(/^file cut-short\.csv: line 302: ends inside a UTF-8 character/) } });
+  });
+});

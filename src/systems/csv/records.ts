@@ -4,7 +4,7 @@
 // csv-parse reads the rest of the file, so quoted fields, and the errors of broken ones, are
 // always its own. The record delimiter is found as csv-parse finds it: the first "\r\n", "\n"
 // or "\r"; after that, only that one ends a record.
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { parse, type Parser } from 'csv-parse';
 import { fileError } from '../../collectors/file.js';
 
@@ -33,17 +33,21 @@ export interface CsvBatch {
  *  be read with U+FFFD in place of its accented letters, silently. The BOM is dropped. */
 class StrictUtf8 {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
-  private line = 1;
-  constructor(private readonly shown: string) {}
+  /** Bytes decoded before the current chunk. */
+  private bytes = 0;
+  constructor(
+    private readonly file: string,
+    private readonly shown: string,
+  ) {}
 
   decode(chunk: Buffer): string {
     try {
       const text = this.decoder.decode(chunk, { stream: true });
-      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.line++;
+      this.bytes += chunk.length;
       return text;
     } catch {
       const lenient = new TextDecoder('utf-8').decode(chunk);
-      const at = this.line + (lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD'))).match(/\n/g)?.length ?? 0);
+      const at = this.lineAt(this.bytes) + (lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD'))).match(/\n/g)?.length ?? 0);
       throw fileError(this.shown, `line ${at}: is not valid UTF-8 (saved as Latin-1 or Windows-1252?): set encoding: latin1 on the system, or save the file as UTF-8`);
     }
   }
@@ -52,7 +56,26 @@ class StrictUtf8 {
     try {
       return this.decoder.decode();
     } catch {
-      throw fileError(this.shown, `line ${this.line}: ends inside a UTF-8 character (is the file cut short?)`);
+      throw fileError(this.shown, `line ${this.lineAt(this.bytes)}: ends inside a UTF-8 character (is the file cut short?)`);
+    }
+  }
+
+  /** The line that byte `offset` is on, counted only when an error needs it: a line feed
+   *  byte is never part of another UTF-8 character. */
+  private lineAt(offset: number): number {
+    const fd = openSync(this.file, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(1 << 20);
+      let line = 1;
+      for (let at = 0; at < offset; ) {
+        const n = readSync(fd, buffer, 0, Math.min(buffer.length, offset - at), at);
+        if (n === 0) break;
+        for (let i = buffer.indexOf(10); i >= 0 && i < n; i = buffer.indexOf(10, i + 1)) line++;
+        at += n;
+      }
+      return line;
+    } finally {
+      closeSync(fd);
     }
   }
 }
@@ -147,7 +170,7 @@ class Fallback {
 /** The file's records in batches of one read chunk. Errors name the file and the line. A
  *  reader that stops (an aborted run) returns from the generator: the file is closed then. */
 export async function* csvRecords(options: CsvRecordOptions): AsyncGenerator<CsvBatch> {
-  const decoder = new StrictUtf8(options.shown);
+  const decoder = new StrictUtf8(options.file, options.shown);
   const { quote, delimiter } = options;
   let sep: string | null = null;
   let carry = '';
