@@ -80,7 +80,7 @@ const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
  * only one of 15 significant digits or fewer that reads back as `v`, so it is what String(v)
  * shows, less its trailing zeros.
  */
-export function fixedOfNumber(v: number, places: number): string | null {
+function fixedOfNumber(v: number, places: number): string | null {
   const scale = POW10[places];
   if (scale === undefined) return null;
   const r = Math.round(v * scale);
