@@ -3,7 +3,7 @@
 // resolve against the config file's folder; SQLite gets WAL and a busy timeout.
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Sequelize, type Options } from 'sequelize';
+import type { Options, Sequelize } from 'sequelize';
 import { ParityError } from './errors.js';
 import { redactUrl } from './redact.js';
 
@@ -73,6 +73,8 @@ async function readOnlySession(dialect: SqlDialect, connection: RawConnection, t
 }
 
 export async function openSequelize(target: SqlTarget, { owned = false, poolMax = 4, readOnly }: OpenOptions = {}): Promise<Sequelize> {
+  // Loaded here, not at the top: a run whose store and systems need no Sequelize never loads it.
+  const { Sequelize } = await import('sequelize');
   const common: Options = { logging: false };
   if (target.dialect === 'sqlite') {
     const file = target.storage!;

@@ -1,13 +1,16 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { QueryTypes, Sequelize } from 'sequelize';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { StateStore } from '../../src/agent/state/store.js';
 import { failedEntityReport, type RunReport } from '../../src/reconcile/report.js';
 import { mariadbAvailable, mariadbDatabase, pgAvailable, pgSchema, PG_URL } from '../helpers/databases.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runCli } from '../helpers/cli.js';
+import { migrations } from '../../src/agent/state/migrations.js';
+import { MIGRATION_NAMES } from '../../src/agent/state/migration-names.js';
 
 function report(runId: string, startedAt: Date): RunReport {
   const entity = failedEntityReport({ name: 'items', sourceSystem: 'erp', targetSystem: 'shop' }, 'failed', 'boom');
@@ -59,6 +62,40 @@ describe('state store on SQLite', () => {
     await raw.close();
     expect(mode[0]!.journal_mode).toBe('wal');
     expect(migrations.map((m) => m.name)).toEqual(['0001-runs', '0002-watermarks', '0003-key-index', '0004-outbox-ledger', '0005-leases', '0006-log-files-and-run-records', '0007-attachment-cache', '0008-content-hash-xxh64', '0009-shared-segments']);
+  });
+
+  it('an in-memory store is migrated on the connection that then serves it', async () => {
+    const store = await StateStore.open('sqlite::memory:', tempDir());
+    await lifecycle(store);
+    await store.close();
+  });
+
+  it('knows the same migrations by name as it applies', () => {
+    expect(migrations.map((m) => m.name)).toEqual([...MIGRATION_NAMES]);
+  });
+
+  it('an up-to-date SQLite store opens and works without loading Sequelize or umzug; a new one loads them to migrate', () => {
+    const dir = tempDir();
+    // A child process: this one has Sequelize loaded by the tests themselves.
+    const script = `
+      import { createRequire } from 'node:module';
+      const { StateStore } = await import(${JSON.stringify(path.join(inject('agentBuild'), 'agent/state/store.js'))});
+      const cache = createRequire(import.meta.url).cache;
+      const loaded = () => ['sequelize', 'umzug'].filter((p) => Object.keys(cache).some((k) => k.includes('/node_modules/' + p + '/')));
+      const use = async () => {
+        const store = await StateStore.open('sqlite:state.db', process.argv[1]);
+        await store.startRun({ id: 'r' + Date.now(), mode: 'full', trigger: 'cli', dryRun: true, startedAt: new Date() });
+        await store.acquireLease('e', 'me', 1000);
+        await store.releaseLease('e', 'me');
+        const runs = (await store.listRuns()).length;
+        await store.close();
+        return runs;
+      };
+      console.log(JSON.stringify([await use(), loaded()]));
+    `;
+    const run = () => JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script, dir], { encoding: 'utf8' })) as [number, string[]];
+    expect(run()).toEqual([1, ['sequelize', 'umzug']]);
+    expect(run()).toEqual([2, []]);
   });
 
   it('a state URL it cannot use is a clear error', async () => {

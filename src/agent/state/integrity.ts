@@ -1,8 +1,8 @@
 // Guards of the state store's integrity: an existing file that is empty, not SQLite or not
 // parity's is refused (never re-initialised), and every database error names the store.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { QueryTypes, type Sequelize } from 'sequelize';
 import { describeError, ParityError } from '../../core/errors.js';
+import type { StateDb } from './db.js';
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
@@ -28,8 +28,8 @@ export function refuseForeignFile(file: string, display: string): void {
 }
 
 /** An existing SQLite file must hold parity's tables: another program's database is left alone. */
-export async function refuseForeignTables(sequelize: Sequelize, file: string, display: string): Promise<void> {
-  const rows = (await sequelize.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'parity_migrations'", { type: QueryTypes.SELECT })) as unknown[];
+export async function refuseForeignTables(db: StateDb, file: string, display: string): Promise<void> {
+  const rows = await db.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'parity_migrations'");
   if (rows.length === 0) throw invalidState(display, file, 'is a SQLite database but not a parity state store (it has no parity_migrations table)');
 }
 

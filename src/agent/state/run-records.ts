@@ -1,8 +1,7 @@
 // Per-record history: for each run, the records that were rejected or quarantined by the
 // target, invalid on a side, or still differing after the push, with the reason. Listed by
 // `parity runs show RUN_ID --errors` and GET /runs/:id/records; pruned with the reports.
-import { Op } from 'sequelize';
-import type { StoreModels } from './models.js';
+import { insert, marks, type Param, type StateDb } from './db.js';
 
 export const RUN_RECORD_STATUSES = ['rejected', 'quarantined', 'invalid', 'differing'] as const;
 export type RunRecordStatus = (typeof RUN_RECORD_STATUSES)[number];
@@ -27,23 +26,28 @@ const CHUNK = 500;
 /** Longer reasons are cut: the history names what went wrong, it is no data store. */
 const MAX_REASON = 2000;
 
-export async function addRunRecords(m: StoreModels, runId: string, records: readonly RunRecord[]): Promise<void> {
+export async function addRunRecords(db: StateDb, runId: string, records: readonly RunRecord[]): Promise<void> {
   for (let i = 0; i < records.length; i += CHUNK) {
-    const rows = records.slice(i, i + CHUNK).map((r) => ({ run_id: runId, entity: r.entity, side: r.side, key: r.key.slice(0, 512), status: r.status, reason: r.reason?.slice(0, MAX_REASON) ?? null }));
-    await m.runRecords.bulkCreate(rows);
+    const rows = records.slice(i, i + CHUNK).map((r) => [runId, r.entity, r.side, r.key.slice(0, 512), r.status, r.reason?.slice(0, MAX_REASON) ?? null]);
+    await insert(db, 'parity_run_records', ['run_id', 'entity', 'side', 'key', 'status', 'reason'], rows);
   }
 }
 
 /** One page of a run's records, in the order they were recorded; `next` is the cursor of the
  *  page after, or null at the end. */
-export async function listRunRecords(m: StoreModels, runId: string, q: RunRecordQuery): Promise<{ records: (RunRecord & { id: number })[]; next: number | null }> {
+export async function listRunRecords(db: StateDb, runId: string, q: RunRecordQuery): Promise<{ records: (RunRecord & { id: number })[]; next: number | null }> {
   const limit = Math.max(1, Math.min(q.limit ?? 100, 1000));
-  const where: Record<string | symbol, unknown> = { run_id: runId };
-  if (q.status) where.status = q.status;
-  if (q.entity) where.entity = q.entity;
-  if (q.after !== undefined) where.id = { [Op.gt]: q.after };
-  const rows = await m.runRecords.findAll({ where, order: [['id', 'ASC']], limit: limit + 1, raw: true });
-  const page = (rows as unknown as { id: number; entity: string; side: string; key: string; status: string; reason: string | null }[]).slice(0, limit);
+  const conditions: [string, Param][] = [['"run_id" = ?', runId]];
+  if (q.status) conditions.push(['"status" = ?', q.status]);
+  if (q.entity) conditions.push(['"entity" = ?', q.entity]);
+  if (q.after !== undefined) conditions.push(['"id" > ?', q.after]);
+  const where = conditions.map(([c]) => c).join(' AND ');
+  const params = conditions.map(([, v]) => v);
+  const rows = await db.all<{ id: number; entity: string; side: string; key: string; status: string; reason: string | null }>(
+    `SELECT "id", "entity", "side", "key", "status", "reason" FROM "parity_run_records" WHERE ${where} ORDER BY "id" ASC LIMIT ?`,
+    [...params, limit + 1],
+  );
+  const page = rows.slice(0, limit);
   return {
     records: page.map((r) => ({ id: Number(r.id), entity: r.entity, side: r.side as RunRecord['side'], key: r.key, status: r.status as RunRecordStatus, reason: r.reason })),
     next: rows.length > limit ? Number(page.at(-1)!.id) : null,
@@ -51,21 +55,25 @@ export async function listRunRecords(m: StoreModels, runId: string, q: RunRecord
 }
 
 /** How many records of each status the run recorded. */
-export async function runRecordCounts(m: StoreModels, runId: string): Promise<Partial<Record<RunRecordStatus, number>>> {
-  const rows = (await m.runRecords.count({ where: { run_id: runId }, group: ['status'] })) as unknown as { status: string; count: number }[];
-  return Object.fromEntries(rows.map((r) => [r.status, Number(r.count)]));
+export async function runRecordCounts(db: StateDb, runId: string): Promise<Partial<Record<RunRecordStatus, number>>> {
+  const rows = await db.all<{ status: string; n: number | string }>('SELECT "status", COUNT(*) AS "n" FROM "parity_run_records" WHERE "run_id" = ? GROUP BY "status"', [runId]);
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
 
 /** Removes the records of runs that started before `before`; returns how many. */
-export async function pruneRunRecords(m: StoreModels, before: Date): Promise<number> {
+export async function pruneRunRecords(db: StateDb, before: Date): Promise<number> {
   // The runs that have records (few), then those of them that are old.
-  const withRecords = ((await m.runRecords.findAll({ attributes: ['run_id'], group: ['run_id'], raw: true })) as unknown as { run_id: string }[]).map((r) => r.run_id);
+  const withRecords = (await db.all<{ run_id: string }>('SELECT "run_id" FROM "parity_run_records" GROUP BY "run_id"')).map((r) => r.run_id);
   const ids: string[] = [];
   for (let i = 0; i < withRecords.length; i += CHUNK) {
-    const old = await m.runs.findAll({ attributes: ['id'], where: { id: withRecords.slice(i, i + CHUNK), started_at: { [Op.lt]: before } }, raw: true });
-    ids.push(...(old as unknown as { id: string }[]).map((r) => r.id));
+    const chunk = withRecords.slice(i, i + CHUNK);
+    const old = await db.all<{ id: string }>(`SELECT "id" FROM "parity_runs" WHERE "id" IN (${marks(chunk.length)}) AND "started_at" < ?`, [...chunk, before]);
+    ids.push(...old.map((r) => r.id));
   }
   let removed = 0;
-  for (let i = 0; i < ids.length; i += CHUNK) removed += await m.runRecords.destroy({ where: { run_id: ids.slice(i, i + CHUNK) } });
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const chunk = ids.slice(i, i + CHUNK);
+    removed += await db.run(`DELETE FROM "parity_run_records" WHERE "run_id" IN (${marks(chunk.length)})`, chunk);
+  }
   return removed;
 }

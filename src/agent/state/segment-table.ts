@@ -3,8 +3,10 @@
 // written once. An agent that dies leaves its segment taken until the lease expires (or at
 // once, when its process is known to be gone); another agent then takes it over.
 import { randomUUID } from 'node:crypto';
-import { Op } from 'sequelize';
-import type { StoreModels } from './models.js';
+import { insert, toDate, type StateDb } from './db.js';
+
+/** Segments per insert. */
+const CHUNK = 500;
 
 export interface SegmentJob {
   id: string;
@@ -25,32 +27,31 @@ export interface SegmentCounts {
 
 /** The open job of an entity with this fingerprint whose leader showed life within `freshMs`:
  *  the one a leader takes up again (after the last one died) or helpers join. */
-export async function openJob(m: StoreModels, entity: string, fingerprint: string, freshMs: number): Promise<SegmentJob | null> {
-  const row = await m.segmentJobs.findOne({
-    where: { entity, fingerprint, status: 'open', heartbeat_at: { [Op.gte]: new Date(Date.now() - freshMs) } },
-    order: [['created_at', 'DESC']],
-  });
-  return row ? { id: row.get('id') as string, parts: Number(row.get('parts')) } : null;
+export async function openJob(db: StateDb, entity: string, fingerprint: string, freshMs: number): Promise<SegmentJob | null> {
+  const [row] = await db.all<{ id: string; parts: number | string }>(
+    'SELECT "id", "parts" FROM "parity_segment_jobs" WHERE "entity" = ? AND "fingerprint" = ? AND "status" = ? AND "heartbeat_at" >= ? ORDER BY "created_at" DESC LIMIT 1',
+    [entity, fingerprint, 'open', new Date(Date.now() - freshMs)],
+  );
+  return row ? { id: row.id, parts: Number(row.parts) } : null;
 }
 
 /** A new job for the entity, its segments free; older open jobs of the entity are closed. */
-export async function createJob(m: StoreModels, entity: string, fingerprint: string, leader: string, ranges: readonly string[]): Promise<SegmentJob> {
+export async function createJob(db: StateDb, entity: string, fingerprint: string, leader: string, ranges: readonly string[]): Promise<SegmentJob> {
   const id = randomUUID();
   const now = new Date();
-  await m.sequelize.transaction(async (transaction) => {
-    await m.segmentJobs.update({ status: 'abandoned' }, { where: { entity, status: 'open' }, transaction });
-    await m.segmentJobs.create({ id, entity, fingerprint, leader, status: 'open', parts: ranges.length, created_at: now, heartbeat_at: now }, { transaction });
-    await m.segments.bulkCreate(
-      ranges.map((bounds, idx) => ({ job_id: id, idx, bounds, status: 'free', attempts: 0 })),
-      { transaction },
-    );
+  await db.transaction(async (tx) => {
+    await tx.run('UPDATE "parity_segment_jobs" SET "status" = ? WHERE "entity" = ? AND "status" = ?', ['abandoned', entity, 'open']);
+    await insert(tx, 'parity_segment_jobs', ['id', 'entity', 'fingerprint', 'leader', 'status', 'parts', 'created_at', 'heartbeat_at'], [[id, entity, fingerprint, leader, 'open', ranges.length, now, now]]);
+    for (let i = 0; i < ranges.length; i += CHUNK) {
+      await insert(tx, 'parity_segments', ['job_id', 'idx', 'bounds', 'status', 'attempts'], ranges.slice(i, i + CHUNK).map((bounds, j) => [id, i + j, bounds, 'free', 0]));
+    }
   });
   return { id, parts: ranges.length };
 }
 
 /** The leader shows it is alive (helpers join only a job whose leader does). */
-export async function heartbeat(m: StoreModels, job: string, leader: string): Promise<void> {
-  await m.segmentJobs.update({ heartbeat_at: new Date(), leader }, { where: { id: job } });
+export async function heartbeat(db: StateDb, job: string, leader: string): Promise<void> {
+  await db.run('UPDATE "parity_segment_jobs" SET "heartbeat_at" = ?, "leader" = ? WHERE "id" = ?', [new Date(), leader, job]);
 }
 
 /**
@@ -58,61 +59,72 @@ export async function heartbeat(m: StoreModels, job: string, leader: string): Pr
  * process is gone. One conditional update decides each segment, so two agents never both
  * take it.
  */
-export async function claim(m: StoreModels, job: string, holder: string, ttlMs: number, isDead: (holder: string) => boolean): Promise<ClaimedSegment | null> {
+export async function claim(db: StateDb, job: string, holder: string, ttlMs: number, isDead: (holder: string) => boolean): Promise<ClaimedSegment | null> {
   const now = new Date();
-  const candidates = await m.segments.findAll({
-    where: { job_id: job, status: { [Op.in]: ['free', 'taken'] } },
-    attributes: ['idx', 'status', 'holder', 'expires_at', 'bounds'],
-    order: [['idx', 'ASC']],
-  });
+  const candidates = await db.all<{ idx: number | string; status: string; holder: string | null; expires_at: unknown; bounds: string }>(
+    'SELECT "idx", "status", "holder", "expires_at", "bounds" FROM "parity_segments" WHERE "job_id" = ? AND "status" IN (?, ?) ORDER BY "idx" ASC',
+    [job, 'free', 'taken'],
+  );
   for (const row of candidates) {
-    const status = row.get('status') as string;
-    const was = row.get('holder') as string | null;
-    const expired = status === 'taken' && (new Date(row.get('expires_at') as Date).getTime() < now.getTime() || (was !== null && was !== holder && isDead(was)));
-    if (status !== 'free' && !expired) continue;
-    const idx = Number(row.get('idx'));
-    const [updated] = await m.segments.update(
-      { status: 'taken', holder, expires_at: new Date(now.getTime() + ttlMs), attempts: m.sequelize.literal('attempts + 1') },
-      { where: { job_id: job, idx, status, holder: was } },
+    const was = row.holder;
+    const expired = row.status === 'taken' && ((toDate(row.expires_at)?.getTime() ?? 0) < now.getTime() || (was !== null && was !== holder && isDead(was)));
+    if (row.status !== 'free' && !expired) continue;
+    const idx = Number(row.idx);
+    const sameHolder = was === null ? '"holder" IS NULL' : '"holder" = ?';
+    const updated = await db.run(
+      `UPDATE "parity_segments" SET "status" = ?, "holder" = ?, "expires_at" = ?, "attempts" = "attempts" + 1 WHERE "job_id" = ? AND "idx" = ? AND "status" = ? AND ${sameHolder}`,
+      [ 'taken', holder, new Date(now.getTime() + ttlMs), job, idx, row.status, ...(was === null ? [] : [was])],
     );
-    if (updated > 0) return { idx, range: row.get('bounds') as string };
+    if (updated > 0) return { idx, range: row.bounds };
   }
   return null;
 }
 
 /** Extends a segment's lease; false when it was lost (expired and taken by another agent). */
-export async function renew(m: StoreModels, job: string, idx: number, holder: string, ttlMs: number): Promise<boolean> {
-  const [count] = await m.segments.update({ expires_at: new Date(Date.now() + ttlMs) }, { where: { job_id: job, idx, holder, status: 'taken' } });
-  return count > 0;
+export async function renew(db: StateDb, job: string, idx: number, holder: string, ttlMs: number): Promise<boolean> {
+  return (await db.run('UPDATE "parity_segments" SET "expires_at" = ? WHERE "job_id" = ? AND "idx" = ? AND "holder" = ? AND "status" = ?', [new Date(Date.now() + ttlMs), job, idx, holder, 'taken'])) > 0;
 }
 
 /** Writes a segment's result, once: false when the holder lost it meanwhile (the result is
  *  dropped; the agent that took it writes its own). */
-export async function complete(m: StoreModels, job: string, idx: number, holder: string, result: string): Promise<boolean> {
-  const [count] = await m.segments.update({ status: 'done', result, done_by: holder, done_at: new Date() }, { where: { job_id: job, idx, holder, status: 'taken' } });
-  return count > 0;
+export async function complete(db: StateDb, job: string, idx: number, holder: string, result: string): Promise<boolean> {
+  return (
+    (await db.run('UPDATE "parity_segments" SET "status" = ?, "result" = ?, "done_by" = ?, "done_at" = ? WHERE "job_id" = ? AND "idx" = ? AND "holder" = ? AND "status" = ?', [
+      'done',
+      result,
+      holder,
+      new Date(),
+      job,
+      idx,
+      holder,
+      'taken',
+    ])) > 0
+  );
 }
 
-export async function counts(m: StoreModels, job: string): Promise<SegmentCounts> {
-  const rows = (await m.segments.findAll({ where: { job_id: job }, attributes: ['status', [m.sequelize.fn('COUNT', m.sequelize.col('idx')), 'n']], group: ['status'], raw: true })) as unknown as { status: string; n: number | string }[];
+export async function counts(db: StateDb, job: string): Promise<SegmentCounts> {
+  const rows = await db.all<{ status: string; n: number | string }>('SELECT "status", COUNT("idx") AS "n" FROM "parity_segments" WHERE "job_id" = ? GROUP BY "status"', [job]);
   const c: SegmentCounts = { free: 0, taken: 0, done: 0 };
   for (const r of rows) if (r.status === 'free' || r.status === 'taken' || r.status === 'done') c[r.status] = Number(r.n);
   return c;
 }
 
 /** Every segment's result and who wrote it, in key order (all segments must be done). */
-export async function results(m: StoreModels, job: string): Promise<{ idx: number; result: string; doneBy: string; attempts: number }[]> {
-  const rows = await m.segments.findAll({ where: { job_id: job, status: 'done' }, order: [['idx', 'ASC']] });
-  return rows.map((r) => ({ idx: Number(r.get('idx')), result: r.get('result') as string, doneBy: r.get('done_by') as string, attempts: Number(r.get('attempts')) }));
+export async function results(db: StateDb, job: string): Promise<{ idx: number; result: string; doneBy: string; attempts: number }[]> {
+  const rows = await db.all<{ idx: number | string; result: string; done_by: string; attempts: number | string }>(
+    'SELECT "idx", "result", "done_by", "attempts" FROM "parity_segments" WHERE "job_id" = ? AND "status" = ? ORDER BY "idx" ASC',
+    [job, 'done'],
+  );
+  return rows.map((r) => ({ idx: Number(r.idx), result: r.result, doneBy: r.done_by, attempts: Number(r.attempts) }));
 }
 
 /** A job's status: open, done (assembled), abandoned (a newer job replaced it), or null. */
-export async function status(m: StoreModels, job: string): Promise<string | null> {
-  const row = await m.segmentJobs.findByPk(job, { attributes: ['status'] });
-  return row ? (row.get('status') as string) : null;
+export async function status(db: StateDb, job: string): Promise<string | null> {
+  const [row] = await db.all<{ status: string }>('SELECT "status" FROM "parity_segment_jobs" WHERE "id" = ?', [job]);
+  return row ? row.status : null;
 }
 
 /** The job is assembled into the entity's report: no agent joins it again. */
-export async function finish(m: StoreModels, job: string): Promise<void> {
-  await m.segmentJobs.update({ status: 'done', finished_at: new Date() }, { where: { id: job } });
+export async function finish(db: StateDb, job: string): Promise<void> {
+  await db.run('UPDATE "parity_segment_jobs" SET "status" = ?, "finished_at" = ? WHERE "id" = ?', ['done', new Date(), job]);
 }

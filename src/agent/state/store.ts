@@ -1,21 +1,16 @@
 // The state store: run history, watermarks, the key index, the outbox and sync ledger, and
-// leases, in one database. Sequelize on SQLite by default (WAL, busy timeout), PostgreSQL or
-// MySQL by URL. Each job lives in a module of its own; this class opens the store and hands
-// each call to its module.
-import { randomUUID } from 'node:crypto';
-import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
-import { QueryTypes, type Sequelize } from 'sequelize';
-import { describeError, ParityError } from '../../core/errors.js';
-import { openSequelize, parseDatabaseUrl, type SqlTarget } from '../../core/sql.js';
+// leases, in one database. SQLite by default (WAL, busy timeout), PostgreSQL or MySQL by URL
+// (db.ts). Each job lives in a module of its own; open.ts opens the store, and this class
+// hands each call to its module.
 import type { Outbox, OutboxBatch, RecordOutcome } from '../../push/types.js';
 import type { EntityReport, RunReport } from '../../reconcile/report.js';
-import { labelErrors, refuseForeignFile, refuseForeignTables } from './integrity.js';
+import { labelErrors } from './integrity.js';
 import * as attachmentCache from './attachment-cache.js';
 import type { AttachmentCache, CachedAttachment } from '../../attachments/fetch.js';
 import * as keyIndex from './key-index.js';
 import * as leases from './lease-table.js';
-import { migrations } from './migrations.js';
-import { defineModels, type StoreModels } from './models.js';
+import type { StateDb } from './db.js';
+import { openStateDb } from './open.js';
 import * as outbox from './outbox.js';
 import * as runRecords from './run-records.js';
 import * as runs from './runs.js';
@@ -30,31 +25,18 @@ export const DEFAULT_STATE_URL = 'sqlite:.parity/state.db';
 type Side = 'source' | 'target';
 
 export class StateStore implements Outbox, AttachmentCache {
+  private readonly o: outbox.OutboxDb;
+
   private constructor(
-    private readonly m: StoreModels,
+    private readonly m: StateDb,
     readonly display: string,
-  ) {}
+  ) {
+    this.o = { db: m, writing: Promise.resolve() };
+  }
 
   static async open(url: string, baseDir: string): Promise<StateStore> {
-    let target: SqlTarget;
-    let sequelize: Sequelize | undefined;
-    try {
-      target = parseDatabaseUrl(url, baseDir);
-      const file = target.dialect === 'sqlite' && target.storage !== ':memory:' ? target.storage! : null;
-      if (file && !existsSync(file)) await createSqliteStore(target, file);
-      const existing = file;
-      if (existing) refuseForeignFile(existing, target.display);
-      sequelize = await openSequelize(target, { owned: true });
-      await sequelize.authenticate();
-      if (existing) await refuseForeignTables(sequelize, existing, target.display);
-      if (target.dialect === 'sqlite') await sequelize.query('PRAGMA journal_mode = WAL');
-      await migrate(target, sequelize);
-    } catch (err) {
-      await sequelize?.close().catch(() => undefined);
-      if (err instanceof ParityError && err.code === 'PARITY_STATE_INVALID') throw err;
-      throw new ParityError('PARITY_STATE_ERROR', `state store ${describeUrl(url)}: ${describeError(err)}`, { cause: err });
-    }
-    return labelErrors(new StateStore(defineModels(sequelize), target.display), target.display);
+    const { db, display } = await openStateDb(url, baseDir);
+    return labelErrors(new StateStore(db, display), display);
   }
 
   // ---- Leases (lease-table.ts) ----
@@ -77,7 +59,7 @@ export class StateStore implements Outbox, AttachmentCache {
   // ---- Shared bisection segments (segment-table.ts) ----
   /** Whether agents on other machines can share this store (PostgreSQL or MySQL). */
   get shared(): boolean {
-    return this.m.sequelize.getDialect() !== 'sqlite';
+    return this.m.dialect !== 'sqlite';
   }
   openSegmentJob(entity: string, fingerprint: string, freshMs: number) {
     return segmentTable.openJob(this.m, entity, fingerprint, freshMs);
@@ -185,106 +167,35 @@ export class StateStore implements Outbox, AttachmentCache {
 
   // ---- The outbox and the sync ledger (outbox.ts): the push stage's Outbox ----
   pending(entity: string) {
-    return outbox.pending(this.m, entity);
+    return outbox.pending(this.o, entity);
   }
   pendingCount() {
-    return outbox.pendingCount(this.m);
+    return outbox.pendingCount(this.o);
   }
   add(batch: OutboxBatch) {
-    return outbox.addAll(this.m, [batch]);
+    return outbox.addAll(this.o, [batch]);
   }
   addAll(batches: readonly OutboxBatch[]) {
-    return outbox.addAll(this.m, batches);
+    return outbox.addAll(this.o, batches);
   }
   complete(batch: OutboxBatch, outcomes: readonly RecordOutcome[], runId: string) {
-    return outbox.complete(this.m, batch, outcomes, runId);
+    return outbox.complete(this.o, batch, outcomes, runId);
   }
   retryLater(batch: OutboxBatch, error: string, notBefore: Date | null) {
-    return outbox.retryLater(this.m, batch, error, notBefore);
+    return outbox.retryLater(this.o, batch, error, notBefore);
   }
   quarantine(batch: OutboxBatch, reason: string) {
-    return outbox.quarantine(this.m, batch, reason);
+    return outbox.quarantine(this.o, batch, reason);
   }
   remoteIds(entity: string, localIds: readonly string[]) {
-    return outbox.remoteIds(this.m, entity, localIds);
+    return outbox.remoteIds(this.o, entity, localIds);
   }
   rejected(entity: string) {
-    return outbox.rejected(this.m, entity);
+    return outbox.rejected(this.o, entity);
   }
 
   async close(): Promise<void> {
-    await this.m.sequelize.close();
-  }
-}
-
-/**
- * A new SQLite store is made whole under another name and then linked into place, so that no
- * process ever sees it empty: one that did would take it for an emptied store and refuse it.
- * When two processes create it at once, the first link wins and the other uses that file.
- */
-async function createSqliteStore(target: SqlTarget, file: string): Promise<void> {
-  const scratch = `${file}.new-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const db = await openSequelize({ ...target, storage: scratch }, { owned: true });
-  try {
-    await migrate(target, db);
-  } finally {
-    await db.close();
-  }
-  try {
-    linkSync(scratch, file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return;
-    // A filesystem without hard links: a rename, unless another process has made it meanwhile.
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
-    if (!existsSync(file)) renameSync(scratch, file);
-  } finally {
-    rmSync(scratch, { force: true });
-  }
-}
-
-/**
- * Applies pending migrations. On a shared PostgreSQL or MySQL store several agents may start
- * at once: the migrations run on one connection that holds a database lock meanwhile, so one
- * agent migrates and the others find the work done.
- */
-async function migrate(target: SqlTarget, sequelize: Sequelize): Promise<void> {
-  // Most opens find every migration applied: then umzug (a fifth of a second to load) is not needed.
-  if (await upToDate(sequelize)) return;
-  const { SequelizeStorage, Umzug } = await import('umzug');
-  const run = (db: Sequelize) =>
-    new Umzug({ migrations, context: db.getQueryInterface(), storage: new SequelizeStorage({ sequelize: db, tableName: 'parity_migrations' }), logger: undefined }).up();
-  if (target.dialect === 'sqlite') {
-    await run(sequelize);
-    return;
-  }
-  const single = await openSequelize(target, { poolMax: 1 });
-  try {
-    if (target.dialect === 'postgres') await single.query("SELECT pg_advisory_lock(hashtext('parity_migrations'))");
-    else await single.query("SELECT GET_LOCK('parity_migrations', 60)");
-    await run(single);
-  } finally {
-    if (target.dialect === 'postgres') await single.query("SELECT pg_advisory_unlock(hashtext('parity_migrations'))").catch(() => undefined);
-    else await single.query("SELECT RELEASE_LOCK('parity_migrations')").catch(() => undefined);
-    await single.close();
-  }
-}
-
-/** Whether the store has every migration this version knows (umzug's table lists them). */
-async function upToDate(sequelize: Sequelize): Promise<boolean> {
-  try {
-    const rows = (await sequelize.query('SELECT name FROM parity_migrations', { type: QueryTypes.SELECT })) as { name: string }[];
-    const applied = new Set(rows.map((r) => r.name));
-    return migrations.every((m) => applied.has(m.name));
-  } catch {
-    return false;
-  }
-}
-
-function describeUrl(url: string): string {
-  try {
-    return parseDatabaseUrl(url, '.').display;
-  } catch {
-    return '(invalid url)';
+    await this.o.writing;
+    await this.m.close();
   }
 }

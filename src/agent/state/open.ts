@@ -1,0 +1,114 @@
+// Opening the state store: a new SQLite file is made whole before anyone sees it, an existing
+// file must be parity's, and pending migrations are applied. Migrations use Sequelize and
+// umzug, which are loaded only when one is pending.
+import { randomUUID } from 'node:crypto';
+import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
+import type { Sequelize } from 'sequelize';
+import { describeError, ParityError } from '../../core/errors.js';
+import { openSequelize, parseDatabaseUrl, type SqlTarget } from '../../core/sql.js';
+import { openSqliteDb, poolDb, type StateDb } from './db.js';
+import { refuseForeignFile, refuseForeignTables } from './integrity.js';
+import { MIGRATION_NAMES } from './migration-names.js';
+
+export async function openStateDb(url: string, baseDir: string): Promise<{ db: StateDb; display: string }> {
+  let db: StateDb | undefined;
+  try {
+    const target = parseDatabaseUrl(url, baseDir);
+    const file = target.dialect === 'sqlite' && target.storage !== ':memory:' ? target.storage! : null;
+    if (file && !existsSync(file)) await createSqliteStore(target, file);
+    if (file) refuseForeignFile(file, target.display);
+    db = await openDb(target);
+    if (file) await refuseForeignTables(db, file, target.display);
+    if (target.dialect === 'sqlite') await db.run('PRAGMA journal_mode = WAL');
+    if (!(await upToDate(db))) await migrate(target);
+    return { db, display: target.display };
+  } catch (err) {
+    await db?.close().catch(() => undefined);
+    if (err instanceof ParityError && err.code === 'PARITY_STATE_INVALID') throw err;
+    throw new ParityError('PARITY_STATE_ERROR', `state store ${describeUrl(url)}: ${describeError(err)}`, { cause: err });
+  }
+}
+
+/**
+ * A new SQLite store is made whole under another name and then linked into place, so that no
+ * process ever sees it empty: one that did would take it for an emptied store and refuse it.
+ * When two processes create it at once, the first link wins and the other uses that file.
+ */
+async function createSqliteStore(target: SqlTarget, file: string): Promise<void> {
+  const scratch = `${file}.new-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const db = await openSequelize({ ...target, storage: scratch }, { owned: true });
+  try {
+    await runMigrations(db);
+  } finally {
+    await db.close();
+  }
+  try {
+    linkSync(scratch, file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    // A filesystem without hard links: a rename, unless another process has made it meanwhile.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+    if (!existsSync(file)) renameSync(scratch, file);
+  } finally {
+    rmSync(scratch, { force: true });
+  }
+}
+
+/** The store's connection. An in-memory SQLite store is migrated on the connection that then
+ *  serves it (another connection would see another database). */
+async function openDb(target: SqlTarget): Promise<StateDb> {
+  if (target.dialect === 'sqlite') {
+    if (target.storage !== ':memory:') return openSqliteDb(target);
+    const memory = await openSequelize(target, { owned: true });
+    await runMigrations(memory);
+    return openSqliteDb(target, memory);
+  }
+  return poolDb(await openSequelize(target, { owned: true }), target.dialect);
+}
+
+async function runMigrations(db: Sequelize): Promise<void> {
+  const [{ SequelizeStorage, Umzug }, { migrations }] = await Promise.all([import('umzug'), import('./migrations.js')]);
+  await new Umzug({ migrations, context: db.getQueryInterface(), storage: new SequelizeStorage({ sequelize: db, tableName: 'parity_migrations' }), logger: undefined }).up();
+}
+
+/**
+ * Applies pending migrations, on a connection of their own. On a shared PostgreSQL or MySQL
+ * store several agents may start at once: that connection holds a database lock meanwhile,
+ * so one agent migrates and the others find the work done.
+ */
+async function migrate(target: SqlTarget): Promise<void> {
+  const single = await openSequelize(target, { owned: true, poolMax: 1 });
+  try {
+    if (target.dialect === 'sqlite') return await runMigrations(single);
+    if (target.dialect === 'postgres') await single.query("SELECT pg_advisory_lock(hashtext('parity_migrations'))");
+    else await single.query("SELECT GET_LOCK('parity_migrations', 60)");
+    try {
+      await runMigrations(single);
+    } finally {
+      if (target.dialect === 'postgres') await single.query("SELECT pg_advisory_unlock(hashtext('parity_migrations'))").catch(() => undefined);
+      else await single.query("SELECT RELEASE_LOCK('parity_migrations')").catch(() => undefined);
+    }
+  } finally {
+    await single.close();
+  }
+}
+
+/** Whether the store has every migration this version knows (umzug's table lists them). */
+async function upToDate(db: StateDb): Promise<boolean> {
+  try {
+    const rows = await db.all<{ name: string }>('SELECT "name" FROM "parity_migrations"');
+    const applied = new Set(rows.map((r) => r.name));
+    return MIGRATION_NAMES.every((name) => applied.has(name));
+  } catch {
+    return false;
+  }
+}
+
+function describeUrl(url: string): string {
+  try {
+    return parseDatabaseUrl(url, '.').display;
+  } catch {
+    return '(invalid url)';
+  }
+}
