@@ -1,7 +1,7 @@
 // Turns a side's raw rows into normalized records: field mapping, transforms, key, hash.
 // Every collector uses it, so all sides agree on what "the same record" means.
 import { canonicalValue, encodeKey, hashFields } from '../core/canonical.js';
-import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
+import { MappedRecord, type InvalidRecord, type NormalizedRecord } from '../core/record.js';
 import { readPath } from '../core/paths.js';
 import { applyTransforms, TransformError, type Transform } from '../core/transforms.js';
 import { applyRules, NO_RULES, type FieldRules } from './rules.js';
@@ -102,7 +102,7 @@ export class RecordMapper {
       const why = this.keyChains.map((c) => `${c.join('+')} lacks ${empty(c).join(', ')}`).join('; ');
       return { invalid: { ref: refText(where, at), reason: `no key: ${why}` } };
     }
-    return { record: { key, hash: hashFields(fields, this.compareFields), fields } };
+    return { record: new MappedRecord(key, hashFields(fields, this.compareFields), fields) };
   }
 
   /** With several chains the key names its chain ("barcode:4006381333931"), so keys from

@@ -9,6 +9,24 @@ export interface NormalizedRecord {
   fields: Record<string, unknown>;
 }
 
+/**
+ * A record as the mappers make it: an instance of a class, not an object literal. V8 notes
+ * where literals are allocated and, once most of one site's objects outlive a young
+ * collection, allocates everything from that site in the old generation from then on. The
+ * records of a side that reads ahead wait for the other side's, so whether that happened
+ * depended on when the first collections fell: in some runs every later record was
+ * swept from the old generation (SQLite to the receiver, 1,000,000 rows: 390 MB promoted
+ * instead of 90 MB, peak RSS about 260 MB instead of 205 MB). Class instances carry no such
+ * site.
+ */
+export class MappedRecord implements NormalizedRecord {
+  constructor(
+    public key: string,
+    public hash: string,
+    public fields: Record<string, unknown>,
+  ) {}
+}
+
 /** A record that could not be normalized: where it came from and why. */
 export interface InvalidRecord {
   /** Where to find it: "row 12", "page 3 item 7", a key if one was readable. */

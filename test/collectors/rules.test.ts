@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
 import { RecordMapper } from '../../src/collectors/mapper.js';
 import { applyRules, atPrecision, type FieldRules } from '../../src/collectors/rules.js';
 import { compareValue, hashFields } from '../../src/core/canonical.js';
@@ -72,5 +74,24 @@ describe('field rules', () => {
     });
     expect(mapper.map({ sku: 'A', price: -1 }, 'row 3')).toEqual({ invalid: { ref: 'row 3 (key A)', reason: 'field price: -1 is below the minimum 0' } });
     expect(mapper.map({ sku: 'B', price: 2 }, 'row 4').record?.key).toBe('B');
+  });
+});
+
+describe('records the mapper makes', () => {
+  it('are never allocated in the old generation because some of them waited: V8 takes no tenuring decision for them', () => {
+    // A side that reads ahead: each record waits for 5,000 others before it is dropped, so
+    // most of them outlive a young collection. Had the records been object literals, V8 would
+    // have decided to allocate every record in the old generation from then on.
+    const script = `
+      const { RecordMapper } = await import(${JSON.stringify(path.join(inject('agentBuild'), 'collectors/mapper.js'))});
+      const mapper = new RecordMapper({ keyChains: [['sku']], compareFields: ['name', 'price'] });
+      const waiting = new Array(5000);
+      for (let i = 0; i < 200000; i++) waiting[i % 5000] = mapper.map({ sku: 'SKU-' + i, name: 'product ' + i, price: i / 100 }, 'row').record;
+      console.log(waiting.filter(Boolean).length);
+    `;
+    const out = execFileSync(process.execPath, ['--trace-pretenuring-statistics', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(out).toMatch(/^5000$/m);
+    // "maybe tenure" after a young collection, "tenure" once a full one confirms it.
+    expect(out.split('\n').filter((l) => /=> (maybe )?tenure/.test(l))).toEqual([]);
   });
 });
