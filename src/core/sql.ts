@@ -46,6 +46,9 @@ export interface OpenOptions {
    * READ ONLY), and each statement is cut off after this many seconds (not on SQLite).
    */
   readOnly?: { statementTimeoutS: number };
+  /** MySQL: an UPDATE answers the rows it matched (as PostgreSQL and SQLite do), not only the
+   *  rows whose values it changed, which is what Sequelize asks of the driver. */
+  matchedRows?: boolean;
 }
 
 type Callback = (err: Error | null) => void;
@@ -72,7 +75,7 @@ async function readOnlySession(dialect: SqlDialect, connection: RawConnection, t
   await raw(connection, `SET SESSION max_statement_time = ${timeoutS}`).catch(() => raw(connection, `SET SESSION max_execution_time = ${Math.round(timeoutS * 1000)}`));
 }
 
-export async function openSequelize(target: SqlTarget, { owned = false, poolMax = 4, readOnly }: OpenOptions = {}): Promise<Sequelize> {
+export async function openSequelize(target: SqlTarget, { owned = false, poolMax = 4, readOnly, matchedRows }: OpenOptions = {}): Promise<Sequelize> {
   // Loaded here, not at the top: a run whose store and systems need no Sequelize never loads it.
   const { Sequelize } = await import('sequelize');
   const common: Options = { logging: false };
@@ -90,7 +93,7 @@ export async function openSequelize(target: SqlTarget, { owned = false, poolMax 
     if (readOnly) await sequelize.query('PRAGMA query_only = 1');
     return sequelize;
   }
-  const dialectOptions = target.dialect === 'postgres' ? { connectionTimeoutMillis: 10000 } : { connectTimeout: 10000 };
+  const dialectOptions = target.dialect === 'postgres' ? { connectionTimeoutMillis: 10000 } : { connectTimeout: 10000, ...(matchedRows ? { flags: '+FOUND_ROWS' } : {}) };
   const sequelize = new Sequelize(target.url!, { ...common, dialect: target.dialect, dialectOptions, pool: { max: poolMax, min: 0, idle: 10000 } });
   if (readOnly) {
     const dialect = target.dialect;

@@ -121,6 +121,80 @@ async function keyIndex(store: StateStore) {
   expect(await store.keyIndexSample('items', 'missing', 5)).toEqual(['D', 'E']);
 }
 
+/** Every other part of the store, as plain SQL must give it on each database. */
+async function everyPart(store: StateStore) {
+  // Leases: one holder at a time; a dead holder's lease can be taken; an expired one is free.
+  expect(await store.acquireLease('e1', 'a', 60_000)).toBe(true);
+  expect(await store.acquireLease('e1', 'b', 60_000)).toBe(false);
+  expect(await store.acquireLease('e1', 'a', 60_000)).toBe(true);
+  expect(await store.leaseHolder('e1')).toBe('a');
+  expect(await store.renewLease('e1', 'b', 60_000)).toBe(false);
+  expect(await store.takeLeaseFrom('e1', 'a', 'b', 60_000)).toBe(true);
+  expect(await store.renewLease('e1', 'b', 1)).toBe(true);
+  await new Promise((r) => setTimeout(r, 20));
+  expect(await store.leaseHolder('e1')).toBeNull();
+  expect(await store.acquireLease('e1', 'c', 60_000)).toBe(true);
+  await store.releaseLease('e1', 'c');
+  expect(await store.leaseHolder('e1')).toBeNull();
+
+  // Watermarks: saved all at once, replaced by the next run's.
+  await store.saveWatermarks('w1', [{ entity: 'items', side: 'source', value: '2026-01-01' }, { entity: 'items', side: 'target', value: '7' }]);
+  await store.saveWatermarks('w2', [{ entity: 'items', side: 'source', value: '2026-02-01' }]);
+  expect([await store.getWatermark('items', 'source'), await store.getWatermark('items', 'target'), await store.getWatermark('other', 'source')]).toEqual(['2026-02-01', '7', null]);
+
+  // Runs: the last completed non-dry run, its source count, and a run whose holder died.
+  const t0 = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
+  await store.startRun({ id: 'aaaa-1', mode: 'full', trigger: 'cli', dryRun: false, startedAt: t0, holder: 'gone@host' });
+  const r = report('aaaa-1', t0);
+  const synced = { ...r.entities[0]!, outcome: 'synced' as const, status: 'perfect' as const, error: null, source: { ...r.entities[0]!.source, count: 42 } };
+  await store.recordEntity('aaaa-1', synced, 5);
+  await store.finishRun('aaaa-1', 'completed', { ...r, entities: [synced] }, null);
+  await store.startRun({ id: 'aaaa-2', mode: 'full', trigger: 'cli', dryRun: true, startedAt: new Date(t0.getTime() + 1000) });
+  await store.startRun({ id: 'bbbb-3', mode: 'full', trigger: 'cli', dryRun: false, startedAt: new Date(t0.getTime() + 2000), holder: 'gone@host' });
+  expect((await store.lastCompletedRunStart())?.toISOString()).toBe(t0.toISOString());
+  expect(await store.lastSourceCount('items')).toBe(42);
+  expect(await store.resolveRunId('aaaa')).toBe('ambiguous');
+  expect(await store.resolveRunId('bbbb')).toBe('bbbb-3');
+  expect(await store.markAbandoned('me@host', (h) => h === 'gone@host', 60_000)).toEqual(['bbbb-3']);
+  expect((await store.getRun('bbbb-3'))?.run).toMatchObject({ status: 'abandoned', finishedAt: new Date(t0.getTime() + 2000) });
+
+  // Run records: paged in order, counted by status, pruned with old runs.
+  await store.addRunRecords('aaaa-1', Array.from({ length: 5 }, (_, i) => ({ entity: 'items', side: 'source' as const, key: `K${i}`, status: i % 2 ? ('invalid' as const) : ('differing' as const), reason: i === 0 ? 'x'.repeat(3000) : null })));
+  const first = await store.runRecords('aaaa-1', { limit: 2 });
+  expect(first.records.map((x) => x.key)).toEqual(['K0', 'K1']);
+  expect(first.records[0]!.reason).toHaveLength(2000);
+  expect((await store.runRecords('aaaa-1', { after: first.next!, status: 'differing' })).records.map((x) => x.key)).toEqual(['K2', 'K4']);
+  expect(await store.runRecordCounts('aaaa-1')).toEqual({ differing: 3, invalid: 2 });
+  expect(await store.pruneRunRecords(t0)).toBe(0);
+  expect(await store.pruneRunRecords(new Date(t0.getTime() + 1))).toBe(5);
+
+  // Outbox and ledger: pending in order, completed, retried, quarantined, refused versions.
+  const batch = (id: string, records: object[]) => ({ batchId: id, entity: 'items', system: 'shop', idempotencyKey: `k-${id}`, payload: JSON.stringify({ records }), records: records.length, attempts: 0, notBefore: null });
+  const [b1, b2, b3] = [batch('b1', [{ localId: 'L1', op: 'upsert', hash: 'h1' }]), batch('b2', [{ localId: 'L2', op: 'upsert', hash: 'h2' }]), batch('b3', [{ localId: 'L3', op: 'upsert', hash: 'h3' }])];
+  await store.addAll([b1, b2, b3]);
+  expect((await store.pending('items')).map((b) => b.batchId)).toEqual(['b1', 'b2', 'b3']);
+  await store.complete(b1, [{ localId: 'L1', status: 'created', hash: 'h1', remoteId: 'R1' }, { localId: 'L9', status: 'rejected', hash: 'h9', error: 'no' }], 'aaaa-1');
+  await store.complete(b1, [{ localId: 'L1', status: 'updated', hash: 'h1b', remoteId: 'R1b' }], 'aaaa-1');
+  const later = new Date(Date.now() + 60_000);
+  await store.retryLater(b2, 'timeout', later);
+  await store.quarantine(b3, 'refused whole');
+  const pending = await store.pending('items');
+  expect(pending).toEqual([{ ...b2, attempts: 1, notBefore: later }]);
+  expect(await store.pendingCount()).toBe(1);
+  expect(await store.remoteIds('items', ['L1', 'L9', 'L0'])).toEqual(new Map([['L1', 'R1b']]));
+  expect(await store.rejected('items')).toEqual(new Map([['L9', 'h9'], ['L3', 'h3']]));
+
+  // The attachment cache: replaced on a second write.
+  await store.cacheAttachments([{ urlHash: 'u1', etag: '"e1"', lastModified: null, digest: 'sha256:1', bytes: 10 }]);
+  await store.cacheAttachments([{ urlHash: 'u1', etag: '"e2"', lastModified: 'Mon', digest: 'sha256:2', bytes: 5_000_000_000 }, { urlHash: 'u2', etag: null, lastModified: null, digest: 'sha256:3', bytes: 0 }]);
+  expect(await store.cachedAttachments(['u1', 'u2', 'u3'])).toEqual(
+    new Map([
+      ['u1', { urlHash: 'u1', etag: '"e2"', lastModified: 'Mon', digest: 'sha256:2', bytes: 5_000_000_000 }],
+      ['u2', { urlHash: 'u2', etag: null, lastModified: null, digest: 'sha256:3', bytes: 0 }],
+    ]),
+  );
+}
+
 describe('the key index', () => {
   it('keeps counts by the difference, and replaces a side read in full (SQLite)', async () => {
     const store = await StateStore.open('sqlite:ki.db', tempDir());
@@ -129,13 +203,22 @@ describe('the key index', () => {
   });
 });
 
+describe('the rest of the store', () => {
+  it('leases, watermarks, runs, run records, the outbox, the ledger and the attachment cache (SQLite)', async () => {
+    const store = await StateStore.open('sqlite:all.db', tempDir());
+    await everyPart(store);
+    await store.close();
+  });
+});
+
 describe.skipIf(!mariadbAvailable)('[mariadb] state store on MariaDB', () => {
-  it('keeps run history and the key index', async () => {
+  it('keeps run history, the key index and every other part', async () => {
     const m = await mariadbDatabase();
     try {
       const store = await StateStore.open(m.url, '.');
       await lifecycle(store);
       await keyIndex(store);
+      await everyPart(store);
       await store.close();
     } finally {
       await m.drop();
@@ -144,7 +227,7 @@ describe.skipIf(!mariadbAvailable)('[mariadb] state store on MariaDB', () => {
 });
 
 describe.skipIf(!pgAvailable)('[postgres] state store on PostgreSQL', () => {
-  it('keeps run history in a shared database', async () => {
+  it('keeps run history, the key index and every other part in a shared database', async () => {
     const pg = await pgSchema();
     // Each test gets its own schema: point the connection's search_path at it.
     const url = `${PG_URL}?options=-c%20search_path%3D${pg.schema}`;
@@ -152,6 +235,7 @@ describe.skipIf(!pgAvailable)('[postgres] state store on PostgreSQL', () => {
       const store = await StateStore.open(url, '.');
       await lifecycle(store);
       await keyIndex(store);
+      await everyPart(store);
       await store.close();
       const tables = (await pg.db.query(`SELECT t.table_name AS name FROM information_schema.tables t WHERE t.table_schema = '${pg.schema}' ORDER BY 1`, { type: QueryTypes.SELECT })) as { name: string }[];
       expect(tables.map((t) => t.name)).toEqual(['parity_attachments', 'parity_entity_runs', 'parity_key_counts', 'parity_key_index', 'parity_leases', 'parity_ledger', 'parity_migrations', 'parity_outbox', 'parity_run_records', 'parity_runs', 'parity_segment_jobs', 'parity_segments', 'parity_watermarks']);

@@ -141,16 +141,22 @@ export async function openSqliteDb(target: SqlTarget, memory?: Sequelize): Promi
   return new SqliteDb(db, () => openSqliteFile(file, driver.OPEN_READONLY), () => call<void>((done) => db.close(done)));
 }
 
-/** A PostgreSQL or MySQL store's connection, through Sequelize's pool. */
+/** A date as MySQL's DATETIME(3) holds it: UTC (Sequelize's session time zone), with the
+ *  milliseconds, which Sequelize's own escaping of a Date leaves out. */
+const mysqlDate = (d: Date) => d.toISOString().slice(0, 23).replace('T', ' ');
+
+/** A PostgreSQL or MySQL store's connection, through Sequelize's pool (opened with
+ *  `matchedRows` on MySQL, so that `run` counts the rows an UPDATE matched, as elsewhere). */
 export function poolDb(sequelize: Sequelize, dialect: 'postgres' | 'mysql', transaction?: Transaction): StateDb {
   const text = dialect === 'mysql' ? (sql: string) => sql.replaceAll('"', '`') : (sql: string) => sql;
+  const values = dialect === 'mysql' ? (params: readonly Param[]) => params.map((p) => (p instanceof Date ? mysqlDate(p) : p)) : (params: readonly Param[]) => [...params];
   const types = { SELECT: 'SELECT', BULKUPDATE: 'BULKUPDATE' } as const;
   return {
     dialect,
     all: async <T>(sql: string, params: readonly Param[] = []) =>
-      (await sequelize.query(text(sql), { replacements: [...params], type: types.SELECT as never, transaction: transaction ?? null })) as unknown as T[],
-    // BULKUPDATE: both dialects then answer the number of rows the statement changed.
-    run: async (sql, params = []) => Number(await sequelize.query(text(sql), { replacements: [...params], type: types.BULKUPDATE as never, transaction: transaction ?? null })),
+      (await sequelize.query(text(sql), { replacements: values(params), type: types.SELECT as never, transaction: transaction ?? null })) as unknown as T[],
+    // BULKUPDATE: both dialects then answer the number of rows the statement touched.
+    run: async (sql, params = []) => Number(await sequelize.query(text(sql), { replacements: values(params), type: types.BULKUPDATE as never, transaction: transaction ?? null })),
     transaction: (fn) => (transaction ? fn(poolDb(sequelize, dialect, transaction)) : sequelize.transaction((t) => fn(poolDb(sequelize, dialect, t)))),
     close: () => sequelize.close(),
   };

@@ -64,7 +64,7 @@ async function openDb(target: SqlTarget): Promise<StateDb> {
     await runMigrations(memory);
     return openSqliteDb(target, memory);
   }
-  return poolDb(await openSequelize(target, { owned: true }), target.dialect);
+  return poolDb(await openSequelize(target, { owned: true, matchedRows: true }), target.dialect);
 }
 
 async function runMigrations(db: Sequelize): Promise<void> {
