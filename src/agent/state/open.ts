@@ -19,7 +19,10 @@ export async function openStateDb(url: string, baseDir: string): Promise<{ db: S
     if (file) refuseForeignFile(file, target.display);
     db = await openDb(target);
     if (file) await refuseForeignTables(db, file, target.display);
-    if (target.dialect === 'sqlite') await db.run('PRAGMA journal_mode = WAL');
+    // A new store is made in WAL mode; a store from before is switched once. Switching needs
+    // the file to itself, so when another process holds it open the switch is left to a later
+    // open (the store works in either mode) instead of failing this one with SQLITE_BUSY.
+    if (target.dialect === 'sqlite') await db.run('PRAGMA journal_mode = WAL').catch((err: unknown) => ignoreBusy(err));
     if (!(await upToDate(db))) await migrate(target);
     return { db, display: target.display };
   } catch (err) {
@@ -39,6 +42,7 @@ async function createSqliteStore(target: SqlTarget, file: string): Promise<void>
   const db = await openSequelize({ ...target, storage: scratch }, { owned: true });
   try {
     await runMigrations(db);
+    await db.query('PRAGMA journal_mode = WAL');
   } finally {
     await db.close();
   }
@@ -53,6 +57,10 @@ async function createSqliteStore(target: SqlTarget, file: string): Promise<void>
   } finally {
     rmSync(scratch, { force: true });
   }
+}
+
+function ignoreBusy(err: unknown): void {
+  if ((err as { code?: unknown }).code !== 'SQLITE_BUSY') throw err;
 }
 
 /** The store's connection. An in-memory SQLite store is migrated on the connection that then
