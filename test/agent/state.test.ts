@@ -195,11 +195,40 @@ async function everyPart(store: StateStore) {
   );
 }
 
+/** A store one migration behind (as an earlier version left it) gets that migration at open. */
+async function upgrade(url: string, raw: Sequelize, prefix = '') {
+  await (await StateStore.open(url, '.')).close();
+  await raw.query(`DROP TABLE ${prefix}parity_segments`);
+  await raw.query(`DROP TABLE ${prefix}parity_segment_jobs`);
+  await raw.query(`DELETE FROM ${prefix}parity_migrations WHERE name = '0009-shared-segments'`);
+  const store = await StateStore.open(url, '.');
+  try {
+    const job = await store.createSegmentJob('items', 'fp', 'me', ['[0,10)', '[10,20)']);
+    expect(await store.segmentCounts(job.id)).toEqual({ free: 2, taken: 0, done: 0 });
+  } finally {
+    await store.close();
+  }
+  const [rows] = (await raw.query(`SELECT name FROM ${prefix}parity_migrations ORDER BY name`)) as [{ name: string }[], unknown];
+  expect(rows.map((r) => r.name)).toEqual([...MIGRATION_NAMES]);
+}
+
 describe('the key index', () => {
   it('keeps counts by the difference, and replaces a side read in full (SQLite)', async () => {
     const store = await StateStore.open('sqlite:ki.db', tempDir());
     await keyIndex(store);
     await store.close();
+  });
+});
+
+describe('a store from an earlier version', () => {
+  it('gets the migrations it lacks when it is opened (SQLite)', async () => {
+    const dir = tempDir();
+    const raw = new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'old.db'), logging: false });
+    try {
+      await upgrade(`sqlite:${path.join(dir, 'old.db')}`, raw);
+    } finally {
+      await raw.close();
+    }
   });
 });
 
@@ -220,6 +249,7 @@ describe.skipIf(!mariadbAvailable)('[mariadb] state store on MariaDB', () => {
       await keyIndex(store);
       await everyPart(store);
       await store.close();
+      await upgrade(m.url, m.db);
     } finally {
       await m.drop();
     }
@@ -237,6 +267,7 @@ describe.skipIf(!pgAvailable)('[postgres] state store on PostgreSQL', () => {
       await keyIndex(store);
       await everyPart(store);
       await store.close();
+      await upgrade(url, pg.db, `${pg.schema}.`);
       const tables = (await pg.db.query(`SELECT t.table_name AS name FROM information_schema.tables t WHERE t.table_schema = '${pg.schema}' ORDER BY 1`, { type: QueryTypes.SELECT })) as { name: string }[];
       expect(tables.map((t) => t.name)).toEqual(['parity_attachments', 'parity_entity_runs', 'parity_key_counts', 'parity_key_index', 'parity_leases', 'parity_ledger', 'parity_migrations', 'parity_outbox', 'parity_run_records', 'parity_runs', 'parity_segment_jobs', 'parity_segments', 'parity_watermarks']);
     } finally {

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
 import type { Sequelize } from 'sequelize';
+import type { UmzugStorage } from 'umzug';
 import { describeError, ParityError } from '../../core/errors.js';
 import { openSequelize, parseDatabaseUrl, type SqlTarget } from '../../core/sql.js';
 import { openSqliteDb, poolDb, type StateDb } from './db.js';
@@ -76,8 +77,36 @@ async function openDb(target: SqlTarget): Promise<StateDb> {
 }
 
 async function runMigrations(db: Sequelize): Promise<void> {
-  const [{ SequelizeStorage, Umzug }, { migrations }] = await Promise.all([import('umzug'), import('./migrations.js')]);
-  await new Umzug({ migrations, context: db.getQueryInterface(), storage: new SequelizeStorage({ sequelize: db, tableName: 'parity_migrations' }), logger: undefined }).up();
+  const [{ Umzug }, { migrations }] = await Promise.all([import('umzug'), import('./migrations.js')]);
+  await new Umzug({ migrations, context: db.getQueryInterface(), storage: appliedMigrations(db), logger: undefined }).up();
+}
+
+/**
+ * umzug's list of applied migrations, in plain SQL on the table its SequelizeStorage made
+ * (`parity_migrations`, one `name` column, the key). SequelizeStorage syncs a model before
+ * each step, and on PostgreSQL that looks up indexes in every schema of the database: a
+ * schema another program dropped meanwhile failed the migration.
+ */
+function appliedMigrations(db: Sequelize): UmzugStorage {
+  const q = db.getDialect() === 'mysql' ? '`' : '"';
+  const [table, name] = [`${q}parity_migrations${q}`, `${q}name${q}`];
+  let made: Promise<unknown> | null = null;
+  const ready = () => (made ??= db.query(`CREATE TABLE IF NOT EXISTS ${table} (${name} VARCHAR(255) NOT NULL PRIMARY KEY)`));
+  return {
+    async executed() {
+      await ready();
+      const [rows] = await db.query(`SELECT ${name} AS name FROM ${table} ORDER BY ${name}`);
+      return (rows as { name: string }[]).map((r) => r.name);
+    },
+    async logMigration({ name: applied }) {
+      await ready();
+      await db.query(`INSERT INTO ${table} (${name}) VALUES (?)`, { replacements: [applied] });
+    },
+    async unlogMigration({ name: undone }) {
+      await ready();
+      await db.query(`DELETE FROM ${table} WHERE ${name} = ?`, { replacements: [undone] });
+    },
+  };
 }
 
 /**
