@@ -117,8 +117,7 @@ class SqliteDb implements StateDb {
   }
 }
 
-async function openSqliteFile(file: string, mode: number): Promise<Db> {
-  const { default: driver } = await import('sqlite3');
+async function openSqliteFile(driver: typeof sqlite3, file: string, mode: number): Promise<Db> {
   const db = await new Promise<Db>((resolve, reject) => {
     const opened: Db = new driver.Database(file, mode, (err) => (err ? reject(err) : resolve(opened)));
   });
@@ -137,8 +136,8 @@ export async function openSqliteDb(target: SqlTarget, memory?: Sequelize): Promi
     return new SqliteDb(await manager.getConnection({}), null, () => memory.close());
   }
   const file = target.storage!;
-  const db = await openSqliteFile(file, driver.OPEN_READWRITE);
-  return new SqliteDb(db, () => openSqliteFile(file, driver.OPEN_READONLY), () => call<void>((done) => db.close(done)));
+  const db = await openSqliteFile(driver, file, driver.OPEN_READWRITE);
+  return new SqliteDb(db, () => openSqliteFile(driver, file, driver.OPEN_READONLY), () => call<void>((done) => db.close(done)));
 }
 
 /** A date as MySQL's DATETIME(3) holds it: UTC (Sequelize's session time zone), with the

@@ -8,8 +8,8 @@ const OUTBOX_CHUNK = 200;
 /** Ledger rows per upsert: 8 columns each, within SQLite's 32,766 variables. */
 const LEDGER_CHUNK = 2000;
 
-/** The outbox's writes, one at a time: batches are sent concurrently, and their writes must
- *  not interleave (SQLite has one writer). */
+/** The outbox's writes, one at a time and in the order they were asked for, on every
+ *  database (batches are sent concurrently). On SQLite the connection queues them as well. */
 export interface OutboxDb {
   db: StateDb;
   writing: Promise<unknown>;
