@@ -287,7 +287,7 @@ function timeOf(v: unknown): number {
 /** How many records one side may hold waiting for the other before it pauses. */
 export const MAX_AHEAD = 5000;
 
-/** Past this many waiting records, the join packs them off the heap (see WaitingTable). */
+/** Past this many waiting records, the join packs them off the heap (see WaitingRecords). */
 export const COMPACT_ABOVE = 100_000;
 
 function isParityAbort(err: unknown): boolean {

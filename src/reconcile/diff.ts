@@ -9,7 +9,7 @@ import { changedFields } from './fields.js';
 import { FingerprintSet, KeyTable } from './keyset.js';
 import { payloadOf, STRIPPED, unpacked } from './stripped.js';
 import type { ChangedRecord, DiffResult, DuplicateKey, InvalidEntry, Side, Tolerances } from './types.js';
-import { SAME_HASH, WaitingTable, type WaitingEntry } from './waiting.js';
+import { SAME_HASH, WaitingRecords, type WaitingEntry } from './waiting.js';
 
 export type * from './types.js';
 export { changedFields } from './fields.js';
@@ -30,9 +30,12 @@ function longLived(r: NormalizedRecord): NormalizedRecord {
   return { key: r.key, hash: r.hash, fields: r.fields === STRIPPED ? STRIPPED : { ...r.fields } };
 }
 
+/** Each side's bit in the key table. */
+const BIT: Record<Side, number> = { source: 1, target: 2 };
+
 export class DiffBuilder {
   private readonly keys = new KeyTable();
-  private readonly seen: Record<Side, FingerprintSet> = { source: new FingerprintSet(undefined, this.keys, 1), target: new FingerprintSet(undefined, this.keys, 2) };
+  private readonly seen: Record<Side, FingerprintSet> = { source: new FingerprintSet(undefined, this.keys, BIT.source), target: new FingerprintSet(undefined, this.keys, BIT.target) };
   /** Only keys seen more than once: how many times. */
   private readonly repeated: Record<Side, Map<string, number>> = { source: new Map(), target: new Map() };
   private maxPending = 0;
@@ -50,13 +53,12 @@ export class DiffBuilder {
   private tolerated = 0;
   /** Past this many waiting records, waiting records keep only their key and hash. */
   private compactAbove = Number.POSITIVE_INFINITY;
-  private compact = false;
 
   /**
    * Bounds memory when the sides do not arrive in the same order: once more than `limit`
    * records wait for their counterpart, waiting records are packed outside the JavaScript heap
-   * (key, hash and fields as JSON, see WaitingTable), so they need no second read and leave
-   * no garbage behind. A record with a value JSON cannot carry exactly (a Date, binary) keeps
+   * (a row of numbers in memory, key and fields as JSON in a temporary file, see
+   * WaitingRecords), so they need no second read and leave no garbage behind. A record with a value JSON cannot carry exactly (a Date, binary) keeps
    * only its hash; if a report or a push needs its fields, they are read again afterwards:
    * see `strippedNeeds()` and `refill()`.
    */
@@ -97,7 +99,7 @@ export class DiffBuilder {
   private readonly queue: Record<Side, (NormalizedRecord | undefined)[]> = { source: [], target: [] };
   private readonly head: Record<Side, number> = { source: 0, target: 0 };
   /** Past the compact limit: waiting records packed outside the JavaScript heap. */
-  private readonly packed: Record<Side, WaitingTable | null> = { source: null, target: null };
+  private packed: WaitingRecords | null = null;
   private readonly changed: ChangedRecord[] = [];
   private readonly invalid: InvalidEntry[] = [];
   private readonly read: Record<Side, number> = { source: 0, target: 0 };
@@ -106,18 +108,24 @@ export class DiffBuilder {
 
   add(side: Side, record: NormalizedRecord): void {
     this.read[side]++;
-    if (!this.seen[side].add(record.key)) {
+    // Packed: the key's slot in the key table, which also tells where its counterpart waits.
+    const slot = this.packed ? this.seen[side].claim(record.key) : this.seen[side].add(record.key) ? 0 : -1;
+    if (slot < 0) {
       const repeated = this.repeated[side];
       repeated.set(record.key, (repeated.get(record.key) ?? 1) + 1);
       this.duplicates++;
       return;
     }
     const other: Side = side === 'source' ? 'target' : 'source';
-    let counterpart: NormalizedRecord | WaitingEntry | typeof SAME_HASH | undefined = this.ordered ? this.fromQueue(side, other, record.key) : undefined;
-    if (!this.ordered) {
-      counterpart = this.pending[other].get(record.key);
-      if (counterpart) this.pending[other].delete(record.key);
-      else counterpart = this.packed[other]?.takeUnlessSame(record.key, record.hash);
+    let counterpart: NormalizedRecord | WaitingEntry | typeof SAME_HASH | undefined;
+    if (this.packed) counterpart = this.packed.takeUnlessSame(slot, BIT[side], record.key, record.hash);
+    else {
+      if (this.ordered) counterpart = this.fromQueue(side, other, record.key);
+      // A key out of order ends the ordered mode: then the counterpart is looked for in the Maps.
+      if (!this.ordered) {
+        counterpart = this.pending[other].get(record.key);
+        if (counterpart) this.pending[other].delete(record.key);
+      }
     }
     if (counterpart === SAME_HASH) {
       this.matched++;
@@ -132,9 +140,11 @@ export class DiffBuilder {
         return;
       }
       const waiting = this.pendingCount('source') + this.pendingCount('target') + 1;
-      if (!this.compact && waiting > this.compactAbove) this.packAll();
-      if (this.compact) this.packed[side]!.set(record.key, record.hash, payloadOf(record));
-      else if (this.ordered) this.queue[side].push(record);
+      if (this.packed) this.packed.put(slot, BIT[side], record.key, record.hash, payloadOf(record));
+      else if (waiting > this.compactAbove) {
+        this.packAll();
+        this.packed!.put(this.seen[side].slotOf(record.key), BIT[side], record.key, record.hash, payloadOf(record));
+      } else if (this.ordered) this.queue[side].push(record);
       else this.pending[side].set(record.key, longLived(record));
       if (waiting > this.maxPending) this.maxPending = waiting;
       return;
@@ -159,7 +169,7 @@ export class DiffBuilder {
 
   /** Records of this side still waiting for their counterpart. */
   pendingCount(side: Side): number {
-    return this.pending[side].size + (this.packed[side]?.size ?? 0) + this.queue[side].length - this.head[side];
+    return this.pending[side].size + (this.packed?.size(BIT[side]) ?? 0) + this.queue[side].length - this.head[side];
   }
 
   /** In order: the other side's queued record with this key, if any (see `ordered`). A key
@@ -207,17 +217,16 @@ export class DiffBuilder {
     }
   }
 
-  /** Moves every waiting record into the packed tables; from now on new ones go there too. */
+  /** Moves every waiting record into the packed store; from now on new ones go there too. */
   private packAll(): void {
     this.unqueue();
-    this.compact = true;
+    const packed = new WaitingRecords(this.keys);
     for (const side of ['source', 'target'] as const) {
-      // The waiting records' fields go to a temporary file: memory keeps keys and hashes.
-      const table = new WaitingTable(undefined, undefined, true);
-      for (const r of this.pending[side].values()) table.set(r.key, r.hash, payloadOf(r));
+      // The waiting records' keys and fields go to a temporary file: memory keeps hashes.
+      for (const r of this.pending[side].values()) packed.put(this.seen[side].slotOf(r.key), BIT[side], r.key, r.hash, payloadOf(r));
       this.pending[side].clear();
-      this.packed[side] = table;
     }
+    this.packed = packed;
   }
 
   addInvalid(side: Side, entry: InvalidRecord): void {
@@ -257,7 +266,7 @@ export class DiffBuilder {
     this.head[side] = 0;
     yield* this.pending[side].values();
     this.pending[side].clear();
-    for (const entry of this.packed[side]?.drain() ?? []) yield unpacked(entry);
+    for (const entry of this.packed?.drain(BIT[side]) ?? []) yield unpacked(entry);
     const { keys, hashes } = this.resolved[side];
     this.resolved[side] = { keys: [], hashes: [] };
     for (let i = 0; i < keys.length; i++) yield { key: keys[i]!, hash: hashes[i]!, fields: STRIPPED };

@@ -43,18 +43,29 @@ function fmix(h: number): number {
 /**
  * The table behind the sets of both sides of a join once their keys come out of order: one
  * slot per fingerprint, and a byte per slot saying which sides showed it. Most keys are on
- * both sides, so they cost one slot, not one in each side's table.
+ * both sides, so they cost one slot, not one in each side's table. Each slot also holds the
+ * number of the record waiting under that key in a packed hash join (see WaitingRecords), so
+ * the probe that tells a key new also finds its counterpart.
  */
 export class KeyTable {
   /** Pairs (hi, lo) side by side, so a probe touches one cache line; (0, 0) is a free slot. */
   private slots = new Uint32Array(0);
-  private sides = new Uint8Array(0);
+  /** Per slot: which sides showed the key (bit 1 source, bit 2 target). */
+  sides = new Uint8Array(0);
+  /** Per slot, for WaitingRecords: the record waiting under this key, or 0. */
+  waiting = new Uint32Array(0);
   private used = 0;
 
   constructor(private readonly minSlots = 1 << 16) {}
 
   /** Marks the fingerprint as shown by the side `bit` (1 or 2); false when it was already. */
   add(hi: number, lo: number, bit: number): boolean {
+    return this.claim(hi, lo, bit) >= 0;
+  }
+
+  /** Marks the fingerprint as shown by the side `bit` (1 or 2) and returns its slot, or -1 when
+   *  that side showed it already. The slot holds until the next claim. */
+  claim(hi: number, lo: number, bit: number): number {
     // Up to two thirds full: linear probing stays short.
     if ((this.used + 1) * 3 > this.sides.length * 2) this.grow();
     // (0, 0) marks a free slot: the one fingerprint that is all zeros is stored as (0, 1).
@@ -70,21 +81,31 @@ export class KeyTable {
         slots[at + 1] = lo;
         this.sides[i] = bit;
         this.used++;
-        return true;
+        return i;
       }
       if (h === hi && l === lo) {
-        if (this.sides[i]! & bit) return false;
+        if (this.sides[i]! & bit) return -1;
         this.sides[i]! |= bit;
-        return true;
+        return i;
       }
     }
   }
 
+  /** The slot of a fingerprint in the table (it must be there). */
+  slotOf(hi: number, lo: number): number {
+    if (hi === 0 && lo === 0) lo = 1;
+    const mask = this.sides.length - 1;
+    let i = (hi ^ Math.imul(lo, 0x27d4eb2d)) & mask;
+    while (this.slots[i << 1] !== hi || this.slots[(i << 1) + 1] !== lo) i = (i + 1) & mask;
+    return i;
+  }
+
   private grow(): void {
-    const old = { slots: this.slots, sides: this.sides };
+    const old = { slots: this.slots, sides: this.sides, waiting: this.waiting };
     const size = Math.max(old.sides.length * 2, this.minSlots);
     this.slots = new Uint32Array(size * 2);
     this.sides = new Uint8Array(size);
+    this.waiting = new Uint32Array(size);
     const mask = size - 1;
     for (let s = 0; s < old.sides.length; s++) {
       const hi = old.slots[s << 1]!;
@@ -95,6 +116,7 @@ export class KeyTable {
       this.slots[i << 1] = hi;
       this.slots[(i << 1) + 1] = lo;
       this.sides[i] = old.sides[s]!;
+      this.waiting[i] = old.waiting[s]!;
     }
   }
 }
@@ -136,6 +158,21 @@ export class FingerprintSet {
     const added = this.table.add(fingerprint(key), fingerprintLo, this.bit);
     if (added) this.count++;
     return added;
+  }
+
+  /** Adds the key to the shared table (leaving the ordered mode for good) and returns its
+   *  slot there, or -1 when it (or a key with the same fingerprint) was there already. */
+  claim(key: string): number {
+    if (this.run) this.unorder();
+    const slot = this.table.claim(fingerprint(key), fingerprintLo, this.bit);
+    if (slot >= 0) this.count++;
+    return slot;
+  }
+
+  /** The key's slot in the shared table; the key must have been added. */
+  slotOf(key: string): number {
+    if (this.run) this.unorder();
+    return this.table.slotOf(fingerprint(key), fingerprintLo);
   }
 
   private append(hi: number, lo: number): void {

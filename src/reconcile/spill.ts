@@ -1,7 +1,7 @@
-// An append-only temporary file for the fields of records waiting in a hash join: written
-// through a 1 MB buffer, read back by position only for the few records whose fields are
-// wanted (a changed record, or what is left at the end). It keeps the join's memory to keys
-// and hashes however far apart the two sides' orders are. Removed when the join is done, and
+// An append-only temporary file for the keys and fields of records waiting in a hash join:
+// written through a 1 MB buffer, read back by position only for the few records whose fields
+// are wanted (a changed record, or what is left at the end). It keeps the join's memory to
+// fingerprints, hashes and positions however far apart the two sides' orders are. Removed when the join is done, and
 // at exit if it was not.
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -22,9 +22,10 @@ function mapperFor(keyFields: string[]): RecordMapper {
   });
 }
 
-function diffOf(keyFields: string[], source: Row[], target: Row[], interleave: () => number = () => 0, tolerance?: number) {
+function diffOf(keyFields: string[], source: Row[], target: Row[], interleave: () => number = () => 0, tolerance?: number, packAbove?: number) {
   const mapper = mapperFor(keyFields);
   const builder = new DiffBuilder(Number.POSITIVE_INFINITY, tolerance === undefined ? undefined : { fields: compare, tolerances: { price: tolerance } });
+  if (packAbove !== undefined) builder.compactWhenPendingExceeds(packAbove);
   const queues: Record<Side, Row[]> = { source: [...source], target: [...target] };
   while (queues.source.length || queues.target.length) {
     const side: Side = !queues.target.length ? 'source' : !queues.source.length ? 'target' : interleave() < 0.5 ? 'source' : 'target';
@@ -114,7 +115,7 @@ function randomRows(rnd: () => number, count: number, composite: boolean, side: 
 }
 
 describe('DiffBuilder against a nested-loop reference', () => {
-  it('agrees on every count and key over 400 random data sets, in step or not, with and without a tolerance', () => {
+  it('agrees on every count and key over 400 random data sets, in step or not, packed or not, with and without a tolerance', () => {
     let compared = 0;
     const strategies = new Set<string>();
     for (let seed = 1; seed <= 400; seed++) {
@@ -133,7 +134,9 @@ describe('DiffBuilder against a nested-loop reference', () => {
       }
       let turn = 0;
       const tolerance = seed % 4 === 1 ? 0.05 : undefined;
-      const engine = diffOf(keyFields, source, target, inStep ? () => (turn++ % 2 === 0 ? 0 : 1) : rnd, tolerance);
+      // Every fifth seed without a tolerance packs the waiting records once more than 3 wait.
+      const packAbove = tolerance === undefined && seed % 5 === 2 ? 3 : undefined;
+      const engine = diffOf(keyFields, source, target, inStep ? () => (turn++ % 2 === 0 ? 0 : 1) : rnd, tolerance, packAbove);
       strategies.add(engine.join.maxPending <= 2 ? 'merge' : 'hash');
       const ref = reference(keyFields, source, target, tolerance);
       const rows = (records: { fields: Row }[]) => records.map((r) => r.fields.row).sort();

@@ -1,84 +1,92 @@
-// The off-heap table of waiting records against a plain Map: random adds and takes, through
-// growth, tombstones and arena compaction, with unicode keys and payloads and entries whose
-// fields were not kept.
+// The packed store of waiting records against a plain Map: random puts and takes from both
+// sides, through growth of the key table and of the store, with unicode keys and fields,
+// hashes that are not hex, and records whose fields were not kept.
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SAME_HASH, WaitingTable, type WaitingEntry } from '../../src/reconcile/waiting.js';
-
-const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+import { fingerprint, fingerprintLo, KeyTable } from '../../src/reconcile/keyset.js';
+import { SAME_HASH, WaitingRecords, type WaitingEntry } from '../../src/reconcile/waiting.js';
 import { prng } from '../../examples/demo/data.js';
 
-describe('WaitingTable', () => {
-  it.each([
-    ['in the arena', false],
-    ['in a spill file', true],
-  ])('behaves as a map from key to (hash, payload) under random adds and takes, payloads %s', (_where, spill) => {
+const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+const hex = (rnd: () => number) => Array.from({ length: 16 }, () => '0123456789abcdef'[Math.floor(rnd() * 16)]).join('');
+
+describe('WaitingRecords', () => {
+  it('behaves as a map from key to (side, hash, fields) under random puts and takes', () => {
     for (const seed of [1, 2, 3]) {
       const rnd = prng(seed);
-      const table = new WaitingTable(4, 64, spill);
-      const reference = new Map<string, WaitingEntry>();
+      const keys = new KeyTable(16);
+      const store = new WaitingRecords(keys);
+      const reference = new Map<string, WaitingEntry & { bit: number }>();
       let next = 0;
+      let sames = 0;
       for (let step = 0; step < 60_000; step++) {
+        // A key not seen yet (it waits), or the other side's record for one that waits.
         if (rnd() < 0.55 || reference.size === 0) {
           const key = rnd() < 0.1 ? `ключ-${next}-ü€` : `K${next}`;
-          const unicodeHash = rnd() < 0.05;
           next++;
-          const entry = { key, hash: unicodeHash ? `hé${Math.floor(rnd() * 1e6)}` : `h${Math.floor(rnd() * 1e6)}`, payload: rnd() < 0.2 ? null : JSON.stringify({ name: `naïve ${next}`, qty: next }) };
-          table.set(entry.key, entry.hash, entry.payload);
+          const bit = rnd() < 0.5 ? 1 : 2;
+          const hash = rnd() < 0.05 ? `hé${Math.floor(rnd() * 1e6)}` : hex(rnd);
+          const entry = { key, hash, payload: rnd() < 0.2 ? null : JSON.stringify({ name: `naïve ${next}`, qty: next }), bit };
+          const slot = keys.claim(fingerprint(key), fingerprintLo, bit);
+          expect(store.takeUnlessSame(slot, bit, key, hash)).toBeUndefined();
+          store.put(slot, bit, key, hash, entry.payload);
           reference.set(key, entry);
         } else {
-          // Half the takes ask for a key that is there, half for one that is not.
-          let key = `absent-${step}`;
-          if (rnd() < 0.5) {
-            let skip = Math.floor(rnd() * Math.min(reference.size, 50));
-            for (const k of reference.keys()) {
-              if (skip-- > 0) continue;
-              key = k;
-              break;
-            }
+          let skip = Math.floor(rnd() * Math.min(reference.size, 50));
+          let held: (WaitingEntry & { bit: number }) | undefined;
+          for (const e of reference.values()) if (skip-- <= 0) { held = e; break; }
+          const slot = keys.claim(fingerprint(held!.key), fingerprintLo, 3 - held!.bit);
+          // Asked with the same hash: SAME_HASH; with another (one digit off, shorter, unicode): the record.
+          const hash = rnd() < 0.5 ? held!.hash : pick(rnd, [hex(rnd), `${held!.hash.slice(0, 15)}${held!.hash.endsWith('0') ? '1' : '0'}`, held!.hash.slice(0, -1), `hé${step}`]);
+          const got = store.takeUnlessSame(slot, 3 - held!.bit, held!.key, hash);
+          if (hash === held!.hash) {
+            expect(got).toBe(SAME_HASH);
+            sames++;
+          } else {
+            expect(got).not.toBe(SAME_HASH);
+            const entry = got as WaitingEntry;
+            expect({ key: entry.key, hash: entry.hash, payload: entry.payload }).toEqual({ key: held!.key, hash: held!.hash, payload: held!.payload });
           }
-          const held = reference.get(key);
-          const way = rnd();
-          if (way < 0.4) expect(table.take(key)).toEqual(held);
-          else {
-            // Asked with the same hash: SAME_HASH; with another (one unit more, one less, or unicode): the entry.
-            const hash = held && way < 0.7 ? held.hash : pick(rnd, [`h${Math.floor(rnd() * 1e6)}`, `${held?.hash ?? 'h'}0`, (held?.hash ?? 'hh').slice(0, -1), `hé${step}`]);
-            expect(table.takeUnlessSame(key, hash)).toEqual(held === undefined ? undefined : held.hash === hash ? SAME_HASH : held);
-          }
-          reference.delete(key);
+          reference.delete(held!.key);
+          // Nothing waits under that key any more.
+          expect(store.takeUnlessSame(slot, 3 - held!.bit, held!.key, hash)).toBeUndefined();
         }
-        expect(table.size).toBe(reference.size);
+        const waiting = (bit: number) => [...reference.values()].filter((e) => e.bit === bit).length;
+        if (step % 5000 === 0) expect([store.size(1), store.size(2)]).toEqual([waiting(1), waiting(2)]);
       }
-      const file = table.spillFile;
-      expect(file !== null).toBe(spill);
-      const rest = [...table.drain()].sort((a, b) => (a.key < b.key ? -1 : 1));
-      expect(rest).toEqual([...reference.values()].sort((a, b) => (a.key < b.key ? -1 : 1)));
-      expect(table.size).toBe(0);
-      // Drained: the spill file is gone.
-      if (file) expect(existsSync(file)).toBe(false);
-      expect(table.take('K1')).toBeUndefined();
+      expect(sames).toBeGreaterThan(1000);
+      const file = store.spillFile;
+      expect(file).not.toBeNull();
+      for (const bit of [1, 2]) {
+        const rest = [...store.drain(bit)].sort((a, b) => (a.key < b.key ? -1 : 1));
+        const expected = [...reference.values()].filter((e) => e.bit === bit).map(({ key, hash, payload }) => ({ key, hash, payload }));
+        expect(rest).toEqual(expected.sort((a, b) => (a.key < b.key ? -1 : 1)));
+        expect(store.size(bit)).toBe(0);
+      }
+      // Both sides drained: the spill file is gone.
+      expect(existsSync(file!)).toBe(false);
     }
   });
 
-  it('reads spilled payloads back across flushes of the file buffer', () => {
-    const table = new WaitingTable(undefined, undefined, true);
+  it('reads spilled fields back across flushes of the file buffer, and numbers of taken records are used again', () => {
+    const keys = new KeyTable(16);
+    const store = new WaitingRecords(keys);
     const payload = (i: number) => JSON.stringify({ i, text: `${'é'.repeat(i % 300)}${i}` });
-    for (let i = 0; i < 20_000; i++) table.set(`k${i}`, `h${i}`, payload(i));
+    const slot = (i: number, bit: number) => keys.claim(fingerprint(`k${i}`), fingerprintLo, bit);
+    for (let i = 0; i < 20_000; i++) store.put(slot(i, 1), 1, `k${i}`, `h${i}`, payload(i));
+    const held = store.bytesHeld;
     // Taken in another order than written: some from the file, the last ones from the buffer.
-    for (let i = 19_999; i >= 0; i -= 7) expect(table.take(`k${i}`)?.payload).toBe(payload(i));
-    const rest = [...table.drain()];
+    for (let i = 19_999; i >= 0; i -= 7) {
+      const got = store.takeUnlessSame(slot(i, 2), 2, `k${i}`, 'other') as WaitingEntry;
+      expect(got.payload).toBe(payload(i));
+    }
+    // As many new records as were taken: the store does not grow.
+    for (let i = 20_000; i < 20_000 + Math.ceil(20_000 / 7); i++) store.put(slot(i, 2), 2, `k${i}`, `h${i}`, payload(i));
+    expect(store.bytesHeld).toBe(held);
+    const rest = [...store.drain(1)];
     expect(rest.length).toBe(20_000 - Math.ceil(20_000 / 7));
     for (const e of rest) expect(e.payload).toBe(payload(Number(e.key.slice(1))));
-  });
-
-  it('reclaims the arena once most of it held matched entries', () => {
-    const table = new WaitingTable();
-    const payload = 'x'.repeat(200);
-    for (let round = 0; round < 20; round++) {
-      for (let i = 0; i < 10_000; i++) table.set(`r${round}-${i}`, 'h', payload);
-      for (let i = 0; i < 10_000; i++) expect(table.take(`r${round}-${i}`)?.payload).toBe(payload);
-    }
-    // 20 rounds wrote 40 MB of entries; what stays allocated is one round's worth, or about.
-    expect(table.bytes).toBeLessThan(12 * 1024 * 1024);
+    expect([...store.drain(2)].length).toBe(Math.ceil(20_000 / 7));
+    expect(store.spillFile).toBeNull();
   });
 });
