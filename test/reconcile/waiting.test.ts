@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fingerprint, fingerprintLo, KeyTable } from '../../src/reconcile/keyset.js';
+import { fieldsOf, payloadOf } from '../../src/reconcile/stripped.js';
 import { SAME_HASH, WaitingRecords, type WaitingEntry } from '../../src/reconcile/waiting.js';
 import { prng } from '../../examples/demo/data.js';
 
@@ -88,5 +89,27 @@ describe('WaitingRecords', () => {
     for (const e of rest) expect(e.payload).toBe(payload(Number(e.key.slice(1))));
     expect([...store.drain(2)].length).toBe(Math.ceil(20_000 / 7));
     expect(store.spillFile).toBeNull();
+  });
+});
+
+describe('payloadOf', () => {
+  it('gives back what JSON would, flat or as JSON, and nothing for values JSON would change', () => {
+    const rnd = prng(7);
+    const values: unknown[] = ['', 'plain', 'naïve €', 'a\u0000b', '\u0001x', 'ends with NUL\u0000', 0, -0, 1.5, -2e-7, 1e21, true, false, null, undefined, { nested: [1, 'x'] }, ['a', null]];
+    const names = ['sku', 'name', '', 'with space', 'nul\u0000name', 'ü'];
+    let flat = 0;
+    for (let i = 0; i < 2000; i++) {
+      const fields: Record<string, unknown> = {};
+      const count = Math.floor(rnd() * 5);
+      for (let f = 0; f < count; f++) fields[pick(rnd, names)] = pick(rnd, values);
+      const payload = payloadOf({ key: 'k', hash: 'h', fields });
+      expect(payload).not.toBeNull();
+      if (payload!.startsWith('\u0001')) flat++;
+      expect(fieldsOf(payload!), JSON.stringify(fields)).toEqual(JSON.parse(JSON.stringify(fields)));
+      expect(Object.keys(fieldsOf(payload!))).toEqual(Object.keys(JSON.parse(JSON.stringify(fields)) as object));
+    }
+    expect(flat).toBeGreaterThan(200);
+    expect(payloadOf({ key: 'k', hash: 'h', fields: { at: new Date(0) } })).toBeNull();
+    expect(payloadOf({ key: 'k', hash: 'h', fields: { blob: new Uint8Array(2), name: 'x' } })).toBeNull();
   });
 });
