@@ -45,15 +45,14 @@ function fmix(h: number): number {
  * slot per fingerprint, and a byte per slot saying which sides showed it. Most keys are on
  * both sides, so they cost one slot, not one in each side's table. Each slot also holds the
  * number of the record waiting under that key in a packed hash join (see WaitingRecords), so
- * the probe that tells a key new also finds its counterpart.
+ * the probe that tells a key new also finds its counterpart: 12 bytes a slot in all.
  */
 export class KeyTable {
-  /** Pairs (hi, lo) side by side, so a probe touches one cache line; (0, 0) is a free slot. */
+  /** Three numbers a slot, side by side so a probe touches one cache line: the fingerprint's
+   *  halves (hi, lo), with (0, 0) a free slot, and a word whose two low bits say which sides
+   *  showed the key and whose other bits hold `waiting` (see WaitingRecords). */
   private slots = new Uint32Array(0);
-  /** Per slot: which sides showed the key (bit 1 source, bit 2 target). */
-  sides = new Uint8Array(0);
-  /** Per slot, for WaitingRecords: the record waiting under this key, or 0. */
-  waiting = new Uint32Array(0);
+  private size = 0;
   private used = 0;
 
   constructor(private readonly minSlots = 1 << 16) {}
@@ -67,25 +66,26 @@ export class KeyTable {
    *  that side showed it already. The slot holds until the next claim. */
   claim(hi: number, lo: number, bit: number): number {
     // Up to two thirds full: linear probing stays short.
-    if ((this.used + 1) * 3 > this.sides.length * 2) this.grow();
+    if ((this.used + 1) * 3 > this.size * 2) this.grow();
     // (0, 0) marks a free slot: the one fingerprint that is all zeros is stored as (0, 1).
     if (hi === 0 && lo === 0) lo = 1;
     const slots = this.slots;
-    const mask = this.sides.length - 1;
+    const mask = this.size - 1;
     for (let i = (hi ^ Math.imul(lo, 0x27d4eb2d)) & mask; ; i = (i + 1) & mask) {
-      const at = i << 1;
+      const at = i * 3;
       const h = slots[at]!;
       const l = slots[at + 1]!;
       if (h === 0 && l === 0) {
         slots[at] = hi;
         slots[at + 1] = lo;
-        this.sides[i] = bit;
+        slots[at + 2] = bit;
         this.used++;
         return i;
       }
       if (h === hi && l === lo) {
-        if (this.sides[i]! & bit) return -1;
-        this.sides[i]! |= bit;
+        const word = slots[at + 2]!;
+        if (word & bit) return -1;
+        slots[at + 2] = word | bit;
         return i;
       }
     }
@@ -94,29 +94,48 @@ export class KeyTable {
   /** The slot of a fingerprint in the table (it must be there). */
   slotOf(hi: number, lo: number): number {
     if (hi === 0 && lo === 0) lo = 1;
-    const mask = this.sides.length - 1;
+    const mask = this.size - 1;
     let i = (hi ^ Math.imul(lo, 0x27d4eb2d)) & mask;
-    while (this.slots[i << 1] !== hi || this.slots[(i << 1) + 1] !== lo) i = (i + 1) & mask;
+    while (this.slots[i * 3] !== hi || this.slots[i * 3 + 1] !== lo) i = (i + 1) & mask;
     return i;
   }
 
+  /** Slots in the table; a slot number is below it. */
+  get slotCount(): number {
+    return this.size;
+  }
+
+  /** Which sides showed the key of this slot (bit 1 source, bit 2 target). */
+  sides(slot: number): number {
+    return this.slots[slot * 3 + 2]! & 3;
+  }
+
+  /** What WaitingRecords keeps in the slot (0: nothing; below 2³⁰). */
+  waiting(slot: number): number {
+    return this.slots[slot * 3 + 2]! >>> 2;
+  }
+
+  setWaiting(slot: number, value: number): void {
+    const at = slot * 3 + 2;
+    this.slots[at] = (this.slots[at]! & 3) | (value << 2);
+  }
+
   private grow(): void {
-    const old = { slots: this.slots, sides: this.sides, waiting: this.waiting };
-    const size = Math.max(old.sides.length * 2, this.minSlots);
-    this.slots = new Uint32Array(size * 2);
-    this.sides = new Uint8Array(size);
-    this.waiting = new Uint32Array(size);
+    const old = this.slots;
+    const oldSize = this.size;
+    const size = Math.max(oldSize * 2, this.minSlots);
+    this.slots = new Uint32Array(size * 3);
+    this.size = size;
     const mask = size - 1;
-    for (let s = 0; s < old.sides.length; s++) {
-      const hi = old.slots[s << 1]!;
-      const lo = old.slots[(s << 1) + 1]!;
+    for (let s = 0; s < oldSize; s++) {
+      const hi = old[s * 3]!;
+      const lo = old[s * 3 + 1]!;
       if (hi === 0 && lo === 0) continue;
       let i = (hi ^ Math.imul(lo, 0x27d4eb2d)) & mask;
-      while (this.slots[i << 1] !== 0 || this.slots[(i << 1) + 1] !== 0) i = (i + 1) & mask;
-      this.slots[i << 1] = hi;
-      this.slots[(i << 1) + 1] = lo;
-      this.sides[i] = old.sides[s]!;
-      this.waiting[i] = old.waiting[s]!;
+      while (this.slots[i * 3] !== 0 || this.slots[i * 3 + 1] !== 0) i = (i + 1) & mask;
+      this.slots[i * 3] = hi;
+      this.slots[i * 3 + 1] = lo;
+      this.slots[i * 3 + 2] = old[s * 3 + 2]!;
     }
   }
 }

@@ -13,8 +13,11 @@ import { PayloadSpill } from './spill.js';
 /** What takeUnlessSame() returns when the waiting record has the same hash. */
 export const SAME_HASH = Symbol('same hash');
 
-/** In a slot's `waiting`: the hash is not 16 lowercase hex digits and is kept as text. */
-const ODD_HASH = 0x80000000;
+/** What a slot keeps (KeyTable.waiting): the record's number plus one, shifted left by one,
+ *  with ODD_HASH when the hash is not 16 lowercase hex digits and is kept as text. */
+const ODD_HASH = 1;
+/** Numbers of records waiting at once stay below this (the slot's word has 30 bits). */
+const MOST_WAITING = 2 ** 29 - 1;
 /** In a row's key length: the record came without fields. */
 const NO_FIELDS = 0x80000000;
 
@@ -89,16 +92,17 @@ export class WaitingRecords {
    *  has just claimed (no claim since). */
   put(slot: number, bit: number, key: string, hash: string, payload: string | null): void {
     const n = this.free.length ? this.free.pop()! : this.next++;
+    if (n >= MOST_WAITING) throw new Error(`more than ${MOST_WAITING} records wait for their counterpart at once: sort both sides by the key`);
     if ((n + 1) * ROW > this.rows.length) this.grow();
     const rows = this.rows;
     const row = n * ROW;
     if (parseHash(hash)) {
       rows[row + HASH_HI] = hashHi;
       rows[row + HASH_LO] = hashLo;
-      this.keys.waiting[slot] = n + 1;
+      this.keys.setWaiting(slot, (n + 1) << 1);
     } else {
       this.oddHashes.set(n, hash);
-      this.keys.waiting[slot] = (n + 1) | ODD_HASH;
+      this.keys.setWaiting(slot, ((n + 1) << 1) | ODD_HASH);
     }
     if (!this.spill) {
       this.spill = new PayloadSpill();
@@ -120,11 +124,11 @@ export class WaitingRecords {
    * table does (about 3·10⁻⁸ for a million keys).
    */
   takeUnlessSame(slot: number, bit: number, key: string, hash: string): WaitingEntry | typeof SAME_HASH | undefined {
-    const waiting = this.keys.waiting[slot]!;
+    const waiting = this.keys.waiting(slot);
     if (waiting === 0) return undefined;
-    this.keys.waiting[slot] = 0;
+    this.keys.setWaiting(slot, 0);
     this.live[3 - bit]!--;
-    const n = (waiting & ~ODD_HASH) - 1;
+    const n = (waiting >>> 1) - 1;
     const odd = (waiting & ODD_HASH) !== 0;
     const row = n * ROW;
     if (odd ? this.oddHashes.get(n) === hash : parseHash(hash) && hashHi === this.rows[row + HASH_HI] && hashLo === this.rows[row + HASH_LO]) {
@@ -141,11 +145,11 @@ export class WaitingRecords {
   *drain(bit: number): Generator<WaitingEntry> {
     const keys = this.keys;
     const found: { n: number; hash: string; at: number }[] = [];
-    for (let slot = 0; slot < keys.waiting.length; slot++) {
-      const waiting = keys.waiting[slot]!;
-      if (waiting === 0 || keys.sides[slot] !== bit) continue;
-      keys.waiting[slot] = 0;
-      const n = (waiting & ~ODD_HASH) - 1;
+    for (let slot = 0; slot < keys.slotCount; slot++) {
+      const waiting = keys.waiting(slot);
+      if (waiting === 0 || keys.sides(slot) !== bit) continue;
+      keys.setWaiting(slot, 0);
+      const n = (waiting >>> 1) - 1;
       const odd = (waiting & ODD_HASH) !== 0;
       found.push({ n, hash: this.hashOf(n, odd), at: this.at(n) });
       if (odd) this.oddHashes.delete(n);
