@@ -3,7 +3,6 @@
 // the circuit breaker's filter, the push's pending/quarantine decision, the SQL loader and
 // the messages all ask it.
 import type { AxiosError } from 'axios';
-import { ConnectionError, TimeoutError } from 'sequelize';
 import { ERROR_CODES, ParityError, type ErrorCode, type ErrorKind, type FailureAction } from './errors.js';
 
 export interface Failure {
@@ -64,6 +63,19 @@ export function retryAfterMs(error: AxiosError, now = Date.now()): number {
   return Number.isNaN(at) ? 0 : Math.max(0, at - now);
 }
 
+/** The names of Sequelize's ConnectionError, its subclasses and TimeoutError: told by name,
+ *  so that classifying a failure does not load Sequelize (an HTTP compare never needs it). */
+const SEQUELIZE_CONNECTION_ERRORS = new Set([
+  'SequelizeConnectionError',
+  'SequelizeConnectionRefusedError',
+  'SequelizeAccessDeniedError',
+  'SequelizeHostNotFoundError',
+  'SequelizeHostNotReachableError',
+  'SequelizeInvalidConnectionError',
+  'SequelizeConnectionTimedOutError',
+  'SequelizeConnectionAcquireTimeoutError',
+  'SequelizeTimeoutError',
+]);
 const LOST_CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
 /** PostgreSQL SQLSTATE classes 08 (connection exception) and 57 (operator intervention: shutdown, cancel). */
 const LOST_CONNECTION_SQLSTATE = /^(08|57P)/;
@@ -78,7 +90,7 @@ export function classifySql(err: unknown): Failure {
   const seen = new Set<unknown>();
   for (let e: unknown = err; e && typeof e === 'object' && !seen.has(e); e = (e as { parent?: unknown; original?: unknown }).parent ?? (e as { original?: unknown }).original) {
     seen.add(e);
-    if (e instanceof ConnectionError || e instanceof TimeoutError) return failureOf('PARITY_SQL_CONNECTION_LOST');
+    if (e instanceof Error && SEQUELIZE_CONNECTION_ERRORS.has(e.name)) return failureOf('PARITY_SQL_CONNECTION_LOST');
     const code = String((e as { code?: unknown }).code ?? '');
     if (LOST_CONNECTION_CODES.has(code) || LOST_CONNECTION_SQLSTATE.test(code)) return failureOf('PARITY_SQL_CONNECTION_LOST');
     if (LOST_CONNECTION_TEXT.test(String((e as { message?: unknown }).message ?? ''))) return failureOf('PARITY_SQL_CONNECTION_LOST');

@@ -1,7 +1,8 @@
 // The one failure classifier: each HTTP status, network error and SQL error gets the code,
 // kind and action that drive the retries, the breaker, the outbox and the messages.
 import { AxiosError, AxiosHeaders } from 'axios';
-import { ConnectionRefusedError, UniqueConstraintError } from 'sequelize';
+import { readFileSync } from 'node:fs';
+import * as sequelize from 'sequelize';
 import { describe, expect, it } from 'vitest';
 import { classifyHttp, classifySql, countsAgainstSystem } from '../../src/core/failure.js';
 
@@ -50,8 +51,22 @@ describe('classifyHttp', () => {
 
 describe('classifySql', () => {
   it('a lost connection keeps the rows for later; a refused statement refuses them', () => {
-    expect(classifySql(new ConnectionRefusedError(new Error('connect ECONNREFUSED 127.0.0.1:5432')))).toEqual({ code: 'PARITY_SQL_CONNECTION_LOST', kind: 'system', action: 'retry-later' });
+    expect(classifySql(new sequelize.ConnectionRefusedError(new Error('connect ECONNREFUSED 127.0.0.1:5432')))).toEqual({ code: 'PARITY_SQL_CONNECTION_LOST', kind: 'system', action: 'retry-later' });
     expect(classifySql(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toMatchObject({ action: 'retry-later' });
-    expect(classifySql(new UniqueConstraintError({ message: 'duplicate key' }))).toEqual({ code: 'PARITY_SQL_ERROR', kind: 'system', action: 'refuse' });
+    expect(classifySql(new sequelize.UniqueConstraintError({ message: 'duplicate key' }))).toEqual({ code: 'PARITY_SQL_ERROR', kind: 'system', action: 'refuse' });
+  });
+
+  it("knows every connection error Sequelize exports, and its timeout, without loading Sequelize", () => {
+    // Every export that is a ConnectionError, found in Sequelize itself: a new one is caught here.
+    type ErrorClass = new (parent: Error) => Error;
+    const connectionErrors = (Object.values(sequelize) as unknown[]).filter((v): v is ErrorClass => typeof v === 'function' && (v === sequelize.ConnectionError || (v as ErrorClass).prototype instanceof sequelize.ConnectionError));
+    expect(connectionErrors.length).toBeGreaterThanOrEqual(8);
+    for (const E of [...connectionErrors, sequelize.TimeoutError as unknown as ErrorClass]) {
+      const error = new E(new Error('gone'));
+      expect(classifySql(error), error.name).toMatchObject({ code: 'PARITY_SQL_CONNECTION_LOST' });
+      // Wrapped, as a loader's error carries it.
+      expect(classifySql(Object.assign(new Error('write failed'), { parent: error })), error.name).toMatchObject({ code: 'PARITY_SQL_CONNECTION_LOST' });
+    }
+    expect(readFileSync(new URL('../../src/core/failure.ts', import.meta.url), 'utf8')).not.toMatch(/from 'sequelize'/);
   });
 });
