@@ -129,14 +129,14 @@ async function openSqliteFile(driver: typeof sqlite3, file: string, mode: number
 
 /** A SQLite store's connection. For ":memory:", the database lives in the connection that
  *  Sequelize made to migrate it, which is kept. */
-export async function openSqliteDb(target: SqlTarget, memory?: Sequelize): Promise<StateDb> {
+export async function openSqliteDb(target: SqlTarget, memory?: Sequelize, create = false): Promise<StateDb> {
   const { default: driver } = await import('sqlite3');
   if (memory) {
     const manager = memory.connectionManager as unknown as { getConnection(o: object): Promise<Db> };
     return new SqliteDb(await manager.getConnection({}), null, () => memory.close());
   }
   const file = target.storage!;
-  const db = await openSqliteFile(driver, file, driver.OPEN_READWRITE);
+  const db = await openSqliteFile(driver, file, create ? driver.OPEN_READWRITE | driver.OPEN_CREATE : driver.OPEN_READWRITE);
   return new SqliteDb(db, () => openSqliteFile(driver, file, driver.OPEN_READONLY), () => call<void>((done) => db.close(done)));
 }
 

@@ -1,8 +1,10 @@
 // Opening the state store: a new SQLite file is made whole before anyone sees it, an existing
 // file must be parity's, and pending migrations are applied. Migrations use Sequelize and
-// umzug, which are loaded only when one is pending.
+// umzug, which are loaded only when one is pending; a new SQLite file is made from the
+// statements the migrations leave (sqlite-schema.ts) without them.
 import { randomUUID } from 'node:crypto';
-import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import type { Sequelize } from 'sequelize';
 import type { UmzugStorage } from 'umzug';
 import { describeError, ParityError } from '../../core/errors.js';
@@ -10,6 +12,7 @@ import { openSequelize, parseDatabaseUrl, type SqlTarget } from '../../core/sql.
 import { openSqliteDb, poolDb, type StateDb } from './db.js';
 import { refuseForeignFile, refuseForeignTables } from './integrity.js';
 import { MIGRATION_NAMES } from './migration-names.js';
+import { SQLITE_SCHEMA } from './sqlite-schema.js';
 
 export async function openStateDb(url: string, baseDir: string): Promise<{ db: StateDb; display: string }> {
   let db: StateDb | undefined;
@@ -40,12 +43,11 @@ export async function openStateDb(url: string, baseDir: string): Promise<{ db: S
  */
 async function createSqliteStore(target: SqlTarget, file: string): Promise<void> {
   const scratch = `${file}.new-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const db = await openSequelize({ ...target, storage: scratch }, { owned: true });
   try {
-    await runMigrations(db);
-    await db.query('PRAGMA journal_mode = WAL');
-  } finally {
-    await db.close();
+    await makeSqliteStore(target, scratch);
+  } catch (err) {
+    rmSync(scratch, { force: true });
+    throw err;
   }
   try {
     linkSync(scratch, file);
@@ -57,6 +59,46 @@ async function createSqliteStore(target: SqlTarget, file: string): Promise<void>
     if (!existsSync(file)) renameSync(scratch, file);
   } finally {
     rmSync(scratch, { force: true });
+  }
+}
+
+/** The new store's tables, in WAL mode: from the statements the migrations leave when they
+ *  are this version's (no Sequelize, no umzug: 0.25 s and 28 MB less), else by migrating. */
+async function makeSqliteStore(target: SqlTarget, scratch: string): Promise<void> {
+  if (SQLITE_SCHEMA.migrations.join() === MIGRATION_NAMES.join()) {
+    mkdirSync(path.dirname(scratch), { recursive: true });
+    const db = await openSqliteDb({ ...target, storage: scratch }, undefined, true);
+    try {
+      await db.transaction(async (t) => {
+        for (const statement of SQLITE_SCHEMA.statements) await t.run(statement);
+        for (const name of SQLITE_SCHEMA.migrations) await t.run('INSERT INTO "parity_migrations" ("name") VALUES (?)', [name]);
+      });
+      await db.run('PRAGMA journal_mode = WAL');
+    } finally {
+      await db.close();
+    }
+    return;
+  }
+  const db = await openSequelize({ ...target, storage: scratch }, { owned: true });
+  try {
+    await runMigrations(db);
+    await db.query('PRAGMA journal_mode = WAL');
+  } finally {
+    await db.close();
+  }
+}
+
+/** What the migrations make of a new SQLite file: its statements in the order SQLite keeps
+ *  them, and the migrations applied (for scripts/sqlite-schema.ts and its test). */
+export async function migratedSqliteSchema(file: string): Promise<{ migrations: string[]; statements: string[] }> {
+  const db = await openSequelize(parseDatabaseUrl(`sqlite:${file}`, '.'), { owned: true });
+  try {
+    await runMigrations(db);
+    const [objects] = await db.query("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid");
+    const [names] = await db.query('SELECT name FROM parity_migrations ORDER BY name');
+    return { statements: (objects as { sql: string }[]).map((o) => o.sql), migrations: (names as { name: string }[]).map((n) => n.name) };
+  } finally {
+    await db.close();
   }
 }
 
