@@ -45,10 +45,11 @@ export class DiffBuilder {
   /**
    * Bounds memory when the sides do not arrive in the same order: once more than `limit`
    * records wait for their counterpart, waiting records are packed outside the JavaScript heap
-   * (a row of numbers in memory, key and fields as JSON in a temporary file, see
-   * WaitingRecords), so they need no second read and leave no garbage behind. A record with a value JSON cannot carry exactly (a Date, binary) keeps
-   * only its hash; if a report or a push needs its fields, they are read again afterwards:
-   * see `strippedNeeds()` and `refill()`.
+   * (a row of numbers in memory, key and fields as text in a temporary file, see
+   * WaitingRecords), so they need no second read and leave no garbage behind. A record with
+   * a value that text cannot carry exactly (a Date, binary) keeps only its hash; if a report
+   * or a push needs its fields, they are read again afterwards: see `strippedNeeds()` and
+   * `refill()`.
    */
   compactWhenPendingExceeds(limit: number): this {
     this.compactAbove = limit;

@@ -42,7 +42,7 @@ function fmix(h: number): number {
 
 /**
  * The table behind the sets of both sides of a join once their keys come out of order: one
- * slot per fingerprint, and a byte per slot saying which sides showed it. Most keys are on
+ * slot per fingerprint, and two bits per slot saying which sides showed it. Most keys are on
  * both sides, so they cost one slot, not one in each side's table. Each slot also holds the
  * number of the record waiting under that key in a packed hash join (see WaitingRecords), so
  * the probe that tells a key new also finds its counterpart: 12 bytes a slot in all.
