@@ -1,7 +1,7 @@
 // Records waiting for their counterpart in a packed hash join. The key table that tells the
 // diff whether a key is new (see KeyTable) holds, in the key's slot, the number of the record
 // waiting under it; that number is a row of six 32-bit numbers (the record's hash, and where
-// its key and fields as JSON are in a temporary file, see spill.ts). So the probe that sees a
+// its key and fields as text are in a temporary file, see spill.ts). So the probe that sees a
 // key also finds its counterpart, and one more read tells whether their hashes agree: no
 // second table to probe, rebuild or compact, and a waiting record costs 24 bytes of memory,
 // however far apart the two sides' orders are. Its key and fields are read back only for the
@@ -26,7 +26,7 @@ const spills = new FinalizationRegistry<PayloadSpill>((spill) => spill.close());
 export interface WaitingEntry {
   key: string;
   hash: string;
-  /** The fields as JSON, or null when they were not kept. */
+  /** The fields as payloadOf() wrote them, or null when they were not kept. */
   payload: string | null;
 }
 
