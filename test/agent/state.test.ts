@@ -96,7 +96,7 @@ describe('state store on SQLite', () => {
     expect(made.objects.length).toBeGreaterThan(20);
   });
 
-  it('an up-to-date SQLite store, and a new one, open and work without loading Sequelize or umzug', () => {
+  it('an up-to-date SQLite store, a new one and one in memory open and work without loading Sequelize or umzug', () => {
     const dir = tempDir();
     // A child process: this one has Sequelize loaded by the tests themselves.
     const script = `
@@ -105,7 +105,7 @@ describe('state store on SQLite', () => {
       const cache = createRequire(import.meta.url).cache;
       const loaded = () => ['sequelize', 'umzug'].filter((p) => Object.keys(cache).some((k) => k.includes('/node_modules/' + p + '/')));
       const use = async () => {
-        const store = await StateStore.open('sqlite:state.db', process.argv[1]);
+        const store = await StateStore.open(process.argv[2] ?? 'sqlite:state.db', process.argv[1]);
         await store.startRun({ id: 'r' + Date.now(), mode: 'full', trigger: 'cli', dryRun: true, startedAt: new Date() });
         await store.acquireLease('e', 'me', 1000);
         await store.releaseLease('e', 'me');
@@ -115,9 +115,10 @@ describe('state store on SQLite', () => {
       };
       console.log(JSON.stringify([await use(), loaded()]));
     `;
-    const run = () => JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script, dir], { encoding: 'utf8' })) as [number, string[]];
+    const run = (...url: string[]) => JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script, dir, ...url], { encoding: 'utf8' })) as [number, string[]];
     expect(run()).toEqual([1, []]);
     expect(run()).toEqual([2, []]);
+    expect(run('sqlite::memory:')).toEqual([1, []]);
   });
 
   it('a state URL it cannot use is a clear error', async () => {

@@ -127,8 +127,8 @@ async function openSqliteFile(driver: typeof sqlite3, file: string, mode: number
   return db;
 }
 
-/** A SQLite store's connection. For ":memory:", the database lives in the connection that
- *  Sequelize made to migrate it, which is kept. */
+/** A SQLite store's connection. For ":memory:", one connection holds the database: the one
+ *  Sequelize made to migrate it, when given, which is kept. */
 export async function openSqliteDb(target: SqlTarget, memory?: Sequelize, create = false): Promise<StateDb> {
   const { default: driver } = await import('sqlite3');
   if (memory) {
@@ -136,7 +136,9 @@ export async function openSqliteDb(target: SqlTarget, memory?: Sequelize, create
     return new SqliteDb(await manager.getConnection({}), null, () => memory.close());
   }
   const file = target.storage!;
-  const db = await openSqliteFile(driver, file, create ? driver.OPEN_READWRITE | driver.OPEN_CREATE : driver.OPEN_READWRITE);
+  const db = await openSqliteFile(driver, file, create || file === ':memory:' ? driver.OPEN_READWRITE | driver.OPEN_CREATE : driver.OPEN_READWRITE);
+  // In memory, the database is the connection's own: a second connection would see another.
+  if (file === ':memory:') return new SqliteDb(db, null, () => call<void>((done) => db.close(done)));
   return new SqliteDb(db, () => openSqliteFile(driver, file, driver.OPEN_READONLY), () => call<void>((done) => db.close(done)));
 }
 
