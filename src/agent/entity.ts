@@ -9,7 +9,8 @@ import type { NormalizedRecord, Page } from '../core/record.js';
 import { attachmentResolver } from './attachments.js';
 import { joinReport, planBisection } from './bisection.js';
 import { eventLoopTurns } from '../core/yield.js';
-import { DiffBuilder, isStripped, refill, strippedNeeds, type Side } from '../reconcile/diff.js';
+import { DiffBuilder, isStripped, strippedNeeds, type Side } from '../reconcile/diff.js';
+import { readAgain } from './read-again.js';
 import { compareEntityReport, compareMetrics, decideConflicts, failedEntityReport, newestWinsField, type EntityReport } from '../reconcile/report.js';
 import type { LoadedConfig, ResolvedEntity, ResolvedSide } from './config/load.js';
 import type { Logger } from './logger.js';
@@ -141,9 +142,12 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
         const accumulator = streamed.length ? new MetricAccumulator(streamed) : null;
         const seen = readKeys[side];
         for await (const page of through(side, collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters, window, ranges }), null)) {
-          for (const record of page.records) {
+          // Where each record is in its file: a packed join then keeps that instead of its fields.
+          const spans = attach ? undefined : page.spans;
+          for (let i = 0; i < page.records.length; i++) {
+            const record = page.records[i]!;
             if (!passes(record.fields)) continue;
-            builder.add(side, record);
+            builder.add(side, record, spans ? spans[2 * i]! : -1, spans ? spans[2 * i + 1]! : 0);
             accumulator?.add(record.fields);
             if (incremental && !seen.has(record.key)) seen.set(record.key, record.hash);
           }
@@ -181,15 +185,12 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
       if (count === 0) continue;
       const again = createCollector(entity[side], context(side));
       try {
-        for await (const page of through(side, again.read({ mapper: mapperFor(entity[side], entity, compareFields), signal: abort.signal, since: since[side], ranges }), (r) => waiting[side].has(r.key))) {
-          for (const record of page.records) refill(waiting[side], record);
-          if (waiting[side].size === 0) break;
-          await turn();
-        }
+        const options = { mapper: mapperFor(entity[side], entity, compareFields), signal: abort.signal, since: since[side], ranges };
+        const read = await readAgain(waiting[side], { collector: again, options, through: (pages) => through(side, pages, (r) => waiting[side].has(r.key)) });
+        log.info({ side, records: count, ...read }, 'read again for the fields of the records to report and push');
       } finally {
         await again.close();
       }
-      log.info({ side, records: count }, 'read again for the fields of the records to report and push');
       // Gone between the two reads: nothing is pushed for them in this run (never an empty record).
       if (waiting[side].size > 0) log.warn({ side, records: waiting[side].size }, 'records changed or vanished while being read again; the next run takes them up');
     }

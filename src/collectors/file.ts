@@ -107,6 +107,9 @@ function statSafe(file: string): number | null {
 export interface TableRow {
   number: number;
   cells: readonly unknown[];
+  /** Where the row is in its file, when it can be read again from there alone (see Page.spans). */
+  at?: number;
+  bytes?: number;
 }
 
 export interface ReadTableOptions {
@@ -172,6 +175,7 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
   let indices: number[] = [];
   let records: NormalizedRecord[] = [];
   let invalid: InvalidRecord[] = [];
+  let spans: number[] = [];
   const refOf = (line: number) => `${o.file} ${o.unit} ${line}`;
   rows: for await (const item of o.rows) {
     if (o.signal?.aborted) throw new ParityError('PARITY_ABORTED', 'read aborted');
@@ -207,17 +211,20 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
       if (blank) continue;
       o.tracker.see(fields);
       const result = o.mapper.map(fields, refOf, row.number);
-      if (result.record) records.push(result.record);
-      else invalid.push(result.invalid);
+      if (result.record) {
+        records.push(result.record);
+        spans.push(row.at ?? -1, row.bytes ?? 0);
+      } else invalid.push(result.invalid);
       if (records.length + invalid.length >= TABLE_PAGE) {
-        yield { records, invalid };
+        yield { records, invalid, spans };
         records = [];
         invalid = [];
+        spans = [];
       }
     }
   }
   if (!columns) throw fileError(o.file, o.headerRow === 'first' ? 'has no header row' : `has no header row at ${o.unit} ${o.headerRow}`);
-  if (records.length || invalid.length) yield { records, invalid };
+  if (records.length || invalid.length) yield { records, invalid, spans };
 }
 
 const TABLE_PAGE = 1000;

@@ -1,5 +1,5 @@
 // The collector contract: how the reconcile stage reads one side of an entity.
-import type { Page, ProbeResult } from '../core/record.js';
+import type { Page, ProbeResult, Span } from '../core/record.js';
 import type { RecordMapper } from './mapper.js';
 import type { MetricDef, MetricValue } from './metrics.js';
 
@@ -103,6 +103,9 @@ export interface Collector {
   watermark(): string | null;
   /** The side's segment checksums (bisection), or why it has none. Optional: only SQL sides. */
   segments?(spec: SegmentSpec): Promise<SegmentSource | string>;
+  /** The records at these places of the file, as read() gave them in its pages' spans;
+   *  `spans` sorted by position. Optional: only sides whose pages have spans. */
+  readAt?(options: ReadOptions, spans: readonly Span[]): AsyncIterable<Page>;
   /** Bytes of rows this collector returned (bisection's report), when it counts them. */
   bytesRead?(): number;
   close(): Promise<void>;

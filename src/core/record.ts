@@ -40,6 +40,15 @@ export interface Page {
   invalid: InvalidRecord[];
   /** Where the page came from (a URL without credentials), for debug logs. */
   from?: string;
+  /** Where each record is in its file, when the collector can read it again from there alone
+   *  (Collector.readAt): record i's first byte at [2i] (-1: nowhere) and its length at [2i + 1]. */
+  spans?: number[];
+}
+
+/** Where a record is in its file: its first byte and its length in bytes (see Page.spans). */
+export interface Span {
+  at: number;
+  bytes: number;
 }
 
 /** What a push did (or, in a dry run, would do) to an entity's target, by record. */

@@ -13,7 +13,7 @@ import { SAME_HASH, WaitingRecords, type WaitingEntry } from './waiting.js';
 
 export type * from './types.js';
 export { changedFields } from './fields.js';
-export { isStripped, refill, strippedNeeds, type FieldNeeds } from './stripped.js';
+export { isStripped, placeOf, refill, strippedNeeds, type FieldNeeds } from './stripped.js';
 
 /** Semantics, which the reference test restates: per side, the first record with a key takes
  *  part in the comparison; each later record with the same key counts once in `duplicates`
@@ -95,7 +95,9 @@ export class DiffBuilder {
   private matched = 0;
   private duplicates = 0;
 
-  add(side: Side, record: NormalizedRecord): void {
+  /** `at` and `bytes`: where the record is in its file, when its side can read it again from
+   *  there alone (-1: it cannot). A packed record then keeps that in place of its fields. */
+  add(side: Side, record: NormalizedRecord, at = -1, bytes = 0): void {
     this.read[side]++;
     // Packed: the key's slot in the key table, which also tells where its counterpart waits.
     const slot = this.packed ? this.seen[side].claim(record.key) : this.seen[side].add(record.key) ? 0 : -1;
@@ -128,11 +130,12 @@ export class DiffBuilder {
         this.resolved[side].hashes.push(record.hash);
         return;
       }
-      const waiting = this.pendingCount('source') + this.pendingCount('target') + 1;
-      if (this.packed) this.packed.put(slot, BIT[side], record.key, record.hash, payloadOf(record));
+      // Packed, every waiting record is in the packed store.
+      const waiting = (this.packed ? this.packed.size(1) + this.packed.size(2) : this.pendingCount('source') + this.pendingCount('target')) + 1;
+      if (this.packed) this.packed.put(slot, BIT[side], record.key, record.hash, at < 0 ? payloadOf(record) : null, at, bytes);
       else if (waiting > this.compactAbove) {
         this.packAll();
-        this.packed!.put(this.seen[side].slotOf(record.key), BIT[side], record.key, record.hash, payloadOf(record));
+        this.packed!.put(this.seen[side].slotOf(record.key), BIT[side], record.key, record.hash, at < 0 ? payloadOf(record) : null, at, bytes);
       } else if (this.ordered) this.queue[side].push(record);
       else this.pending[side].set(record.key, longLived(record));
       if (waiting > this.maxPending) this.maxPending = waiting;

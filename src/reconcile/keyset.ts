@@ -124,19 +124,20 @@ export class KeyTable {
     const old = this.slots;
     const oldSize = this.size;
     const size = Math.max(oldSize * 2, this.minSlots);
-    this.slots = new Uint32Array(size * 3);
-    this.size = size;
+    const slots = new Uint32Array(size * 3);
     const mask = size - 1;
-    for (let s = 0; s < oldSize; s++) {
-      const hi = old[s * 3]!;
-      const lo = old[s * 3 + 1]!;
+    for (let s = 0; s < oldSize * 3; s += 3) {
+      const hi = old[s]!;
+      const lo = old[s + 1]!;
       if (hi === 0 && lo === 0) continue;
-      let i = (hi ^ Math.imul(lo, 0x27d4eb2d)) & mask;
-      while (this.slots[i * 3] !== 0 || this.slots[i * 3 + 1] !== 0) i = (i + 1) & mask;
-      this.slots[i * 3] = hi;
-      this.slots[i * 3 + 1] = lo;
-      this.slots[i * 3 + 2] = old[s * 3 + 2]!;
+      let i = ((hi ^ Math.imul(lo, 0x27d4eb2d)) & mask) * 3;
+      while (slots[i] !== 0 || slots[i + 1] !== 0) i = i + 3 === size * 3 ? 0 : i + 3;
+      slots[i] = hi;
+      slots[i + 1] = lo;
+      slots[i + 2] = old[s + 2]!;
     }
+    this.slots = slots;
+    this.size = size;
   }
 }
 

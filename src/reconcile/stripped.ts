@@ -1,7 +1,7 @@
 // Records whose fields were not kept while they waited (a value JSON cannot carry exactly,
 // or a record resolved as missing when no push needs it), and how their fields are put back
 // when a report or a push needs them: one map lookup per record read again.
-import type { NormalizedRecord } from '../core/record.js';
+import { MappedRecord, type NormalizedRecord, type Span } from '../core/record.js';
 import type { DiffResult, Side } from './types.js';
 import type { WaitingEntry } from './waiting.js';
 
@@ -124,7 +124,24 @@ export function fieldsOf(payload: string): Record<string, unknown> {
 }
 
 export function unpacked(e: WaitingEntry): NormalizedRecord {
+  if (e.place) return new PlacedRecord(e.key, e.hash, e.place);
   return { key: e.key, hash: e.hash, fields: e.payload === null ? STRIPPED : fieldsOf(e.payload) };
+}
+
+/** A record whose fields were left in its side's file: where to read them again. */
+class PlacedRecord extends MappedRecord {
+  constructor(
+    key: string,
+    hash: string,
+    readonly place: Span,
+  ) {
+    super(key, hash, STRIPPED);
+  }
+}
+
+/** Where a record without its fields is in its side's file, when its side can read it from there. */
+export function placeOf(r: NormalizedRecord): Span | null {
+  return r instanceof PlacedRecord && r.fields === STRIPPED ? r.place : null;
 }
 
 /** Whether a record kept only key and hash (and its fields were not read again). */

@@ -7,6 +7,7 @@
 // however far apart the two sides' orders are. Its key and fields are read back only for the
 // records that turn out changed, or wait to the end. Numbers of matched records are used
 // again: the rows grow to the most records that waited at once.
+import type { Span } from '../core/record.js';
 import type { KeyTable } from './keyset.js';
 import { PayloadSpill } from './spill.js';
 
@@ -20,6 +21,9 @@ const ODD_HASH = 1;
 const MOST_WAITING = 2 ** 29 - 1;
 /** In a row's key length: the record came without fields. */
 const NO_FIELDS = 0x80000000;
+/** In a row's key length: the record's side can read it again from its place in its file. */
+const PLACED = 0x40000000;
+const KEY_LENGTH_BITS = 0x3fffffff;
 
 const spills = new FinalizationRegistry<PayloadSpill>((spill) => spill.close());
 
@@ -28,6 +32,8 @@ export interface WaitingEntry {
   hash: string;
   /** The fields as payloadOf() wrote them, or null when they were not kept. */
   payload: string | null;
+  /** Where the record is in its side's file, when its fields were left there (see put). */
+  place?: Span;
 }
 
 /** The two 32-bit halves of a hash of 16 lowercase hex digits; false for any other text. */
@@ -64,6 +70,8 @@ const KEY_LENGTH = 5;
 
 export class WaitingRecords {
   private rows = new Uint32Array(0);
+  /** Where each placed record is in its file: two numbers a record, beside its row. */
+  private places = new Float64Array(0);
   private readonly oddHashes = new Map<number, string>();
   /** Numbers given out and taken back, to give out again. */
   private readonly free: number[] = [];
@@ -83,14 +91,15 @@ export class WaitingRecords {
     return this.spill?.file ?? null;
   }
 
-  /** Bytes held in memory beside the key table (the rows). */
+  /** Bytes held in memory beside the key table (the rows, and the places of placed records). */
   get bytesHeld(): number {
-    return this.rows.byteLength;
+    return this.rows.byteLength + this.places.byteLength;
   }
 
   /** Puts a record of side `bit` (1 or 2) to wait in the key table's `slot`, which that side
-   *  has just claimed (no claim since). */
-  put(slot: number, bit: number, key: string, hash: string, payload: string | null): void {
+   *  has just claimed (no claim since). With `at` (not -1), the record is `bytes` long from
+   *  byte `at` of its side's file: its fields stay there, and only its key is written. */
+  put(slot: number, bit: number, key: string, hash: string, payload: string | null, at = -1, bytes = 0): void {
     const n = this.free.length ? this.free.pop()! : this.next++;
     if (n >= MOST_WAITING) throw new Error(`more than ${MOST_WAITING} records wait for their counterpart at once: sort both sides by the key`);
     if ((n + 1) * ROW > this.rows.length) this.grow();
@@ -112,7 +121,12 @@ export class WaitingRecords {
     rows[row + AT_LO] = written.at % 0x100000000;
     rows[row + AT_HI] = Math.floor(written.at / 0x100000000);
     rows[row + BYTES] = written.bytes;
-    rows[row + KEY_LENGTH] = payload === null ? key.length | NO_FIELDS : key.length;
+    rows[row + KEY_LENGTH] = at >= 0 ? key.length | NO_FIELDS | PLACED : payload === null ? key.length | NO_FIELDS : key.length;
+    if (at >= 0) {
+      if (this.places.length < this.rows.length / 3) this.growPlaces();
+      this.places[2 * n] = at;
+      this.places[2 * n + 1] = bytes;
+    }
     this.live[bit]!++;
   }
 
@@ -161,7 +175,8 @@ export class WaitingRecords {
       for (const { n, hash } of found) {
         const text = texts.next().value as string;
         const length = this.rows[n * ROW + KEY_LENGTH]!;
-        yield length & NO_FIELDS ? { key: text.slice(0, length & ~NO_FIELDS), hash, payload: null } : { key: text.slice(0, length), hash, payload: text.slice(length) };
+        const key = text.slice(0, length & KEY_LENGTH_BITS);
+        yield length & PLACED ? this.placed(n, key, hash) : length & NO_FIELDS ? { key, hash, payload: null } : { key, hash, payload: text.slice(length) };
       }
     }
     if (this.live[1] === 0 && this.live[2] === 0) this.close();
@@ -185,6 +200,7 @@ export class WaitingRecords {
 
   private entry(n: number, key: string, hash: string): WaitingEntry {
     const length = this.rows[n * ROW + KEY_LENGTH]!;
+    if (length & PLACED) return this.placed(n, key, hash);
     if (length & NO_FIELDS) return { key, hash, payload: null };
     const spill = this.spill!;
     const at = this.at(n);
@@ -197,6 +213,17 @@ export class WaitingRecords {
         return spill.read(at, bytes).slice(length);
       },
     };
+  }
+
+  private placed(n: number, key: string, hash: string): WaitingEntry {
+    return { key, hash, payload: null, place: { at: this.places[2 * n]!, bytes: this.places[2 * n + 1]! } };
+  }
+
+  /** Two numbers for each record the rows have room for. */
+  private growPlaces(): void {
+    const places = new Float64Array(this.rows.length / 3);
+    places.set(this.places);
+    this.places = places;
   }
 
   private release(n: number, odd: boolean): void {

@@ -2,7 +2,7 @@
 // only the client libraries of the systems it reads (a CSV compare never loads exceljs or
 // axios). Each wrapper keeps its contract: the first call waits for the module.
 import type { Collector, ReadOptions } from '../collectors/types.js';
-import type { Page } from '../core/record.js';
+import type { Page, Span } from '../core/record.js';
 import type { Pusher } from '../push/types.js';
 import type { AttachmentSink } from './types.js';
 
@@ -27,6 +27,11 @@ export function lazyCollector(load: () => Promise<Collector>): Collector {
     columns: async () => (await c.get()).columns(),
     async *read(options: ReadOptions): AsyncIterable<Page> {
       yield* (await c.get()).read(options);
+    },
+    /** Nothing when the collector cannot: the caller reads the side again in full. */
+    async *readAt(options: ReadOptions, spans: readonly Span[]): AsyncIterable<Page> {
+      const collector = await c.get();
+      if (collector.readAt) yield* collector.readAt(options, spans);
     },
     probe: async () => (await c.get()).probe(),
     metrics: async (defs) => (await c.get()).metrics(defs),

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/agent/config/load.js';
-import { silentLogger } from '../../src/agent/logger.js';
+import { createLogger, silentLogger } from '../../src/agent/logger.js';
 import { runOnce } from '../../src/agent/run.js';
 import { StateStore } from '../../src/agent/state/store.js';
 import { createReceiver, type Receiver } from '../../examples/receiver/server.js';
@@ -33,6 +33,9 @@ beforeAll(async () => {
 });
 afterAll(() => receiver.close());
 
+/** What the last runWith logged, a JSON object a line. */
+let logged: Record<string, unknown>[] = [];
+
 async function runWith(target: string, compactAbove?: number) {
   writeFileSync(
     path.join(dir, 'parity.yaml'),
@@ -52,7 +55,9 @@ entities:
   const loaded = await loadConfig(path.join(dir, 'parity.yaml'));
   const store = await StateStore.open('sqlite:state.db', dir);
   try {
-    const { report } = await runOnce(loaded, store, { logger: silentLogger(), maxAhead: 150, compactAbove });
+    logged = [];
+    const logger = createLogger({ level: 'info', write: (line) => logged.push(JSON.parse(line) as Record<string, unknown>) });
+    const { report } = await runOnce(loaded, store, { logger, maxAhead: 150, compactAbove });
     expectValidReport(report);
     return report.entities[0]!;
   } finally {
@@ -87,6 +92,11 @@ describe('keeping the sides in step', () => {
       { key: 'S00005', fields: { qty: ['6', '5'] } },
       { key: 'S02500', fields: { qty: ['2501', '2500'] } },
     ]);
+    // The CSV side's records that waited packed were read again from their lines alone.
+    const again = logged.filter((l) => l.msg === 'read again for the fields of the records to report and push');
+    expect(again).toEqual([expect.objectContaining({ side: 'target', inFull: 0 })]);
+    expect(again[0]!.byPlace).toBe(again[0]!.records);
+    expect(again[0]!.records).toBeGreaterThan(0);
   });
 
   it('falls back to a hash join, still exact, when one side is in no order', async () => {

@@ -1,11 +1,13 @@
 // The CSV records reader splits quote-free text itself and hands the rest of the file to
 // csv-parse. Whatever the text and wherever the read chunks end, it must give the records,
 // and the errors (code, line, message), that csv-parse gives for the whole file.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Span } from '../../src/core/record.js';
+import { recordsAt } from '../../src/systems/csv/places.js';
 import { csvRecords, type CsvRecordOptions } from '../../src/systems/csv/records.js';
 import { prng } from '../../examples/demo/data.js';
 
@@ -23,14 +25,31 @@ function reference(text: string, o: CsvRecordOptions): Outcome {
   }
 }
 
+/** Records of batches with spans: what the file holds at each span, split, must be the record. */
+let placed = 0;
+
 async function ours(file: string, o: CsvRecordOptions): Promise<Outcome & { plain: number }> {
   const records: string[][] = [];
   let plain = 0;
+  const bytes = readFileSync(file);
+  const spans: Span[] = [];
+  const atSpans: string[][] = [];
   try {
     for await (const batch of csvRecords({ ...o, file })) {
       records.push(...batch.records);
       if (batch.plain) plain += batch.records.length;
+      if (!batch.spans) continue;
+      expect(batch.spans.length).toBe(2 * batch.records.length);
+      batch.records.forEach((record, i) => {
+        const [at, length] = [batch.spans![2 * i]!, batch.spans![2 * i + 1]!];
+        expect(bytes.subarray(at, at + length).toString('utf8').split(o.delimiter), `the record at byte ${at}`).toEqual(record);
+        spans.push({ at, bytes: length });
+        atSpans.push(record);
+        placed++;
+      });
     }
+    // Read again from their places alone, they are the same records.
+    expect([...recordsAt(file, o.delimiter, spans)].flat()).toEqual(atSpans);
     return { records, plain };
   } catch (err) {
     const e = err as { code: unknown; lines: unknown; message: string };
@@ -50,7 +69,7 @@ function text(rnd: () => number, quotes: boolean, sep: string): string {
 }
 
 describe('CSV records: the fast split agrees with csv-parse', () => {
-  it('on 600 random files, cut into random chunk sizes', async () => {
+  it('on 600 random files, cut into random chunk sizes; each split record is where its span says', async () => {
     let plainSeen = 0;
     let errorsSeen = 0;
     for (let seed = 1; seed <= 600; seed++) {
@@ -69,6 +88,7 @@ describe('CSV records: the fast split agrees with csv-parse', () => {
     }
     // Both paths ran: records split without csv-parse, and csv-parse's errors passed on.
     expect(plainSeen).toBeGreaterThan(1000);
+    expect(placed).toBeGreaterThan(1000);
     expect(errorsSeen).toBeGreaterThan(10);
   });
 

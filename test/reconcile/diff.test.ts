@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { RecordMapper } from '../../src/collectors/mapper.js';
 import { sortedFields } from '../../src/core/canonical.js';
 import { parseTransforms } from '../../src/core/transforms.js';
-import { changedFields, DiffBuilder, type Side } from '../../src/reconcile/diff.js';
+import type { NormalizedRecord } from '../../src/core/record.js';
+import { changedFields, DiffBuilder, placeOf, type Side } from '../../src/reconcile/diff.js';
 import { prng } from '../../examples/demo/data.js';
 
 type Row = Record<string, unknown>;
@@ -22,19 +23,43 @@ function mapperFor(keyFields: string[]): RecordMapper {
   });
 }
 
-function diffOf(keyFields: string[], source: Row[], target: Row[], interleave: () => number = () => 0, tolerance?: number, packAbove?: number) {
+/** Records read again from their places (see `placed` in diffOf). */
+let readFromPlaces = 0;
+
+/** With `placed`, each record comes with a place in its side's "file", as a CSV side gives
+ *  them: a packed record keeps its place instead of its fields, which are put back from there
+ *  afterwards, as the run reads them again. */
+function diffOf(keyFields: string[], source: Row[], target: Row[], interleave: () => number = () => 0, tolerance?: number, packAbove?: number, placed = false) {
   const mapper = mapperFor(keyFields);
   const builder = new DiffBuilder(Number.POSITIVE_INFINITY, tolerance === undefined ? undefined : { fields: compare, tolerances: { price: tolerance } });
   if (packAbove !== undefined) builder.compactWhenPendingExceeds(packAbove);
   const queues: Record<Side, Row[]> = { source: [...source], target: [...target] };
+  const files: Record<Side, NormalizedRecord[]> = { source: [], target: [] };
   while (queues.source.length || queues.target.length) {
     const side: Side = !queues.target.length ? 'source' : !queues.source.length ? 'target' : interleave() < 0.5 ? 'source' : 'target';
     const row = queues[side].shift()!;
     const result = mapper.map(row, `row ${String(row.row)}`);
-    if (result.record) builder.add(side, result.record);
+    if (result.record && placed) builder.add(side, result.record, 10 * files[side].push(result.record), 7);
+    else if (result.record) builder.add(side, result.record);
     else builder.addInvalid(side, result.invalid);
   }
-  return builder.finish();
+  const diff = builder.finish();
+  const fromPlace = (side: Side, r: NormalizedRecord) => {
+    const place = placeOf(r);
+    if (!place) return;
+    const original = files[side][place.at / 10 - 1]!;
+    expect(place.bytes).toBe(7);
+    expect([r.key, r.hash]).toEqual([original.key, original.hash]);
+    r.fields = original.fields;
+    readFromPlaces++;
+  };
+  for (const r of diff.missing) fromPlace('source', r);
+  for (const r of diff.extra) fromPlace('target', r);
+  for (const c of diff.changed) {
+    fromPlace('source', c.source);
+    fromPlace('target', c.target);
+  }
+  return diff;
 }
 
 // ---- A plain reference: nested loops and direct comparisons, no hashing, no key strings ----
@@ -115,7 +140,7 @@ function randomRows(rnd: () => number, count: number, composite: boolean, side: 
 }
 
 describe('DiffBuilder against a nested-loop reference', () => {
-  it('agrees on every count and key over 400 random data sets, in step or not, packed or not, with and without a tolerance', () => {
+  it('agrees on every count and key over 400 random data sets, in step or not, packed or not (with places or fields), with and without a tolerance', () => {
     let compared = 0;
     const strategies = new Set<string>();
     for (let seed = 1; seed <= 400; seed++) {
@@ -136,7 +161,8 @@ describe('DiffBuilder against a nested-loop reference', () => {
       const tolerance = seed % 4 === 1 ? 0.05 : undefined;
       // Every fifth seed without a tolerance packs the waiting records once more than 3 wait.
       const packAbove = tolerance === undefined && seed % 5 === 2 ? 3 : undefined;
-      const engine = diffOf(keyFields, source, target, inStep ? () => (turn++ % 2 === 0 ? 0 : 1) : rnd, tolerance, packAbove);
+      // Half of those come with places in their files, as CSV sides give them.
+      const engine = diffOf(keyFields, source, target, inStep ? () => (turn++ % 2 === 0 ? 0 : 1) : rnd, tolerance, packAbove, seed % 10 === 2);
       strategies.add(engine.join.maxPending <= 2 ? 'merge' : 'hash');
       const ref = reference(keyFields, source, target, tolerance);
       const rows = (records: { fields: Row }[]) => records.map((r) => r.fields.row).sort();
@@ -157,6 +183,7 @@ describe('DiffBuilder against a nested-loop reference', () => {
     }
     expect(compared).toBeGreaterThan(10_000);
     expect([...strategies].sort()).toEqual(['hash', 'merge']);
+    expect(readFromPlaces).toBeGreaterThan(100);
   });
 
   it('agrees when both sides come in key order: in step or far apart, a key out of order late, packed, a side done early', () => {

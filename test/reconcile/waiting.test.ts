@@ -1,6 +1,7 @@
 // The packed store of waiting records against a plain Map: random puts and takes from both
 // sides, through growth of the key table and of the store, with unicode keys and fields,
-// hashes that are not hex, and records whose fields were not kept.
+// hashes that are not hex, records whose fields were not kept, and records whose fields were
+// left at their place in a file.
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fingerprint, fingerprintLo, KeyTable } from '../../src/reconcile/keyset.js';
@@ -27,10 +28,13 @@ describe('WaitingRecords', () => {
           next++;
           const bit = rnd() < 0.5 ? 1 : 2;
           const hash = rnd() < 0.05 ? `hé${Math.floor(rnd() * 1e6)}` : hex(rnd);
-          const entry = { key, hash, payload: rnd() < 0.2 ? null : JSON.stringify({ name: `naïve ${next}`, qty: next }), bit };
+          // One record in five without fields, one in five with its place in a file instead.
+          const kind = rnd();
+          const place = kind >= 0.8 ? { at: Math.floor(rnd() * 2 ** 40), bytes: Math.floor(rnd() * 5000) } : undefined;
+          const entry: WaitingEntry & { bit: number } = { key, hash, payload: kind < 0.2 || place ? null : JSON.stringify({ name: `naïve ${next}`, qty: next }), bit, ...(place ? { place } : {}) };
           const slot = keys.claim(fingerprint(key), fingerprintLo, bit);
           expect(store.takeUnlessSame(slot, bit, key, hash)).toBeUndefined();
-          store.put(slot, bit, key, hash, entry.payload);
+          store.put(slot, bit, key, hash, entry.payload, place?.at, place?.bytes);
           reference.set(key, entry);
         } else {
           let skip = Math.floor(rnd() * Math.min(reference.size, 50));
@@ -46,7 +50,7 @@ describe('WaitingRecords', () => {
           } else {
             expect(got).not.toBe(SAME_HASH);
             const entry = got as WaitingEntry;
-            expect({ key: entry.key, hash: entry.hash, payload: entry.payload }).toEqual({ key: held!.key, hash: held!.hash, payload: held!.payload });
+            expect({ key: entry.key, hash: entry.hash, payload: entry.payload, place: entry.place }).toEqual({ key: held!.key, hash: held!.hash, payload: held!.payload, place: held!.place });
           }
           reference.delete(held!.key);
           // Nothing waits under that key any more.
@@ -60,7 +64,7 @@ describe('WaitingRecords', () => {
       expect(file).not.toBeNull();
       for (const bit of [1, 2]) {
         const rest = [...store.drain(bit)].sort((a, b) => (a.key < b.key ? -1 : 1));
-        const expected = [...reference.values()].filter((e) => e.bit === bit).map(({ key, hash, payload }) => ({ key, hash, payload }));
+        const expected = [...reference.values()].filter((e) => e.bit === bit).map(({ bit: _, ...e }) => e);
         expect(rest).toEqual(expected.sort((a, b) => (a.key < b.key ? -1 : 1)));
         expect(store.size(bit)).toBe(0);
       }

@@ -7,12 +7,13 @@ import { pipeline, type Readable } from 'node:stream';
 import path from 'node:path';
 import { parse, CsvError } from 'csv-parse';
 import { describeError } from '../../core/errors.js';
-import type { Page } from '../../core/record.js';
+import type { Page, Span } from '../../core/record.js';
 import { checkFile, fileError, readHeader, refreshFile, readTable, resolveColumns, wantedColumns, type TableRow } from '../../collectors/file.js';
 import type { MetricValue } from '../../collectors/metrics.js';
 import type { Collector, ProbeResult, ReadOptions } from '../../collectors/types.js';
 import { WatermarkTracker } from '../../collectors/watermark.js';
 import type { CsvSideSpec } from './schema.js';
+import { recordsAt } from './places.js';
 import { csvRecords, type CsvBatch } from './records.js';
 
 /** An empty cell is null. */
@@ -96,7 +97,9 @@ export class CsvCollector implements Collector {
       this.lastLine = line;
       for await (const batch of this.records()) {
         const rows: TableRow[] = [];
-        for (const record of batch.records as (string | undefined)[][]) {
+        const { spans } = batch;
+        for (let k = 0; k < batch.records.length; k++) {
+          const record = batch.records[k] as (string | undefined)[];
           // A record ends on the line after the last one, plus the line breaks quoted in its cells.
           line++;
           if (!batch.plain) {
@@ -109,7 +112,7 @@ export class CsvCollector implements Collector {
           if (record.length === 1 && record[0] === '') continue;
           // Cells are 1-based, as in a sheet.
           record.unshift(undefined);
-          rows.push({ number: line, cells: record });
+          rows.push(spans ? { number: line, cells: record, at: spans[2 * k]!, bytes: spans[2 * k + 1]! } : { number: line, cells: record });
         }
         if (rows.length) yield rows;
       }
@@ -148,6 +151,23 @@ export class CsvCollector implements Collector {
       tracker: this.tracker,
       signal,
     });
+  }
+
+  /** The records at these places, read again from there alone: each was one line split
+   *  without csv-parse (see CsvBatch.spans). The header is read again for the columns. */
+  async *readAt({ mapper, signal }: ReadOptions, spans: readonly Span[]): AsyncIterable<Page> {
+    const header = this.rows(signal, false);
+    const first = await header.next();
+    await header.return(undefined);
+    if (first.done) return;
+    const { delimiter } = this.side.system;
+    const file = this.file;
+    async function* rows(): AsyncGenerator<TableRow[]> {
+      yield [first.value![0]!];
+      for (const batch of recordsAt(file, delimiter, spans)) yield batch.map((cells): TableRow => ({ number: 0, cells: [undefined, ...cells] }));
+    }
+    const tracker = new WatermarkTracker(undefined, (row, f) => row[f]);
+    yield* readTable({ file: this.shown, unit: 'line', headerRow: 'first', rows: rows(), valueOf: csvValue, mappings: this.side.mappings, mapper, tracker, signal });
   }
 
   async probe(): Promise<ProbeResult[]> {

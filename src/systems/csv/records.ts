@@ -7,6 +7,7 @@
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { parse, type Parser } from 'csv-parse';
 import { fileError } from '../../collectors/file.js';
+import { startsWithBom } from './places.js';
 
 export interface CsvRecordOptions {
   file: string;
@@ -27,6 +28,10 @@ const LONG_RECORD = 1 << 20;
 export interface CsvBatch {
   records: string[][];
   plain: boolean;
+  /** Where each record is in the file, when the batch was split without csv-parse: record
+   *  i's first byte at [2i] and its length in bytes (without the record delimiter) at [2i + 1].
+   *  recordsAt() reads such a record again from there alone. */
+  spans?: number[];
 }
 
 /** Decodes UTF-8 and refuses bytes that are not: a Latin-1 file read as UTF-8 would otherwise
@@ -177,6 +182,8 @@ export async function* csvRecords(options: CsvRecordOptions): AsyncGenerator<Csv
   /** Lines passed so far, as csv-parse counts them. */
   let lines = 0;
   let fallback: Fallback | null = null;
+  /** Where in the file the text that `consume` gets begins (the carried text first). */
+  let textAt = 0;
   /** The records of `text` up to its last record delimiter (all of it when `last`); the
    *  rest waits for the next chunk. */
   const consume = (text: string, last: boolean): CsvBatch => {
@@ -213,15 +220,29 @@ export async function* csvRecords(options: CsvRecordOptions): AsyncGenerator<Csv
     lines += rows.length + lone;
     const drop = Math.min(skip, rows.length);
     const records: string[][] = new Array(rows.length - drop);
-    for (let i = drop; i < rows.length; i++) {
-      const cells = rows[i]!.split(delimiter);
-      for (let c = 0; c < cells.length; c++) if (cells[c]!.length >= 13) cells[c] = detached(cells[c]!);
-      records[i - drop] = cells;
+    const spans: number[] = new Array(2 * (rows.length - drop));
+    // Text of one byte a character (ASCII) needs no count per record.
+    const ascii = Buffer.byteLength(whole) === whole.length;
+    let at = textAt;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const bytes = ascii ? row.length : Buffer.byteLength(row);
+      if (i >= drop) {
+        const cells = row.split(delimiter);
+        for (let c = 0; c < cells.length; c++) if (cells[c]!.length >= 13) cells[c] = detached(cells[c]!);
+        records[i - drop] = cells;
+        spans[2 * (i - drop)] = at;
+        spans[2 * (i - drop) + 1] = bytes;
+      }
+      at += bytes + sep!.length;
     }
-    return { records, plain: lone === 0 };
+    textAt = at;
+    return { records, plain: lone === 0, spans };
   };
   const stream = createReadStream(options.file, { highWaterMark: options.chunkBytes ?? 32 * 1024 });
   try {
+    // The decoder drops a byte order mark: the text begins after it.
+    if (startsWithBom(options.file)) textAt = 3;
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       const batch = consume(carry + decoder.decode(chunk), false);
       if (batch.records.length) yield batch;
