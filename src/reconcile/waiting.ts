@@ -1,9 +1,10 @@
 // Records waiting for their counterpart in a packed hash join. The key table that tells the
 // diff whether a key is new (see KeyTable) holds, in the key's slot, the number of the record
-// waiting under it; that number is a row of six 32-bit numbers (the record's hash, and where
-// its key and fields as text are in a temporary file, see spill.ts). So the probe that sees a
+// waiting under it; that number is a row of eight 32-bit numbers (the record's hash, and where
+// its key and fields as text are in a temporary file, see spill.ts, or, for a record of a CSV
+// side, its key there and its fields at their place in its file). So the probe that sees a
 // key also finds its counterpart, and one more read tells whether their hashes agree: no
-// second table to probe, rebuild or compact, and a waiting record costs 24 bytes of memory,
+// second table to probe, rebuild or compact, and a waiting record costs 32 bytes of memory,
 // however far apart the two sides' orders are. Its key and fields are read back only for the
 // records that turn out changed, or wait to the end. Numbers of matched records are used
 // again: the rows grow to the most records that waited at once.
@@ -57,21 +58,24 @@ function parseHash(hash: string): boolean {
 
 const hex8 = (n: number) => n.toString(16).padStart(8, '0');
 
-/** A waiting record's row: its hash's two halves, where its key and fields are in the spill
- *  file (two 32-bit halves) and how many bytes, and its key's length (with NO_FIELDS). One
- *  row of six 32-bit numbers: a match reads one cache line. */
-const ROW = 6;
+/** A waiting record's row: its hash's two halves; where its key and fields are in the spill
+ *  file and how many bytes; its key's length (with NO_FIELDS, PLACED); and for a placed
+ *  record, where it is in its side's file and how many bytes. The high halves of both
+ *  positions share a word (16 bits each: files up to 256 TB). Eight 32-bit numbers, aligned:
+ *  a put or a match touches one cache line. */
+const ROW = 8;
 const HASH_HI = 0;
 const HASH_LO = 1;
 const AT_LO = 2;
-const AT_HI = 3;
+const AT_HIS = 3;
 const BYTES = 4;
 const KEY_LENGTH = 5;
+const PLACE_LO = 6;
+const PLACE_BYTES = 7;
+const TWO_32 = 0x100000000;
 
 export class WaitingRecords {
   private rows = new Uint32Array(0);
-  /** Where each placed record is in its file: two numbers a record, beside its row. */
-  private places = new Float64Array(0);
   private readonly oddHashes = new Map<number, string>();
   /** Numbers given out and taken back, to give out again. */
   private readonly free: number[] = [];
@@ -91,9 +95,9 @@ export class WaitingRecords {
     return this.spill?.file ?? null;
   }
 
-  /** Bytes held in memory beside the key table (the rows, and the places of placed records). */
+  /** Bytes held in memory beside the key table (the rows). */
   get bytesHeld(): number {
-    return this.rows.byteLength + this.places.byteLength;
+    return this.rows.byteLength;
   }
 
   /** Puts a record of side `bit` (1 or 2) to wait in the key table's `slot`, which that side
@@ -118,14 +122,15 @@ export class WaitingRecords {
       spills.register(this, this.spill, this);
     }
     const written = this.spill.append(payload === null ? key : key + payload);
-    rows[row + AT_LO] = written.at % 0x100000000;
-    rows[row + AT_HI] = Math.floor(written.at / 0x100000000);
+    const placeHi = at >= 0 ? Math.floor(at / TWO_32) : 0;
+    if (placeHi > 0xffff || written.at >= 2 ** 48) throw new Error('a file of more than 256 TB cannot be compared in any order: sort both sides by the key');
+    rows[row + AT_LO] = written.at % TWO_32;
+    rows[row + AT_HIS] = Math.floor(written.at / TWO_32) | (placeHi << 16);
     rows[row + BYTES] = written.bytes;
     rows[row + KEY_LENGTH] = at >= 0 ? key.length | NO_FIELDS | PLACED : payload === null ? key.length | NO_FIELDS : key.length;
     if (at >= 0) {
-      if (this.places.length < this.rows.length / 3) this.growPlaces();
-      this.places[2 * n] = at;
-      this.places[2 * n + 1] = bytes;
+      rows[row + PLACE_LO] = at % TWO_32;
+      rows[row + PLACE_BYTES] = bytes;
     }
     this.live[bit]!++;
   }
@@ -191,7 +196,7 @@ export class WaitingRecords {
   }
 
   private at(n: number): number {
-    return this.rows[n * ROW + AT_HI]! * 0x100000000 + this.rows[n * ROW + AT_LO]!;
+    return (this.rows[n * ROW + AT_HIS]! & 0xffff) * TWO_32 + this.rows[n * ROW + AT_LO]!;
   }
 
   private hashOf(n: number, odd: boolean): string {
@@ -216,14 +221,8 @@ export class WaitingRecords {
   }
 
   private placed(n: number, key: string, hash: string): WaitingEntry {
-    return { key, hash, payload: null, place: { at: this.places[2 * n]!, bytes: this.places[2 * n + 1]! } };
-  }
-
-  /** Two numbers for each record the rows have room for. */
-  private growPlaces(): void {
-    const places = new Float64Array(this.rows.length / 3);
-    places.set(this.places);
-    this.places = places;
+    const row = n * ROW;
+    return { key, hash, payload: null, place: { at: (this.rows[row + AT_HIS]! >>> 16) * TWO_32 + this.rows[row + PLACE_LO]!, bytes: this.rows[row + PLACE_BYTES]! } };
   }
 
   private release(n: number, odd: boolean): void {
