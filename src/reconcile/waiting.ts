@@ -37,6 +37,10 @@ export interface WaitingEntry {
   place?: Span;
 }
 
+/** Each UTF-16 code unit's value as a lowercase hex digit, or -1. */
+const HEX = new Int8Array(65536).fill(-1);
+for (let d = 0; d < 16; d++) HEX['0123456789abcdef'.charCodeAt(d)] = d;
+
 /** The two 32-bit halves of a hash of 16 lowercase hex digits; false for any other text. */
 let hashHi = 0;
 let hashLo = 0;
@@ -44,13 +48,19 @@ function parseHash(hash: string): boolean {
   if (hash.length !== 16) return false;
   let hi = 0;
   let lo = 0;
-  for (let i = 0; i < 16; i++) {
-    const c = hash.charCodeAt(i);
-    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
-    if (digit < 0) return false;
-    if (i < 8) hi = (hi << 4) | digit;
-    else lo = (lo << 4) | digit;
+  // Any digit that is not one makes `bad` negative.
+  let bad = 0;
+  for (let i = 0; i < 8; i++) {
+    const digit = HEX[hash.charCodeAt(i)]!;
+    bad |= digit;
+    hi = (hi << 4) | digit;
   }
+  for (let i = 8; i < 16; i++) {
+    const digit = HEX[hash.charCodeAt(i)]!;
+    bad |= digit;
+    lo = (lo << 4) | digit;
+  }
+  if (bad < 0) return false;
   hashHi = hi >>> 0;
   hashLo = lo >>> 0;
   return true;
