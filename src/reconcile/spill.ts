@@ -35,6 +35,21 @@ export class PayloadSpill {
 
   /** Appends the text; returns where it starts. */
   append(text: string): { at: number; bytes: number } {
+    // Short ASCII text (a key) is copied here: cheaper than a call into the encoder.
+    if (text.length <= 64 && this.used + 64 <= BUFFER) {
+      const buffer = this.buffer;
+      const start = this.used;
+      let i = 0;
+      for (; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c > 127) break;
+        buffer[start + i] = c;
+      }
+      if (i === text.length) {
+        this.used += i;
+        return { at: this.flushed + start, bytes: i };
+      }
+    }
     const bytes = Buffer.byteLength(text);
     if (this.used + bytes > BUFFER) this.flush();
     const at = this.flushed + this.used;

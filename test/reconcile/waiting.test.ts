@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fingerprint, fingerprintLo, KeyTable } from '../../src/reconcile/keyset.js';
 import { fieldsOf, payloadOf } from '../../src/reconcile/stripped.js';
+import { PayloadSpill } from '../../src/reconcile/spill.js';
 import { SAME_HASH, WaitingRecords, type WaitingEntry } from '../../src/reconcile/waiting.js';
 import { prng } from '../../examples/demo/data.js';
 
@@ -93,6 +94,29 @@ describe('WaitingRecords', () => {
     for (const e of rest) expect(e.payload).toBe(payload(Number(e.key.slice(1))));
     expect([...store.drain(2)].length).toBe(Math.ceil(20_000 / 7));
     expect(store.spillFile).toBeNull();
+  });
+});
+
+describe('PayloadSpill', () => {
+  it('gives back every text where append said, short or long, ASCII or not, across flushes of its buffer', () => {
+    const rnd = prng(7);
+    const spill = new PayloadSpill();
+    const texts: string[] = [];
+    const places: { at: number; bytes: number }[] = [];
+    let total = 0;
+    // About 3 MB: the 1 MB buffer is written out several times on the way.
+    while (total < 3_000_000) {
+      const kind = rnd();
+      const text = kind < 0.6 ? `K${Math.floor(rnd() * 1e9)}` : kind < 0.8 ? `ключ-${Math.floor(rnd() * 1e6)}-€` : 'x'.repeat(60 + Math.floor(rnd() * 200)) + (rnd() < 0.5 ? 'é' : '');
+      texts.push(text);
+      const place = spill.append(text);
+      expect(place.at).toBe(total);
+      places.push(place);
+      total += place.bytes;
+    }
+    texts.forEach((text, i) => expect(spill.read(places[i]!.at, places[i]!.bytes)).toBe(text));
+    expect([...spill.readSorted(places)]).toEqual(texts);
+    spill.close();
   });
 });
 
