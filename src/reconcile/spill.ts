@@ -33,8 +33,11 @@ export class PayloadSpill {
     }
   }
 
-  /** Appends the text; returns where it starts. */
-  append(text: string): { at: number; bytes: number } {
+  /** Bytes of the text the last append() wrote. */
+  appended = 0;
+
+  /** Appends the text; returns where it starts (its length in bytes is then in `appended`). */
+  append(text: string): number {
     // Short ASCII text (a key) is copied here: cheaper than a call into the encoder.
     if (text.length <= 64 && this.used + 64 <= BUFFER) {
       const buffer = this.buffer;
@@ -47,7 +50,8 @@ export class PayloadSpill {
       }
       if (i === text.length) {
         this.used += i;
-        return { at: this.flushed + start, bytes: i };
+        this.appended = i;
+        return this.flushed + start;
       }
     }
     const bytes = Buffer.byteLength(text);
@@ -59,7 +63,8 @@ export class PayloadSpill {
     } else {
       this.used += this.buffer.write(text, this.used, 'utf8');
     }
-    return { at, bytes };
+    this.appended = bytes;
+    return at;
   }
 
   read(at: number, bytes: number): string {

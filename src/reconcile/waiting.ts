@@ -131,15 +131,16 @@ export class WaitingRecords {
       this.spill = new PayloadSpill();
       spills.register(this, this.spill, this);
     }
-    const written = this.spill.append(payload === null ? key : key + payload);
+    const spilled = this.spill.append(payload === null ? key : key + payload);
     const placeHi = at >= 0 ? Math.floor(at / TWO_32) : 0;
-    if (placeHi > 0xffff || written.at >= 2 ** 48) throw new Error('a file of more than 256 TB cannot be compared in any order: sort both sides by the key');
-    rows[row + AT_LO] = written.at % TWO_32;
-    rows[row + AT_HIS] = Math.floor(written.at / TWO_32) | (placeHi << 16);
-    rows[row + BYTES] = written.bytes;
+    if (placeHi > 0xffff || spilled >= 2 ** 48) throw new Error('a file of more than 256 TB cannot be compared in any order: sort both sides by the key');
+    // `>>> 0` keeps the low 32 bits of a whole number below 2⁵³, as `% 2³²` would, without a division.
+    rows[row + AT_LO] = spilled >>> 0;
+    rows[row + AT_HIS] = Math.floor(spilled / TWO_32) | (placeHi << 16);
+    rows[row + BYTES] = this.spill.appended;
     rows[row + KEY_LENGTH] = at >= 0 ? key.length | NO_FIELDS | PLACED : payload === null ? key.length | NO_FIELDS : key.length;
     if (at >= 0) {
-      rows[row + PLACE_LO] = at % TWO_32;
+      rows[row + PLACE_LO] = at >>> 0;
       rows[row + PLACE_BYTES] = bytes;
     }
     this.live[bit]!++;

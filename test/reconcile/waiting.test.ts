@@ -109,10 +109,10 @@ describe('PayloadSpill', () => {
       const kind = rnd();
       const text = kind < 0.6 ? `K${Math.floor(rnd() * 1e9)}` : kind < 0.8 ? `ключ-${Math.floor(rnd() * 1e6)}-€` : 'x'.repeat(60 + Math.floor(rnd() * 200)) + (rnd() < 0.5 ? 'é' : '');
       texts.push(text);
-      const place = spill.append(text);
-      expect(place.at).toBe(total);
-      places.push(place);
-      total += place.bytes;
+      const at = spill.append(text);
+      expect(at).toBe(total);
+      places.push({ at, bytes: spill.appended });
+      total += spill.appended;
     }
     texts.forEach((text, i) => expect(spill.read(places[i]!.at, places[i]!.bytes)).toBe(text));
     expect([...spill.readSorted(places)]).toEqual(texts);
