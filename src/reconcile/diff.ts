@@ -96,9 +96,12 @@ export class DiffBuilder {
   private duplicates = 0;
 
   /** `at` and `bytes`: where the record is in its file, when its side can read it again from
-   *  there alone (-1: it cannot). A packed record then keeps that in place of its fields. */
+   *  there alone (-1: it cannot). A packed record then keeps that in place of its fields,
+   *  unless all this side's unmatched records will want theirs (a push, an export): reading
+   *  most of a file again by places costs more than keeping them. */
   add(side: Side, record: NormalizedRecord, at = -1, bytes = 0): void {
     this.read[side]++;
+    if (this.keepResolved[side]) at = -1;
     // Packed: the key's slot in the key table, which also tells where its counterpart waits.
     const slot = this.packed ? this.seen[side].claim(record.key) : this.seen[side].add(record.key) ? 0 : -1;
     if (slot < 0) {

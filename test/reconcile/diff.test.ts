@@ -33,6 +33,9 @@ function diffOf(keyFields: string[], source: Row[], target: Row[], interleave: (
   const mapper = mapperFor(keyFields);
   const builder = new DiffBuilder(Number.POSITIVE_INFINITY, tolerance === undefined ? undefined : { fields: compare, tolerances: { price: tolerance } });
   if (packAbove !== undefined) builder.compactWhenPendingExceeds(packAbove);
+  // Places are kept only where not every unmatched record's fields are wanted (no push, no
+  // export). No side is marked done here, so every unmatched record still waits to the end.
+  if (placed) builder.keepFieldsOfResolved({ source: false, target: false });
   const queues: Record<Side, Row[]> = { source: [...source], target: [...target] };
   const files: Record<Side, NormalizedRecord[]> = { source: [], target: [] };
   while (queues.source.length || queues.target.length) {
@@ -235,6 +238,20 @@ describe('DiffBuilder against a nested-loop reference', () => {
       }
     }
     expect([...modes].sort()).toEqual(['apart', 'in step']);
+  });
+
+  it('keeps places only on a side whose unmatched records will not all want their fields', () => {
+    const mapper = mapperFor(['k1']);
+    const builder = new DiffBuilder().compactWhenPendingExceeds(1).keepFieldsOfResolved({ source: true, target: false });
+    for (let i = 0; i < 10; i++) {
+      builder.add('source', mapper.map({ k1: `s${i}`, name: 'a', price: '1', row: i }, 'row').record!, 100 * i, 9);
+      builder.add('target', mapper.map({ k1: `t${i}`, name: 'b', price: '2', row: i }, 'row').record!, 100 * i, 9);
+    }
+    const diff = builder.finish();
+    expect([diff.missing.length, diff.extra.length]).toEqual([10, 10]);
+    // Missing records go to a push: they kept their fields. Extra ones kept their places.
+    expect(diff.missing.every((r) => placeOf(r) === null && r.fields.name === 'a')).toBe(true);
+    expect(diff.extra.map((r) => placeOf(r)).sort((a, b) => a!.at - b!.at)).toEqual(Array.from({ length: 10 }, (_, i) => ({ at: 100 * i, bytes: 9 })));
   });
 
   it('gives the same result whatever order the two sides arrive in', () => {
