@@ -6,6 +6,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { piecesOf } from '../core/file-pieces.js';
 
 const BUFFER = 1 << 20;
 const open = new Set<PayloadSpill>();
@@ -78,20 +79,7 @@ export class PayloadSpill {
   /** Reads the ranges in file order with large reads: `ranges` must be sorted by position. */
   *readSorted(ranges: readonly { at: number; bytes: number }[]): Generator<string> {
     this.flush();
-    const chunk = Buffer.allocUnsafe(4 * BUFFER);
-    let start = 0;
-    let end = 0;
-    for (const r of ranges) {
-      if (r.at < start || r.at + r.bytes > end) {
-        if (r.bytes > chunk.length) {
-          yield this.read(r.at, r.bytes);
-          continue;
-        }
-        start = r.at;
-        end = start + readSync(this.fd, chunk, 0, chunk.length, start);
-      }
-      yield chunk.toString('utf8', r.at - start, r.at - start + r.bytes);
-    }
+    for (const { chunk, start, at, bytes } of piecesOf(this.fd, ranges)) yield chunk.toString('utf8', at - start, at - start + bytes);
   }
 
   private flush(): void {

@@ -2,6 +2,7 @@
 // record that a report or a push needs after a join that kept only its place (see
 // CsvBatch.spans) costs one read near it, not a second read of the whole file.
 import { closeSync, openSync, readSync } from 'node:fs';
+import { piecesOf } from '../../core/file-pieces.js';
 import type { Span } from '../../core/record.js';
 
 /** Whether the file begins with a UTF-8 byte order mark, which the decoder drops. */
@@ -30,18 +31,9 @@ export function* recordsAt(file: string, delimiter: string, spans: readonly Span
   const first = startsWithBom(file) ? 3 : 0;
   const fd = openSync(file, 'r');
   try {
-    let chunk = Buffer.allocUnsafe(1 << 22);
-    let start = 0;
-    let end = 0;
     let batch: string[][] = [];
-    for (const { at, bytes } of spans) {
-      // The byte before the record and the one after it too: each must end a line.
-      const from = Math.max(0, at - 1);
-      if (from < start || at + bytes + 1 > end) {
-        if (bytes + 2 > chunk.length) chunk = Buffer.allocUnsafe(bytes + 2);
-        start = from;
-        end = from + readSync(fd, chunk, 0, chunk.length, from);
-      }
+    // The byte before each record and the one after it too: each must end a line.
+    for (const { chunk, start, end, at, bytes } of piecesOf(fd, spans, 1)) {
       const before = at === first || chunk[at - 1 - start] === LF || chunk[at - 1 - start] === CR;
       const after = at + bytes === end || (at + bytes < end && (chunk[at + bytes - start] === LF || chunk[at + bytes - start] === CR));
       if (!before || !after) continue;
