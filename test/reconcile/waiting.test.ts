@@ -104,10 +104,12 @@ describe('PayloadSpill', () => {
     const texts: string[] = [];
     const places: { at: number; bytes: number }[] = [];
     let total = 0;
-    // About 3 MB: the 1 MB buffer is written out several times on the way.
-    while (total < 3_000_000) {
+    // About 8 MB: the 1 MB buffer is written out several times on the way.
+    while (total < 8_000_000) {
       const kind = rnd();
-      const text = kind < 0.6 ? `K${Math.floor(rnd() * 1e9)}` : kind < 0.8 ? `ключ-${Math.floor(rnd() * 1e6)}-€` : 'x'.repeat(60 + Math.floor(rnd() * 200)) + (rnd() < 0.5 ? 'é' : '');
+      // Once, a text larger than the file buffer and than one read back.
+      const huge = texts.length === 1000 ? `${'y'.repeat(5_000_000)}ü` : null;
+      const text = huge ?? (kind < 0.6 ? `K${Math.floor(rnd() * 1e9)}` : kind < 0.8 ? `ключ-${Math.floor(rnd() * 1e6)}-€` : 'x'.repeat(60 + Math.floor(rnd() * 200)) + (rnd() < 0.5 ? 'é' : ''));
       texts.push(text);
       const at = spill.append(text);
       expect(at).toBe(total);
