@@ -3,12 +3,13 @@
 #     -e PARITY_TOKEN=... -p 127.0.0.1:8787:8787 parity
 # The config's server block must bind 0.0.0.0 inside the container, which needs server.token.
 
-# Build: install everything, compile TypeScript.
+# Build: install everything, compile TypeScript and bundle the CLI (scripts/bundle.ts).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts ./scripts
 RUN npm ci && npm prune --omit=dev
 
 # Run: the compiled code and production dependencies only, as a non-root user.
@@ -23,5 +24,5 @@ USER node
 WORKDIR /data
 EXPOSE 8787
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "/app/dist/agent/main.js"]
+ENTRYPOINT ["node", "/app/dist/cli/main.js"]
 CMD ["start"]

@@ -44,9 +44,9 @@ export async function measurePhase(here: string, phase: string, configFile: stri
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Measured;
 }
 
-/** `parity start` from dist/ on a config, once it serves: its URL, the process, and its stderr so far. */
+/** `parity start` (bin/parity.js, the bundle in dist/cli/) on a config, once it serves: its URL, the process, and its stderr so far. */
 export async function startAgent(here: string, configFile: string): Promise<{ child: ChildProcess; api: string; exited: Promise<unknown>; stderr: () => string }> {
-  const child = spawn(process.execPath, [path.join(here, '../dist/agent/main.js'), 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PARITY_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [path.join(here, '../bin/parity.js'), 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PARITY_LOG_LEVEL: 'warn' } });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const exited = once(child, 'exit');

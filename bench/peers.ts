@@ -212,7 +212,8 @@ export async function peersBench(o: Context): Promise<void> {
   writeFileSync(path.join(dir, 'tiny-a.csv'), 'sku,name\nA,one\nB,two\n');
   writeFileSync(path.join(dir, 'tiny-b.csv'), 'sku,name\nA,one\nB,TWO\n');
   const tiny = config(dir, 'tiny', { a: { type: 'csv', path: 'tiny-a.csv' }, b: { type: 'csv', path: 'tiny-b.csv' } }, {});
-  const cli = path.join(o.here, '../dist/agent/main.js');
+  // What an installed `parity` runs: bin/parity.js, which starts the bundle in dist/cli/.
+  const cli = path.join(o.here, '../bin/parity.js');
   measured(node, [cli, 'compare', '--config', tiny], dir); // warm the file cache
   const starts = [0, 1, 2].map(() => measured(node, [cli, 'compare', '--config', tiny], dir)).sort((x, y) => x.ms - y.ms);
   const median = starts[1]!;

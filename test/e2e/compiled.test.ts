@@ -1,5 +1,6 @@
-// The compiled CLI (what `parity` runs once installed): built into a temp folder here, so a
-// stale dist/ can never be what is tested. It must still load a TypeScript transforms module.
+// The compiled CLI (what `parity` runs once installed): compiled by tsc and bundled as
+// `npm run build` does, into a temp folder here, so a stale dist/ can never be what is tested.
+// It must still load a TypeScript transforms module.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { parseReport } from '../helpers/report-schema.js';
+import { bundleCli } from '../../scripts/bundle.js';
 
 const run = promisify(execFile);
 const dir = tempDir();
@@ -19,6 +21,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 beforeAll(async () => {
   await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', out], { cwd: ROOT });
+  await bundleCli(path.join(out, 'agent/main.js'), path.join(out, 'cli'));
 }, 120_000);
 
 describe('the compiled CLI', () => {
@@ -35,7 +38,7 @@ entities:
   e: { key: [id], source: { system: a, fields: { id: id, n: { from: n, transform: shout } } }, target: { system: b, fields: { id: id, n: n } } }
 `,
     );
-    const { stdout } = await run(process.execPath, [path.join(out, 'agent/main.js'), 'run', '--json', '--config', path.join(dir, 'parity.yaml')], { cwd: dir }).catch((e: { stderr: string }) => {
+    const { stdout } = await run(process.execPath, [path.join(out, 'cli/main.js'), 'run', '--json', '--config', path.join(dir, 'parity.yaml')], { cwd: dir }).catch((e: { stderr: string }) => {
       throw new Error(`${e.stderr}`);
     });
     const report = parseReport(stdout);

@@ -1,18 +1,22 @@
 // Vitest's global setup: transpiles src/ once per test run (esbuild, the same transform tsx
 // applies, without the type check that `tsc --noEmit` does), so the many tests that start the
 // agent as a child process run plain JavaScript instead of loading tsx each time (about 0.6 s
-// and 30 MB apiece). Each run builds into a folder of its own, removed when it ends: what is
-// tested is always the source, and two runs in one checkout do not share a build.
+// and 30 MB apiece); then bundles it as `npm run build` bundles dist/ (scripts/bundle.ts), so
+// those tests start the CLI the way an installed `parity` does. Each run builds into a folder
+// of its own, removed when it ends: what is tested is always the source, and two runs in one
+// checkout do not share a build.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 import type { TestProject } from 'vitest/node';
+import { bundleCli } from '../../scripts/bundle.js';
 import { ROOT } from './cli.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The folder holding this run's transpiled src/ (agent/main.js and the rest). */
+    /** The folder holding this run's transpiled src/ (agent/main.js and the rest), and the CLI
+     *  bundled from it (cli/main.js). */
     agentBuild: string;
   }
 }
@@ -37,6 +41,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
     sourcemap: 'inline',
     logLevel: 'error',
   });
+  await bundleCli(path.join(out, 'agent/main.js'), path.join(out, 'cli'));
   project.provide('agentBuild', out);
   return () => rmSync(out, { recursive: true, force: true });
 }

@@ -6,11 +6,11 @@ import { inject } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Node's arguments that start the agent: the source as transpiled at the start of this test
- *  run by the global setup (build-agent.ts); a dist/ left over from an earlier build must not
- *  be what is tested. */
+/** Node's arguments that start the agent: the source as transpiled and bundled at the start of
+ *  this test run by the global setup (build-agent.ts); a dist/ left over from an earlier build
+ *  must not be what is tested. */
 export function agentArgs(...args: string[]): string[] {
-  return ['--enable-source-maps', path.join(inject('agentBuild'), 'agent/main.js'), ...args];
+  return ['--enable-source-maps', path.join(inject('agentBuild'), 'cli/main.js'), ...args];
 }
 
 export interface CliResult {
