@@ -5,7 +5,7 @@
 // those tests start the CLI the way an installed `parity` does. Each run builds into a folder
 // of its own, removed when it ends: what is tested is always the source, and two runs in one
 // checkout do not share a build.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -30,6 +30,11 @@ export default async function setup(project: TestProject): Promise<() => void> {
   // Inside node_modules, so that the agent's own imports resolve as they do from src/.
   const parent = path.join(ROOT, 'node_modules/.cache/parity-test');
   mkdirSync(parent, { recursive: true });
+  // Builds of runs killed before their teardown: gone once a day old (a run now going on is younger).
+  for (const name of readdirSync(parent)) {
+    const dir = path.join(parent, name);
+    if (name.startsWith('run-') && Date.now() - statSync(dir).mtimeMs > 86_400_000) rmSync(dir, { recursive: true, force: true });
+  }
   const out = mkdtempSync(path.join(parent, 'run-'));
   await build({
     entryPoints: await sources(path.join(ROOT, 'src')),
