@@ -26,7 +26,9 @@ const packageOf = (specifier: string) =>
 export async function bundleCli(entry: string, outdir: string): Promise<void> {
   rmSync(outdir, { recursive: true, force: true });
   await build({
-    entryPoints: { main: entry },
+    // A CSV side is read in a worker thread from csv-worker.js, found beside the chunk that
+    // starts it (see src/systems/csv/in-worker.ts).
+    entryPoints: { main: entry, 'csv-worker': path.join(path.dirname(entry), '../systems/csv/csv-worker.js') },
     outdir,
     bundle: true,
     splitting: true,

@@ -24,7 +24,6 @@ import type { SystemRuntimes } from './runtimes.js';
 import { createCollector, systemType } from '../systems/registry.js';
 
 export const SAMPLE_LIMIT = 20;
-
 export function sideNames(entity: ResolvedEntity) {
   return { name: entity.name, sourceSystem: entity.source.systemName, targetSystem: entity.target.systemName };
 }
@@ -141,7 +140,9 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
         const streamed = incremental ? [] : entity.metrics.filter((m) => !pushedDown.has(m.name));
         const accumulator = streamed.length ? new MetricAccumulator(streamed) : null;
         const seen = readKeys[side];
-        for await (const page of through(side, collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters, window, ranges }), null)) {
+        // Only keys and hashes are looked at here: records a report or push needs are read again.
+        const placesOnly = !attach && !partial && !tolerant && !accumulator && !(side === 'source' ? plan.pushes || exporting : exporting);
+        for await (const page of through(side, collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters, window, ranges, placesOnly }), null)) {
           // Where each record is in its file: a packed join then keeps that instead of its fields.
           const spans = attach ? undefined : page.spans;
           for (let i = 0; i < page.records.length; i++) {

@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ParityError } from '../core/errors.js';
 import type { InvalidRecord, NormalizedRecord, Page, ProbeResult } from '../core/record.js';
-import type { RecordMapper } from './mapper.js';
+import type { MapResult, RecordMapper } from './mapper.js';
 import type { WatermarkTracker } from './watermark.js';
 
 export function fileError(file: string, message: string, cause?: unknown): ParityError {
@@ -164,19 +164,55 @@ export async function readHeader(rows: AsyncIterable<TableRow | readonly TableRo
   return null;
 }
 
+/** The columns the header row names, as the read takes them: the wanted names (the mapped
+ *  columns, or every header) and where each is (1-based). */
+export function headerColumns(o: Pick<ReadTableOptions, 'file' | 'unit' | 'valueOf' | 'mappings' | 'mapper'>, row: TableRow): TableColumns {
+  const headers = headerNames(row, o.valueOf);
+  const wanted = wantedColumns(o.mappings, headers);
+  // Without a mapping the columns are the fields: a header without any whole key chain has no key to read.
+  const named = new Set(headers.filter((h): h is string => h !== null).map(fold));
+  if (!o.mappings && !o.mapper.keyChains.some((chain) => chain.every((f) => named.has(fold(f))))) wanted.push(...o.mapper.keyChains[0]!);
+  const columns = resolveColumns(o.file, row.number, headers, wanted, o.unit);
+  return { names: [...columns.keys()], indices: [...columns.values()], refOf: (line: number) => `${o.file} ${o.unit} ${line}` };
+}
+
+export interface TableColumns {
+  names: string[];
+  indices: number[];
+  /** Where a row is, for an invalid record: "file line 12". */
+  refOf: (line: number) => string;
+}
+
+/** One row below the header: its record, or why it is invalid, or null for a blank row. */
+export function rowRecord(o: Pick<ReadTableOptions, 'valueOf' | 'mapper' | 'tracker'>, columns: TableColumns, row: TableRow): MapResult | null {
+  const { names, indices, refOf } = columns;
+  const fields: Record<string, unknown> = {};
+  let blank = true;
+  try {
+    for (let i = 0; i < names.length; i++) {
+      const v = o.valueOf(row.cells[indices[i]!], row.number, indices[i]!);
+      if (blank && v !== null && v !== undefined && !(typeof v === 'string' && NOT_BLANK.test(v) === false)) blank = false;
+      fields[names[i]!] = v;
+    }
+  } catch (err) {
+    if (!(err instanceof CellError)) throw err;
+    return { invalid: { ref: refOf(row.number), reason: err.message } };
+  }
+  if (blank) return null;
+  o.tracker.see(fields);
+  return o.mapper.map(fields, refOf, row.number);
+}
+
 /**
  * Turns the rows of a sheet or file into pages of records: the header row names the
  * columns; blank rows are skipped; a row with an unreadable cell or one that fails a
  * transform is invalid, with its row or line; the rest still reads.
  */
 export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
-  let columns: Map<string, number> | null = null;
-  let names: string[] = [];
-  let indices: number[] = [];
+  let columns: TableColumns | null = null;
   let records: NormalizedRecord[] = [];
   let invalid: InvalidRecord[] = [];
   let spans: number[] = [];
-  const refOf = (line: number) => `${o.file} ${o.unit} ${line}`;
   rows: for await (const item of o.rows) {
     if (o.signal?.aborted) throw new ParityError('PARITY_ABORTED', 'read aborted');
     for (const row of Array.isArray(item) ? (item as readonly TableRow[]) : [item as TableRow]) {
@@ -185,32 +221,11 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
           if (row.number < o.headerRow) continue;
           if (row.number !== o.headerRow) break rows;
         }
-        const headers = headerNames(row, o.valueOf);
-        const wanted = wantedColumns(o.mappings, headers);
-        // Without a mapping the columns are the fields: a header without any whole key chain has no key to read.
-        const named = new Set(headers.filter((h): h is string => h !== null).map(fold));
-        if (!o.mappings && !o.mapper.keyChains.some((chain) => chain.every((f) => named.has(fold(f))))) wanted.push(...o.mapper.keyChains[0]!);
-        columns = resolveColumns(o.file, row.number, headers, wanted, o.unit);
-        names = [...columns.keys()];
-        indices = [...columns.values()];
+        columns = headerColumns(o, row);
         continue;
       }
-      const fields: Record<string, unknown> = {};
-      let blank = true;
-      try {
-        for (let i = 0; i < names.length; i++) {
-          const v = o.valueOf(row.cells[indices[i]!], row.number, indices[i]!);
-          if (blank && v !== null && v !== undefined && !(typeof v === 'string' && NOT_BLANK.test(v) === false)) blank = false;
-          fields[names[i]!] = v;
-        }
-      } catch (err) {
-        if (!(err instanceof CellError)) throw err;
-        invalid.push({ ref: refOf(row.number), reason: err.message });
-        continue;
-      }
-      if (blank) continue;
-      o.tracker.see(fields);
-      const result = o.mapper.map(fields, refOf, row.number);
+      const result = rowRecord(o, columns, row);
+      if (result === null) continue;
       if (result.record) {
         records.push(result.record);
         spans.push(row.at ?? -1, row.bytes ?? 0);
@@ -227,9 +242,9 @@ export async function* readTable(o: ReadTableOptions): AsyncGenerator<Page> {
   if (records.length || invalid.length) yield { records, invalid, spans };
 }
 
-const TABLE_PAGE = 1000;
+export const TABLE_PAGE = 1000;
 /** Text with something other than white space in it. */
-const NOT_BLANK = /\S/;
+export const NOT_BLANK = /\S/;
 
 /** Throws the one-line error a user can act on when `file` (shown as `shown`) is not a readable file. */
 export function checkFile(shown: string, file: string): void {

@@ -41,6 +41,18 @@ export function binaryAsText(value: unknown): unknown {
   return value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') : value;
 }
 
+/** A mapper as plain data (RecordMapper.portable). */
+export interface PortableMapper {
+  keyChains: readonly (readonly string[])[];
+  compareFields: readonly string[];
+  mappings: { name: string; from: string }[] | null;
+  extraFields: readonly string[];
+}
+
+export function mapperFromPortable(p: PortableMapper): RecordMapper {
+  return new RecordMapper({ ...p, mappings: p.mappings?.map((m) => ({ ...m, transforms: [] })) ?? null });
+}
+
 /** Where a row came from: a text, or a function of the row's number (made once per read or
  *  page, so that a valid record costs neither a text nor a closure). */
 export type RowRef = string | ((at: number) => string);
@@ -103,6 +115,35 @@ export class RecordMapper {
       return { invalid: { ref: refText(where, at), reason: `no key: ${why}` } };
     }
     return { record: new MappedRecord(key, hashFields(fields, this.compareFields), fields) };
+  }
+
+  /**
+   * When a record can be made from text cells with nothing but its key and its hash: where the
+   * key and each compared field are among `columns` (the names of the row's cells; -1: not
+   * there). Null when the mapper does more than read them (transforms, rules, a key of several
+   * fields or chains, nested paths). A record made so counts its key: see countPlaced.
+   */
+  placedPlan(columns: readonly string[]): { key: number; compared: number[] } | null {
+    if (this.rules || this.getter !== plainGetter || this.keyChains.length !== 1 || this.keyChains[0]!.length !== 1) return null;
+    if (this.mappings?.some((m) => m.transforms.length > 0)) return null;
+    // As map() reads them: a field from its (last) mapping's column, or the column of its name.
+    const at = (field: string) => {
+      const from = this.mappings ? this.mappings.findLast((m) => m.name === field)?.from : field;
+      return from === undefined ? -1 : columns.indexOf(from);
+    };
+    return { key: at(this.keyChains[0]![0]!), compared: this.compareFields.map(at) };
+  }
+
+  /** What another thread needs to make the same mapper (mapperFromPortable), when it only
+   *  reads cells (as for placedPlan). Null otherwise. */
+  portable(): PortableMapper | null {
+    if (this.placedPlan([]) === null) return null;
+    return { keyChains: this.keyChains, compareFields: this.compareFields, mappings: this.mappings?.map((m) => ({ name: m.name, from: m.from })) ?? null, extraFields: this.keptFields };
+  }
+
+  /** Counts keys of records made by a placedPlan. */
+  countPlaced(n: number): void {
+    this.chainCounts[0]! += n;
   }
 
   /** With several chains the key names its chain ("barcode:4006381333931"), so keys from

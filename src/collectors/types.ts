@@ -19,6 +19,10 @@ export interface ReadOptions {
   window?: { field: string; from: string; param?: string | undefined } | undefined;
   /** Only rows in these key ranges, in this order (bisection's segments to read). */
   ranges?: readonly KeyRange[] | undefined;
+  /** The caller looks at nothing but each record's key and hash, and reads the fields of the
+   *  few it needs again by their places (readAt): a collector that can may return records
+   *  without fields, each with its place (placedRecord). */
+  placesOnly?: boolean | undefined;
 }
 
 /** A range of keys as the database orders them: from `from` (inclusive) to `to` (exclusive);

@@ -37,9 +37,6 @@ function canonicalJson(value: unknown): unknown {
   return canonicalValue(value);
 }
 
-/** Text that is a plain decimal number: an optional minus, no leading zeros (so "007"
- *  stays text), an optional fraction. No exponent, no spaces, no thousands separators. */
-const DECIMAL_TEXT = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 
 /** A decimal in one form, exactly: "1.50" and "1.5" and 1.5 give "1.5"; "-0" gives "0". */
 function normalDecimal(text: string): string {
@@ -52,13 +49,25 @@ function normalDecimal(text: string): string {
   return body === '-0' ? '0' : body;
 }
 
-/** Whether text may be a plain decimal: it starts as one (a digit, or a minus and a digit). */
-function decimalStart(text: string): boolean {
-  const c = text.charCodeAt(0);
-  if (c >= 48 && c <= 57) return true;
-  if (c !== 45) return false;
-  const d = text.charCodeAt(1);
-  return d >= 48 && d <= 57;
+/** Whether text is a plain decimal number: an optional minus, no leading zeros (so "007"
+ *  stays text), an optional fraction; no exponent, no spaces, no thousands separators
+ *  (/^-?(0|[1-9]\d*)(\.\d+)?$/, read a character at a time: this runs on every compared
+ *  text value). */
+function isDecimalText(text: string): boolean {
+  const n = text.length;
+  let i = text.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+  const first = text.charCodeAt(i);
+  if (!(first >= 48 && first <= 57)) return false;
+  i++;
+  // No leading zero: "0" alone or "0.x", never "07".
+  if (first !== 48) while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+  if (i === n) return true;
+  if (text.charCodeAt(i) !== 46 /* . */ || i === n - 1) return false;
+  for (i++; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /**
@@ -68,7 +77,7 @@ function decimalStart(text: string): boolean {
  * SQLite REAL 10.5 and a JSON 10.5.
  */
 export function compareValue(value: unknown): string | null {
-  if (typeof value === 'string') return decimalStart(value) && DECIMAL_TEXT.test(value) ? normalDecimal(value) : value;
+  if (typeof value === 'string') return isDecimalText(value) ? normalDecimal(value) : value;
   if (typeof value === 'number' && Number.isFinite(value)) {
     // Integers of up to 15 digits are their own decimal form; other numbers lose their float noise first.
     if (Number.isInteger(value) && value < 1e15 && value > -1e15) return value === 0 ? '0' : String(value);
@@ -77,7 +86,7 @@ export function compareValue(value: unknown): string | null {
     const short = String(value);
     if (short.length <= 16 && !short.includes('e') && short.length - (short.charCodeAt(0) === 45 ? 2 : 1) <= 15) return short;
     const text = String(Number(value.toPrecision(15)));
-    return DECIMAL_TEXT.test(text) ? normalDecimal(text) : text;
+    return isDecimalText(text) ? normalDecimal(text) : text;
   }
   return canonicalValue(value);
 }
@@ -91,6 +100,20 @@ export function hashFields(fields: Record<string, unknown>, compareFields: reado
   let text = '';
   for (let i = 0; i < compareFields.length; i++) {
     const v = compareValue(fields[compareFields[i]!]);
+    text += v === null ? '\u0000;' : `${v.length}:${v}`;
+  }
+  return h64ToString(text);
+}
+
+/** hashFields() of a row of text cells read straight from a file: the compared fields are the
+ *  cells at `at` (in compareFields' order; -1: a field the row does not have), and an empty
+ *  or absent cell is null. The same hash as hashFields() of the same values, without the
+ *  record of fields. */
+export function hashCells(cells: readonly unknown[], at: readonly number[]): string {
+  let text = '';
+  for (let i = 0; i < at.length; i++) {
+    const cell = at[i]! < 0 ? undefined : (cells[at[i]!] as string | undefined);
+    const v = cell === undefined || cell === '' ? null : compareValue(cell);
     text += v === null ? '\u0000;' : `${v.length}:${v}`;
   }
   return h64ToString(text);

@@ -61,6 +61,7 @@ export const STRIPPED: Record<string, unknown> = Object.freeze({}) as Record<str
  * 9.4 s).
  */
 export function longLived(r: NormalizedRecord): NormalizedRecord {
+  if (r instanceof PlacedRecord && r.fields === STRIPPED) return new PlacedRecord(r.key, r.hash, r.place);
   return { key: r.key, hash: r.hash, fields: r.fields === STRIPPED ? STRIPPED : { ...r.fields } };
 }
 
@@ -137,6 +138,12 @@ class PlacedRecord extends MappedRecord {
   ) {
     super(key, hash, STRIPPED);
   }
+}
+
+/** A record read as its key and hash only, and where it is in its side's file: its fields are
+ *  read again from there if a report or a push needs them (see ReadOptions.placesOnly). */
+export function placedRecord(key: string, hash: string, at: number, bytes: number): NormalizedRecord {
+  return new PlacedRecord(key, hash, { at, bytes });
 }
 
 /** Where a record without its fields is in its side's file, when its side can read it from there. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalValue, encodeKey, hashFields, sortedFields } from '../../src/core/canonical.js';
+import { canonicalValue, compareValue, encodeKey, hashCells, hashFields, sortedFields } from '../../src/core/canonical.js';
 
 describe('canonicalValue', () => {
   it('gives one form to numbers however they were written', () => {
@@ -62,5 +62,43 @@ describe('hashFields', () => {
     const compare = ['v'];
     const hashes = new Set([hashFields({ v: null }, compare), hashFields({ v: 'null' }, compare), hashFields({ v: '' }, compare)]);
     expect(hashes.size).toBe(3);
+  });
+});
+
+describe('compareValue of text', () => {
+  // The definition the character-by-character reading must agree with.
+  const DECIMAL = /^-?(0|[1-9]\d*)(\.\d+)?$/;
+  const normal = (t: string) => {
+    if (!DECIMAL.test(t)) return t;
+    const v = t.includes('.') ? t.replace(/0+$/, '').replace(/\.$/, '') : t;
+    return v === '-0' ? '0' : v;
+  };
+
+  it('reads a text as a decimal exactly when the pattern does, on every short text of digits, signs and dots', () => {
+    const alphabet = ['0', '1', '7', '-', '.', 'e', ' '];
+    let texts = [''];
+    const all: string[] = [];
+    for (let len = 1; len <= 5; len++) {
+      texts = texts.flatMap((t) => alphabet.map((c) => t + c));
+      all.push(...texts);
+    }
+    expect(all.length).toBeGreaterThan(19_000);
+    const wrong = all.filter((t) => compareValue(t) !== normal(t));
+    expect(wrong).toEqual([]);
+    expect(compareValue('10.50')).toBe('10.5');
+    expect(compareValue('007')).toBe('007');
+    expect(compareValue('-0.00')).toBe('0');
+  });
+});
+
+describe('hashCells', () => {
+  it('gives the hash hashFields gives the same values, empty and absent cells as null', () => {
+    const compare = sortedFields(['price', 'name', 'stock', 'note']);
+    const cells = [undefined, 'A-1', 'widget', '10.50', '', 'x'];
+    // name at 2, note absent (-1), price at 3, stock at 4 (empty).
+    const at = compare.map((f) => ({ name: 2, note: -1, price: 3, stock: 4 })[f]!);
+    expect(hashCells(cells, at)).toBe(hashFields({ name: 'widget', price: '10.5', stock: null }, compare));
+    expect(hashCells(cells, at)).toBe(hashFields({ name: 'widget', price: 10.5, stock: null, note: undefined }, compare));
+    expect(hashCells(['', 'A', 'widget2', '10.5', ''], at)).not.toBe(hashCells(cells, at));
   });
 });

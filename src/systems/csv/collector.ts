@@ -15,6 +15,9 @@ import { WatermarkTracker } from '../../collectors/watermark.js';
 import type { CsvSideSpec } from './schema.js';
 import { recordsAt } from './places.js';
 import { csvRecords, type CsvBatch } from './records.js';
+import { readInWorker, workerFile } from './in-worker.js';
+import { pageOf, placedPages, type KeyedPage } from './placed.js';
+import type { RecordMapper } from '../../collectors/mapper.js';
 
 /** An empty cell is null. */
 const csvValue = (cell: unknown) => (cell === undefined || cell === '' ? null : cell);
@@ -57,12 +60,13 @@ export class CsvCollector implements Collector {
     return pipeline(createReadStream(this.file), parser, () => undefined);
   }
 
-  /** The file's records in batches; `plain` when each record is one line. */
-  private async *records(): AsyncGenerator<CsvBatch> {
+  /** The file's records in batches; `plain` when each record is one line. `kept`: whether
+   *  cells may be kept past their batch (see CsvRecordOptions.kept). */
+  private async *records(kept = true): AsyncGenerator<CsvBatch> {
     const system = this.side.system;
     checkFile(this.shown, this.file);
     if (system.encoding === 'utf8') {
-      yield* csvRecords({ file: this.file, shown: this.shown, delimiter: system.delimiter, quote: system.quote, fromLine: this.headerRow });
+      yield* csvRecords({ file: this.file, shown: this.shown, delimiter: system.delimiter, quote: system.quote, fromLine: this.headerRow, kept });
       return;
     }
     const parser = this.open();
@@ -87,11 +91,7 @@ export class CsvCollector implements Collector {
 
   /** The file's lines as table rows; empty cells are null. `refresh: false` for validate. */
   private async *rows(signal?: AbortSignal, refresh = true): AsyncGenerator<TableRow[]> {
-    const command = this.side.system.refresh;
-    if (refresh && command && !this.refreshed) {
-      await refreshFile(this.shown, this.file, this.baseDir, command, this.lastRunAt, signal);
-      this.refreshed = true;
-    }
+    if (refresh) await this.refresh(signal);
     try {
       let line = this.headerRow - 1;
       this.lastLine = line;
@@ -138,7 +138,27 @@ export class CsvCollector implements Collector {
     return this.tracker?.value() ?? null;
   }
 
-  async *read({ mapper, signal }: ReadOptions): AsyncIterable<Page> {
+  async *read(options: ReadOptions): AsyncIterable<Page> {
+    const portable = options.placesOnly && this.side.config.incremental === undefined ? options.mapper.portable() : null;
+    if (!portable) {
+      yield* this.readTable(options);
+      return;
+    }
+    // Keys, hashes and places only: in a worker thread when this runs compiled, else here.
+    const worker = workerFile();
+    if (!worker) {
+      for await (const page of this.keyedPages(options.mapper, options.signal)) yield pageOf(page);
+      return;
+    }
+    this.tracker = new WatermarkTracker(undefined, (row, f) => row[f]);
+    await this.refresh(options.signal);
+    const { role, systemName, system, config } = this.side;
+    const side: CsvSideSpec = { role, systemName, system: { ...system, refresh: undefined }, config, mappings: portable.mappings?.map((m) => ({ ...m, transforms: [] })) ?? null };
+    yield* readInWorker(worker, { side, baseDir: this.baseDir, mapper: portable }, (n) => options.mapper.countPlaced(n), options.signal);
+  }
+
+  /** The records as readTable makes them, each with its fields. */
+  private async *readTable({ mapper, signal }: ReadOptions): AsyncIterable<Page> {
     this.tracker = new WatermarkTracker(this.side.config.incremental?.field, (row, f) => row[f]);
     yield* readTable({
       file: this.shown,
@@ -151,6 +171,30 @@ export class CsvCollector implements Collector {
       tracker: this.tracker,
       signal,
     });
+  }
+
+  /** The records as keys, hashes and places (see placed.ts), read in this thread; the mapper
+   *  only reads cells. `refresh: false` when the file was refreshed already. */
+  async *keyedPages(mapper: RecordMapper, signal?: AbortSignal, refresh = true): AsyncGenerator<KeyedPage> {
+    this.tracker ??= new WatermarkTracker(undefined, (row, f) => row[f]);
+    if (refresh) await this.refresh(signal);
+    this.lastLine = this.headerRow - 1;
+    const table = { file: this.shown, unit: 'line' as const, valueOf: csvValue, mappings: this.side.mappings, mapper, tracker: this.tracker };
+    try {
+      // Cells are not kept past their batch: no copies out of the read chunk.
+      yield* placedPages({ table, batches: this.records(false), headerLine: this.headerRow, atLine: (line) => (this.lastLine = line), signal });
+    } catch (err) {
+      throw this.wrap(err);
+    }
+  }
+
+  /** Runs the system's refresh command once, before the first read. */
+  private async refresh(signal?: AbortSignal): Promise<void> {
+    const command = this.side.system.refresh;
+    if (command && !this.refreshed) {
+      await refreshFile(this.shown, this.file, this.baseDir, command, this.lastRunAt, signal);
+      this.refreshed = true;
+    }
   }
 
   /** The records at these places, read again from there alone: each was one line split

@@ -19,6 +19,9 @@ export interface CsvRecordOptions {
   fromLine: number;
   /** Bytes read at a time (32 KiB: the records of a chunk are alive together, and young). */
   chunkBytes?: number;
+  /** Whether cells may be kept past their batch (the default): then each long one is copied
+   *  out of the read chunk (see detached). */
+  kept?: boolean;
 }
 
 /** Characters of one record past which csv-parse reads the rest of the file. */
@@ -177,6 +180,7 @@ class Fallback {
 export async function* csvRecords(options: CsvRecordOptions): AsyncGenerator<CsvBatch> {
   const decoder = new StrictUtf8(options.file, options.shown);
   const { quote, delimiter } = options;
+  const kept = options.kept ?? true;
   let sep: string | null = null;
   let carry = '';
   /** Lines passed so far, as csv-parse counts them. */
@@ -229,7 +233,7 @@ export async function* csvRecords(options: CsvRecordOptions): AsyncGenerator<Csv
       const bytes = ascii ? row.length : Buffer.byteLength(row);
       if (i >= drop) {
         const cells = row.split(delimiter);
-        for (let c = 0; c < cells.length; c++) if (cells[c]!.length >= 13) cells[c] = detached(cells[c]!);
+        if (kept) for (let c = 0; c < cells.length; c++) if (cells[c]!.length >= 13) cells[c] = detached(cells[c]!);
         records[i - drop] = cells;
         spans[2 * (i - drop)] = at;
         spans[2 * (i - drop) + 1] = bytes;
