@@ -157,15 +157,16 @@ export class CsvCollector implements Collector {
       yield* this.readTable(options);
       return;
     }
+    this.tracker = new WatermarkTracker(undefined, (row, f) => row[f]);
+    // The refresh command may write the file: its size is known after it.
+    await this.refresh(options.signal);
     // Keys, hashes and places only: in a worker thread when this runs compiled and the file is
     // large enough to pay for the thread (its start and its memory), else here.
     const worker = sizeOf(this.file) >= WORKER_BYTES ? workerFile() : null;
     if (!worker) {
-      for await (const page of this.keyedPages(options.mapper, options.signal)) yield pageOf(page);
+      for await (const page of this.keyedPages(options.mapper, options.signal, false)) yield pageOf(page);
       return;
     }
-    this.tracker = new WatermarkTracker(undefined, (row, f) => row[f]);
-    await this.refresh(options.signal);
     const { role, systemName, system, config } = this.side;
     const side: CsvSideSpec = { role, systemName, system: { ...system, refresh: undefined }, config, mappings: portable.mappings?.map((m) => ({ ...m, transforms: [] })) ?? null };
     yield* readInWorker(worker, { side, baseDir: this.baseDir, mapper: portable }, (n) => options.mapper.countPlaced(n), options.signal);
