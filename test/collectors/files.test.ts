@@ -1,7 +1,7 @@
 // Excel (exceljs streaming reader) and CSV (csv-parse) sides: every cell shape, headers by
 // name or letter, blank rows, invalid rows with their row number, and broken files.
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import fs, { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +127,36 @@ describe('Excel collector', () => {
     const side = { ...excelSide('parts.xlsx', { sheet: 'Parts', headerRow: 3 }, mappings), system: { type: 'excel' as const, path: 'parts.xlsx', refresh: { command: 'touch parts.xlsx', timeoutS: 2, waitNewer: true } } };
     const { records } = await readAll(new ExcelCollector({ side, baseDir: dir, lastRunAt }), mappings, ['name']);
     expect(records.length).toBeGreaterThan(2000);
+  });
+
+  it('a sheet it skips is read to its end before exceljs deletes its temporary copy, on a slow disk too', async () => {
+    // exceljs copies each worksheet stored before the shared strings (as here: "Notes" and
+    // "Parts") to a temporary file, opens a stream on it, and deletes the file once the reader
+    // moves past the sheet. A stream on a skipped sheet that has not opened its file by then
+    // fails with ENOENT, uncaught, in whatever runs next. A slow disk makes that certain: every
+    // open of a temporary file here takes 200 ms.
+    const open = fs.open;
+    const failed: string[] = [];
+    const slowOpen = ((file: fs.PathLike, ...rest: unknown[]) => {
+      const done = rest.pop() as (err: NodeJS.ErrnoException | null, fd?: number) => void;
+      if (!/[\\/]tmp-\d+-\w+$/.test(String(file))) return (open as (...a: unknown[]) => void)(file, ...rest, done);
+      setTimeout(() => (open as (...a: unknown[]) => void)(file, ...rest, (err: NodeJS.ErrnoException | null, fd?: number) => {
+        if (err) failed.push(`${err.code} ${String(file)}`);
+        // The failure is recorded above; the stream is given a descriptor of an empty file so
+        // that the test process itself does not fail on what it has just recorded.
+        done(null, err ? fs.openSync('/dev/null', 'r') : fd);
+      }), 200);
+    }) as typeof fs.open;
+    fs.open = slowOpen;
+    try {
+      const { records } = await readAll(new ExcelCollector({ side: excelSide('parts.xlsx', { sheet: 'Parts', headerRow: 3 }, mappings), baseDir: dir }), mappings, ['name']);
+      expect(records.length).toBeGreaterThan(2000);
+      await expect(readAll(new ExcelCollector({ side: excelSide('parts.xlsx', { sheet: 'Stock' }, mappings), baseDir: dir }), mappings, ['name'])).rejects.toThrow('has no sheet "Stock"');
+      await new Promise((r) => setTimeout(r, 400));
+    } finally {
+      fs.open = open;
+    }
+    expect(failed).toEqual([]);
   });
 });
 

@@ -55,7 +55,10 @@ export class ExcelCollector implements Collector {
         const order: string[] = ((reader as unknown as { model?: { sheets?: { name: string }[] } }).model?.sheets ?? []).map((s) => s.name);
         const target = typeof wanted === 'number' ? order[wanted - 1] : wanted;
         seen.push(sheet.name);
-        if (target === undefined || sheet.name.trim().toLowerCase() !== String(target).trim().toLowerCase()) continue;
+        if (target === undefined || sheet.name.trim().toLowerCase() !== String(target).trim().toLowerCase()) {
+          await skip(sheet);
+          continue;
+        }
         for await (const row of sheet as unknown as AsyncIterable<SheetRow>) {
           if (signal?.aborted) throw new ParityError('PARITY_ABORTED', `file ${this.shown}: read aborted`);
           yield { number: row.number, cells: withFormulaResults(row) };
@@ -134,3 +137,14 @@ function withFormulaResults(row: SheetRow): unknown[] {
   return values;
 }
 
+/**
+ * Reads a sheet parity does not want to its end. exceljs keeps a sheet stored before the shared
+ * strings in a temporary file and deletes it as soon as the reader moves on; a stream on it that
+ * has not opened the file by then fails later, uncaught. Reading it to the end first closes that
+ * gap. The raw bytes are enough (exceljs' reader keeps them as `iterator`); the rows are the
+ * fallback should that ever change.
+ */
+async function skip(sheet: ExcelJS.stream.xlsx.WorksheetReader): Promise<void> {
+  const raw = (sheet as unknown as { iterator?: AsyncIterable<unknown> }).iterator;
+  for await (const _ of raw && typeof raw[Symbol.asyncIterator] === 'function' ? raw : (sheet as unknown as AsyncIterable<unknown>)) void _;
+}
