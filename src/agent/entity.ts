@@ -145,7 +145,9 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
         for await (const page of through(side, collectors[side].read({ mapper: mappers[side], signal: abort.signal, since: since[side], filters, window, ranges, placesOnly }), null)) {
           // Where each record is in its file: a packed join then keeps that instead of its fields.
           const spans = attach ? undefined : page.spans;
-          for (let i = 0; i < page.records.length; i++) {
+          if (page.expected !== undefined) builder.expect(side, page.expected);
+          if (!filters && !window && !accumulator && !incremental) builder.addPage(side, page.records, spans);
+          else for (let i = 0; i < page.records.length; i++) {
             const record = page.records[i]!;
             if (!passes(record.fields)) continue;
             builder.add(side, record, spans ? spans[2 * i]! : -1, spans ? spans[2 * i + 1]! : 0);

@@ -43,6 +43,9 @@ export interface Page {
   /** Where each record is in its file, when the collector can read it again from there alone
    *  (Collector.readAt): record i's first byte at [2i] (-1: nowhere) and its length at [2i + 1]. */
   spans?: number[];
+  /** About how many records the whole side holds, when the collector can tell early (a file's
+   *  size over the bytes of its first records): the join sizes its key table from it. */
+  expected?: number;
 }
 
 /** Where a record is in its file: its first byte and its length in bytes (see Page.spans). */

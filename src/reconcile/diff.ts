@@ -6,7 +6,7 @@
 import type { InvalidRecord, NormalizedRecord } from '../core/record.js';
 import { eventLoopTurns, sortInTurns } from '../core/yield.js';
 import { changedFields } from './fields.js';
-import { FingerprintSet, KeyTable } from './keyset.js';
+import { fingerprint, fingerprintLo, FingerprintSet, KeyTable } from './keyset.js';
 import { longLived, payloadOf, STRIPPED, unpacked } from './stripped.js';
 import type { ChangedRecord, DiffResult, DuplicateKey, InvalidEntry, Side, Tolerances } from './types.js';
 import { SAME_HASH, WaitingRecords, type WaitingEntry } from './waiting.js';
@@ -71,6 +71,15 @@ export class DiffBuilder {
     return this;
   }
 
+  private readonly expected: Record<Side, number> = { source: 0, target: 0 };
+
+  /** About how many records the side holds (Page.expected): the key table, if the sides come
+   *  out of order, is made big enough for the larger side at once. */
+  expect(side: Side, records: number): void {
+    this.expected[side] = records;
+    this.keys.reserve(Math.max(this.expected.source, this.expected.target));
+  }
+
   /** The side has no more records: from now on the other side's unmatched records are resolved. */
   sideDone(side: Side): void {
     this.done[side] = true;
@@ -98,12 +107,13 @@ export class DiffBuilder {
   /** `at` and `bytes`: where the record is in its file, when its side can read it again from
    *  there alone (-1: it cannot). A packed record then keeps that in place of its fields,
    *  unless all this side's unmatched records will want theirs (a push, an export): reading
-   *  most of a file again by places costs more than keeping them. */
-  add(side: Side, record: NormalizedRecord, at = -1, bytes = 0): void {
+   *  most of a file again by places costs more than keeping them. `hi`, `lo`: the key's
+   *  fingerprint, when the caller has it (see addPage); -1: it is computed here. */
+  add(side: Side, record: NormalizedRecord, at = -1, bytes = 0, hi = -1, lo = 0): void {
     this.read[side]++;
     if (this.keepResolved[side]) at = -1;
     // Packed: the key's slot in the key table, which also tells where its counterpart waits.
-    const slot = this.packed ? this.seen[side].claim(record.key) : this.seen[side].add(record.key) ? 0 : -1;
+    const slot = this.packed ? this.seen[side].claim(record.key, hi, lo) : this.seen[side].add(record.key) ? 0 : -1;
     if (slot < 0) {
       const repeated = this.repeated[side];
       repeated.set(record.key, (repeated.get(record.key) ?? 1) + 1);
@@ -160,6 +170,34 @@ export class DiffBuilder {
     }
     this.index?.push([record.key, source.hash, target.hash]);
     this.changed.push({ key: record.key, source, target });
+  }
+
+  /** The fingerprints of a page's keys (hi, lo pairs), while addPage() works through it. */
+  private prints = new Uint32Array(0);
+  /** What the last KeyTable.touch() read: kept, so that its loads are not left out. */
+  private touched = 0;
+
+  /**
+   * add() of each record of a page, with Page.spans. Once the join is packed (the sides came
+   * in different orders), the keys' fingerprints are computed first and their slots in the
+   * key table, and the rows of the records waiting there, read in one pass (KeyTable.touch):
+   * the page's cache misses then overlap instead of coming one record at a time, which on a
+   * million shuffled records saves about a tenth of the run.
+   */
+  addPage(side: Side, records: readonly NormalizedRecord[], spans?: readonly number[]): void {
+    const n = records.length;
+    if (this.packed === null) {
+      for (let i = 0; i < n; i++) this.add(side, records[i]!, spans ? spans[2 * i]! : -1, spans ? spans[2 * i + 1]! : 0);
+      return;
+    }
+    if (this.prints.length < 2 * n) this.prints = new Uint32Array(2 * n);
+    const prints = this.prints;
+    for (let i = 0; i < n; i++) {
+      prints[2 * i] = fingerprint(records[i]!.key);
+      prints[2 * i + 1] = fingerprintLo;
+    }
+    this.touched ^= this.keys.touch(prints, n, this.packed.rowArray, this.packed.rowWords);
+    for (let i = 0; i < n; i++) this.add(side, records[i]!, spans ? spans[2 * i]! : -1, spans ? spans[2 * i + 1]! : 0, prints[2 * i]!, prints[2 * i + 1]!);
   }
 
   /** Records of this side still waiting for their counterpart. */

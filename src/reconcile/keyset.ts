@@ -40,6 +40,9 @@ function fmix(h: number): number {
   return h >>> 0;
 }
 
+/** Keys reserve() makes room for at most: 2²² slots, 48 MB. */
+const MOST_RESERVED = 2_796_202;
+
 /**
  * The table behind the sets of both sides of a join once their keys come out of order: one
  * slot per fingerprint, and two bits per slot saying which sides showed it. Most keys are on
@@ -54,8 +57,19 @@ export class KeyTable {
   private slots = new Uint32Array(0);
   private size = 0;
   private used = 0;
+  /** Slots the next growth goes to at least (see reserve). */
+  private reserved = 0;
 
   constructor(private readonly minSlots = 1 << 16) {}
+
+  /** Keys the table is expected to hold: its next growth (the first, if it is still empty)
+   *  goes straight to room for them, instead of doubling its way there and moving every key
+   *  at each step. Room for more than MOST_RESERVED keys is left to growth as it comes. */
+  reserve(keys: number): void {
+    let slots = this.minSlots;
+    while (slots * 2 < Math.min(keys, MOST_RESERVED) * 3) slots *= 2;
+    this.reserved = Math.max(this.reserved, slots);
+  }
 
   /** Marks the fingerprint as shown by the side `bit` (1 or 2); false when it was already. */
   add(hi: number, lo: number, bit: number): boolean {
@@ -91,6 +105,37 @@ export class KeyTable {
     }
   }
 
+  /**
+   * Reads the home slot of each of the `count` fingerprints in `prints` (hi, lo pairs), and
+   * for one that is there with a record waiting, that record's first word in `rows` (rows of
+   * `rowWords` numbers; see WaitingRecords). Loads that do not depend on each other overlap in
+   * the processor, so a page's cache misses cost about as much as a few: the claims that
+   * follow find their slots and rows in the cache. Returns a number only so that the loads are
+   * not left out.
+   */
+  touch(prints: Uint32Array, count: number, rows: Uint32Array, rowWords: number): number {
+    if (this.size === 0) return 0;
+    const slots = this.slots;
+    const mask = this.size - 1;
+    let sum = 0;
+    for (let i = 0; i < count; i++) {
+      const hi = prints[2 * i]!;
+      const lo = prints[2 * i + 1]!;
+      sum += slots[((hi ^ Math.imul(lo, 0x27d4eb2d)) & mask) * 3]!;
+    }
+    for (let i = 0; i < count; i++) {
+      const hi = prints[2 * i]!;
+      const lo = prints[2 * i + 1]!;
+      const at = ((hi ^ Math.imul(lo, 0x27d4eb2d)) & mask) * 3;
+      if (slots[at] === hi && slots[at + 1] === lo) {
+        // waiting(): the record's number plus one, shifted left by one (see WaitingRecords).
+        const number = (slots[at + 2]! >>> 3) - 1;
+        if (number >= 0) sum += rows[number * rowWords] ?? 0;
+      }
+    }
+    return sum;
+  }
+
   /** The slot of a fingerprint in the table (it must be there). */
   slotOf(hi: number, lo: number): number {
     if (hi === 0 && lo === 0) lo = 1;
@@ -123,7 +168,7 @@ export class KeyTable {
   private grow(): void {
     const old = this.slots;
     const oldSize = this.size;
-    const size = Math.max(oldSize * 2, this.minSlots);
+    const size = Math.max(oldSize * 2, this.minSlots, this.reserved);
     const slots = new Uint32Array(size * 3);
     const mask = size - 1;
     for (let s = 0; s < oldSize * 3; s += 3) {
@@ -182,9 +227,13 @@ export class FingerprintSet {
 
   /** Adds the key to the shared table (leaving the ordered mode for good) and returns its
    *  slot there, or -1 when it (or a key with the same fingerprint) was there already. */
-  claim(key: string): number {
+  claim(key: string, hi = -1, lo = 0): number {
     if (this.run) this.unorder();
-    const slot = this.table.claim(fingerprint(key), fingerprintLo, this.bit);
+    if (hi < 0) {
+      hi = fingerprint(key);
+      lo = fingerprintLo;
+    }
+    const slot = this.table.claim(hi, lo, this.bit);
     if (slot >= 0) this.count++;
     return slot;
   }

@@ -105,6 +105,13 @@ export class WaitingRecords {
     return this.spill?.file ?? null;
   }
 
+  /** The rows, and the numbers in a row: for KeyTable.touch(). */
+  get rowArray(): Uint32Array {
+    return this.rows;
+  }
+
+  readonly rowWords = ROW;
+
   /** Bytes held in memory beside the key table (the rows). */
   get bytesHeld(): number {
     return this.rows.byteLength;

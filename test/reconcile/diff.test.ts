@@ -29,7 +29,7 @@ let readFromPlaces = 0;
 /** With `placed`, each record comes with a place in its side's "file", as a CSV side gives
  *  them: a packed record keeps its place instead of its fields, which are put back from there
  *  afterwards, as the run reads them again. */
-function diffOf(keyFields: string[], source: Row[], target: Row[], interleave: () => number = () => 0, tolerance?: number, packAbove?: number, placed = false) {
+function diffOf(keyFields: string[], source: Row[], target: Row[], interleave: () => number = () => 0, tolerance?: number, packAbove?: number, placed = false, paged = false) {
   const mapper = mapperFor(keyFields);
   const builder = new DiffBuilder(Number.POSITIVE_INFINITY, tolerance === undefined ? undefined : { fields: compare, tolerances: { price: tolerance } });
   if (packAbove !== undefined) builder.compactWhenPendingExceeds(packAbove);
@@ -38,14 +38,27 @@ function diffOf(keyFields: string[], source: Row[], target: Row[], interleave: (
   if (placed) builder.keepFieldsOfResolved({ source: false, target: false });
   const queues: Record<Side, Row[]> = { source: [...source], target: [...target] };
   const files: Record<Side, NormalizedRecord[]> = { source: [], target: [] };
+  // Paged: runs of one side's records go in through addPage, as the run gives them.
+  const page: { side: Side; records: NormalizedRecord[]; spans: number[] } = { side: 'source', records: [], spans: [] };
+  const flush = () => {
+    if (page.records.length) builder.addPage(page.side, page.records, placed ? page.spans : undefined);
+    page.records = [];
+    page.spans = [];
+  };
   while (queues.source.length || queues.target.length) {
     const side: Side = !queues.target.length ? 'source' : !queues.source.length ? 'target' : interleave() < 0.5 ? 'source' : 'target';
     const row = queues[side].shift()!;
     const result = mapper.map(row, `row ${String(row.row)}`);
-    if (result.record && placed) builder.add(side, result.record, 10 * files[side].push(result.record), 7);
+    if (paged && (side !== page.side || !result.record)) flush();
+    page.side = side;
+    if (result.record && paged) {
+      page.records.push(result.record);
+      page.spans.push(placed ? 10 * files[side].push(result.record) : -1, placed ? 7 : 0);
+    } else if (result.record && placed) builder.add(side, result.record, 10 * files[side].push(result.record), 7);
     else if (result.record) builder.add(side, result.record);
     else builder.addInvalid(side, result.invalid);
   }
+  flush();
   const diff = builder.finish();
   const fromPlace = (side: Side, r: NormalizedRecord) => {
     const place = placeOf(r);
@@ -165,7 +178,8 @@ describe('DiffBuilder against a nested-loop reference', () => {
       // Every fifth seed without a tolerance packs the waiting records once more than 3 wait.
       const packAbove = tolerance === undefined && seed % 5 === 2 ? 3 : undefined;
       // Half of those come with places in their files, as CSV sides give them.
-      const engine = diffOf(keyFields, source, target, inStep ? () => (turn++ % 2 === 0 ? 0 : 1) : rnd, tolerance, packAbove, seed % 10 === 2);
+      // Half of all seeds give the records in pages (runs of one side), as a run does.
+      const engine = diffOf(keyFields, source, target, inStep ? () => (turn++ % 2 === 0 ? 0 : 1) : rnd, tolerance, packAbove, seed % 10 === 2, seed % 4 >= 2);
       strategies.add(engine.join.maxPending <= 2 ? 'merge' : 'hash');
       const ref = reference(keyFields, source, target, tolerance);
       const rows = (records: { fields: Row }[]) => records.map((r) => r.fields.row).sort();

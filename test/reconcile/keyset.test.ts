@@ -65,6 +65,23 @@ describe('FingerprintSet', () => {
   });
 });
 
+describe('KeyTable', () => {
+  it('grows once to the room reserve() asked for, and keeps every key through later growth', () => {
+    const table = new KeyTable(16);
+    table.reserve(100_000);
+    const print = (i: number) => [fingerprint(`K${i}`), fingerprintLo] as const;
+    expect(table.claim(...print(0), 1)).toBeGreaterThanOrEqual(0);
+    // Room for 100,000 keys at most two thirds full: 2¹⁸ slots at once, not 16 doubled 14 times.
+    expect(table.slotCount).toBe(1 << 18);
+    for (let i = 1; i < 300_000; i++) expect(table.claim(...print(i), 1)).toBeGreaterThanOrEqual(0);
+    expect(table.slotCount).toBe(1 << 19);
+    for (let i = 0; i < 300_000; i += 997) expect(table.claim(...print(i), 1)).toBe(-1);
+    // reserve() only makes room: asking for less later changes nothing.
+    table.reserve(10);
+    expect(table.slotCount).toBe(1 << 19);
+  });
+});
+
 describe('join strategy', () => {
   const rec = (key: string) => ({ key, hash: 'h', fields: {} });
   it('is a merge when both sides arrive in step, and a hash join when they do not', () => {

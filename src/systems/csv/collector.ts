@@ -32,6 +32,28 @@ function sizeOf(file: string): number {
   }
 }
 
+/** The pages; the first with two records or more that have places tells about how many
+ *  records a file of `size` bytes holds, judged by the bytes from the first to the last of
+ *  them (Page.expected). */
+async function* withExpected(size: number, pages: AsyncIterable<Page>): AsyncGenerator<Page> {
+  let told = false;
+  for await (const page of pages) {
+    const spans = page.spans;
+    if (!told && spans) {
+      let first = 0;
+      let last = page.records.length - 1;
+      while (first < last && spans[2 * first]! < 0) first++;
+      while (last > first && spans[2 * last]! < 0) last--;
+      const bytes = spans[2 * last]! + spans[2 * last + 1]! - spans[2 * first]!;
+      if (last > first && spans[2 * first]! >= 0 && bytes > 0) {
+        page.expected = Math.ceil((size / bytes) * (last - first + 1));
+        told = true;
+      }
+    }
+    yield page;
+  }
+}
+
 /** An empty cell is null. */
 const csvValue = (cell: unknown) => (cell === undefined || cell === '' ? null : cell);
 
@@ -162,14 +184,17 @@ export class CsvCollector implements Collector {
     await this.refresh(options.signal);
     // Keys, hashes and places only: in a worker thread when this runs compiled and the file is
     // large enough to pay for the thread (its start and its memory), else here.
-    const worker = sizeOf(this.file) >= WORKER_BYTES ? workerFile() : null;
+    const size = sizeOf(this.file);
+    const worker = size >= WORKER_BYTES ? workerFile() : null;
     if (!worker) {
-      for await (const page of this.keyedPages(options.mapper, options.signal, false)) yield pageOf(page);
+      yield* withExpected(size, (async function* (pages: AsyncIterable<KeyedPage>) {
+        for await (const page of pages) yield pageOf(page);
+      })(this.keyedPages(options.mapper, options.signal, false)));
       return;
     }
     const { role, systemName, system, config } = this.side;
     const side: CsvSideSpec = { role, systemName, system: { ...system, refresh: undefined }, config, mappings: portable.mappings?.map((m) => ({ ...m, transforms: [] })) ?? null };
-    yield* readInWorker(worker, { side, baseDir: this.baseDir, mapper: portable }, (n) => options.mapper.countPlaced(n), options.signal);
+    yield* withExpected(size, readInWorker(worker, { side, baseDir: this.baseDir, mapper: portable }, (n) => options.mapper.countPlaced(n), options.signal));
   }
 
   /** The records as readTable makes them, each with its fields. */
