@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import type { RunRecord } from './state/run-records.js';
 import { mapperFor } from './mappers.js';
 import { Pacer } from './pacer.js';
+import { timeOf } from './selection.js';
 import type { RunProgress } from './progress.js';
 import type { IndexRow, StateStore } from './state/store.js';
 import type { Candidates } from './sync.js';
@@ -276,16 +277,6 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
     signal?.removeEventListener('abort', onAbort);
     await Promise.all([collectors.source.close(), collectors.target.close()]).catch(() => undefined);
   }
-}
-
-/** A date-like value as epoch ms; -Infinity when it is none (the record is outside any window). */
-function timeOf(v: unknown): number {
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === 'number') return v;
-  if (typeof v !== 'string' || v.trim() === '') return Number.NEGATIVE_INFINITY;
-  // "2026-11-22 10:00:00" (SQL text) reads as UTC, like an ISO time without a zone.
-  const t = Date.parse(/^\d{4}-\d\d-\d\d \d/.test(v) && !/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
-  return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
 }
 
 /** How many records one side may hold waiting for the other before it pauses. */

@@ -60,3 +60,13 @@ export async function checkFilters(loaded: LoadedConfig, entities: readonly Reso
     if (unknown !== undefined) throw new ParityError('PARITY_USAGE', `--filter ${unknown}: entity "${entity.name}" has no field "${unknown}" (its fields: ${fields.join(', ')})`);
   }
 }
+
+/** A date-like value as epoch ms; -Infinity when it is none (the record is outside any window). */
+export function timeOf(v: unknown): number {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'string' || v.trim() === '') return Number.NEGATIVE_INFINITY;
+  // "2026-11-22 10:00:00" (SQL text) reads as UTC, like an ISO time without a zone.
+  const t = Date.parse(/^\d{4}-\d\d-\d\d \d/.test(v) && !/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
+  return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
+}

@@ -9,6 +9,7 @@ import { changedFields } from './fields.js';
 import { fingerprint, fingerprintLo, FingerprintSet, KeyTable } from './keyset.js';
 import { longLived, payloadOf, STRIPPED, unpacked } from './stripped.js';
 import type { ChangedRecord, DiffResult, DuplicateKey, InvalidEntry, Side, Tolerances } from './types.js';
+import { InOrderQueues } from './in-order.js';
 import { SAME_HASH, WaitingRecords, type WaitingEntry } from './waiting.js';
 
 export type * from './types.js';
@@ -85,17 +86,8 @@ export class DiffBuilder {
     this.done[side] = true;
   }
   private readonly pending: Record<Side, Map<string, NormalizedRecord>> = { source: new Map(), target: new Map() };
-  /**
-   * While each side's keys arrive in ascending order (as keyset pages and most APIs give
-   * them), waiting records queue in arrival order instead of entering a Map: a record meets
-   * its counterpart at the head of the other side's queue, and heads the other side has passed
-   * (it will not show those keys while it stays in order) move to the Map. The first key out
-   * of order on either side moves every queued record to the Maps, for good.
-   */
-  private ordered = true;
-  private readonly lastKey: Record<Side, string | null> = { source: null, target: null };
-  private readonly queue: Record<Side, (NormalizedRecord | undefined)[]> = { source: [], target: [] };
-  private readonly head: Record<Side, number> = { source: 0, target: 0 };
+  /** While both sides' keys come in ascending order, waiting records queue (see InOrderQueues). */
+  private readonly inOrder = new InOrderQueues(this.pending);
   /** Past the compact limit: waiting records packed outside the JavaScript heap. */
   private packed: WaitingRecords | null = null;
   private readonly changed: ChangedRecord[] = [];
@@ -124,9 +116,9 @@ export class DiffBuilder {
     let counterpart: NormalizedRecord | WaitingEntry | typeof SAME_HASH | undefined;
     if (this.packed) counterpart = this.packed.takeUnlessSame(slot, BIT[side], record.key, record.hash);
     else {
-      if (this.ordered) counterpart = this.fromQueue(side, other, record.key);
+      if (this.inOrder.ordered) counterpart = this.inOrder.take(side, other, record.key);
       // A key out of order ends the ordered mode: then the counterpart is looked for in the Maps.
-      if (!this.ordered) {
+      if (!this.inOrder.ordered) {
         counterpart = this.pending[other].get(record.key);
         if (counterpart) this.pending[other].delete(record.key);
       }
@@ -149,7 +141,7 @@ export class DiffBuilder {
       else if (waiting > this.compactAbove) {
         this.packAll();
         this.packed!.put(this.seen[side].slotOf(record.key), BIT[side], record.key, record.hash, at < 0 ? payloadOf(record) : null, at, bytes);
-      } else if (this.ordered) this.queue[side].push(record);
+      } else if (this.inOrder.ordered) this.inOrder.push(side, record);
       else this.pending[side].set(record.key, longLived(record));
       if (waiting > this.maxPending) this.maxPending = waiting;
       return;
@@ -202,57 +194,12 @@ export class DiffBuilder {
 
   /** Records of this side still waiting for their counterpart. */
   pendingCount(side: Side): number {
-    return this.pending[side].size + (this.packed?.size(BIT[side]) ?? 0) + this.queue[side].length - this.head[side];
-  }
-
-  /** In order: the other side's queued record with this key, if any (see `ordered`). A key
-   *  out of order ends the ordered mode, and the caller looks in the Maps. */
-  private fromQueue(side: Side, other: Side, key: string): NormalizedRecord | undefined {
-    const last = this.lastKey[side];
-    if (last !== null && !(key > last)) {
-      this.unqueue();
-      return undefined;
-    }
-    this.lastKey[side] = key;
-    const queue = this.queue[other];
-    let head = this.head[other];
-    let found: NormalizedRecord | undefined;
-    for (; head < queue.length; head++) {
-      const r = queue[head]!;
-      if (r.key > key) break;
-      queue[head] = undefined;
-      if (r.key === key) {
-        found = r;
-        head++;
-        break;
-      }
-      this.pending[other].set(r.key, longLived(r));
-    }
-    if (head === queue.length) {
-      queue.length = 0;
-      head = 0;
-    } else if (head > 4096 && head * 2 > queue.length) {
-      queue.splice(0, head);
-      head = 0;
-    }
-    this.head[other] = head;
-    return found;
-  }
-
-  /** Leaves the ordered mode: every queued record moves to its side's Map. */
-  private unqueue(): void {
-    this.ordered = false;
-    for (const side of ['source', 'target'] as const) {
-      const queue = this.queue[side];
-      for (let i = this.head[side]; i < queue.length; i++) this.pending[side].set(queue[i]!.key, longLived(queue[i]!));
-      this.queue[side] = [];
-      this.head[side] = 0;
-    }
+    return this.pending[side].size + (this.packed?.size(BIT[side]) ?? 0) + this.inOrder.count(side);
   }
 
   /** Moves every waiting record into the packed store; from now on new ones go there too. */
   private packAll(): void {
-    this.unqueue();
+    this.inOrder.leave();
     const packed = new WaitingRecords(this.keys);
     for (const side of ['source', 'target'] as const) {
       // The waiting records' keys and fields go to a temporary file: memory keeps hashes.
@@ -293,10 +240,7 @@ export class DiffBuilder {
   /** A side's records with no counterpart: those still waiting, and those resolved as such.
    *  Once through, they are gone from the builder (finish is called once). */
   private *unmatchedRecords(side: Side): Generator<NormalizedRecord> {
-    const queue = this.queue[side];
-    for (let i = this.head[side]; i < queue.length; i++) yield queue[i]!;
-    this.queue[side] = [];
-    this.head[side] = 0;
+    yield* this.inOrder.drain(side);
     yield* this.pending[side].values();
     this.pending[side].clear();
     for (const entry of this.packed?.drain(BIT[side]) ?? []) yield unpacked(entry);
