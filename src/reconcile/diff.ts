@@ -173,8 +173,8 @@ export class DiffBuilder {
    * add() of each record of a page, with Page.spans. Once the join is packed (the sides came
    * in different orders), the keys' fingerprints are computed first and their slots in the
    * key table, and the rows of the records waiting there, read in one pass (KeyTable.touch):
-   * the page's cache misses then overlap instead of coming one record at a time, which on a
-   * million shuffled records saves about a tenth of the run.
+   * the page's cache misses then overlap instead of coming one record at a time (two
+   * shuffled 1,000,000-row CSVs: about 7% faster, bench/README).
    */
   addPage(side: Side, records: readonly NormalizedRecord[], spans?: readonly number[]): void {
     const n = records.length;
