@@ -5,7 +5,7 @@ import type { Collector } from '../collectors/index.js';
 import { MetricAccumulator, type MetricValue } from '../collectors/metrics.js';
 import { canonicalValue, sortedFields } from '../core/canonical.js';
 import { describeError, ParityError } from '../core/errors.js';
-import type { NormalizedRecord, Page } from '../core/record.js';
+import { recordCount, type NormalizedRecord, type Page } from '../core/record.js';
 import { attachmentResolver } from './attachments.js';
 import { joinReport, planBisection } from './bisection.js';
 import { eventLoopTurns } from '../core/yield.js';
@@ -147,7 +147,7 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
           // Where each record is in its file: a packed join then keeps that instead of its fields.
           const spans = attach ? undefined : page.spans;
           if (page.expected !== undefined) builder.expect(side, page.expected);
-          if (!filters && !window && !accumulator && !incremental) builder.addPage(side, page.records, spans);
+          if (!filters && !window && !accumulator && !incremental) builder.addPage(side, page, spans);
           else for (let i = 0; i < page.records.length; i++) {
             const record = page.records[i]!;
             if (!passes(record.fields)) continue;
@@ -156,8 +156,9 @@ export async function reconcileEntity(loaded: LoadedConfig, entity: ResolvedEnti
             if (incremental && !seen.has(record.key)) seen.set(record.key, record.hash);
           }
           for (const invalid of page.invalid) builder.addInvalid(side, invalid);
-          plan.progress.recordsRead += page.records.length + page.invalid.length;
-          log.debug({ side, records: page.records.length, invalid: page.invalid.length, from: page.from }, 'page read');
+          const records = recordCount(page);
+          plan.progress.recordsRead += records + page.invalid.length;
+          log.debug({ side, records, invalid: page.invalid.length, from: page.from }, 'page read');
           await pace.after(side);
           await turn();
         }

@@ -46,6 +46,20 @@ export interface Page {
   /** About how many records the whole side holds, when the collector can tell early (a file's
    *  size over the bytes of its first records): the join sizes its key table from it. */
   expected?: number;
+  /** The same records as text columns, when the collector made them so (a CSV side read as keys
+   *  and hashes): the join can then take a record without making its strings or its object. */
+  columns?: PageColumns;
+}
+
+/** A page's keys and hashes, each run together in one text: record i's key is keyText from
+ *  keyEnds[i - 1] (0 for the first) to keyEnds[i], its hash likewise. `whole` lists, in
+ *  ascending order, the records that kept their fields: those are in Page.records only. */
+export interface PageColumns {
+  keyText: string;
+  keyEnds: Uint32Array;
+  hashText: string;
+  hashEnds: Uint32Array;
+  whole: readonly number[];
 }
 
 /** Where a record is in its file: its first byte and its length in bytes (see Page.spans). */
@@ -70,4 +84,9 @@ export interface ProbeResult {
   ok: boolean;
   check: string;
   detail: string;
+}
+
+/** The records of a page, counted without making them (see Page.columns). */
+export function recordCount(page: Page): number {
+  return page.columns ? page.columns.keyEnds.length : page.records.length;
 }

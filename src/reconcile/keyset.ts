@@ -13,10 +13,16 @@ export let fingerprintLo = 0;
  * fingerprintLo until the next call.
  */
 export function fingerprint(s: string): number {
-  let h = 0x9747b28c ^ s.length;
-  let g = 0x5bd1e995 ^ s.length;
-  for (let i = 0; i < s.length; i++) {
-    let k = s.charCodeAt(i);
+  return fingerprintOf(s, 0, s.length);
+}
+
+/** fingerprint() of text[start, end), without cutting it out. */
+export function fingerprintOf(text: string, start: number, end: number): number {
+  const length = end - start;
+  let h = 0x9747b28c ^ length;
+  let g = 0x5bd1e995 ^ length;
+  for (let i = start; i < end; i++) {
+    let k = text.charCodeAt(i);
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, 0x1b873593);

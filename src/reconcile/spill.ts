@@ -37,24 +37,27 @@ export class PayloadSpill {
   /** Bytes of the text the last append() wrote. */
   appended = 0;
 
-  /** Appends the text; returns where it starts (its length in bytes is then in `appended`). */
-  append(text: string): number {
+  /** Appends text[start, end) (all of it by default); returns where it starts (its length in
+   *  bytes is then in `appended`). */
+  append(text: string, start = 0, end = text.length): number {
+    const length = end - start;
     // Short ASCII text (a key) is copied here: cheaper than a call into the encoder.
-    if (text.length <= 64 && this.used + 64 <= BUFFER) {
+    if (length <= 64 && this.used + 64 <= BUFFER) {
       const buffer = this.buffer;
-      const start = this.used;
-      let i = 0;
-      for (; i < text.length; i++) {
+      const to = this.used - start;
+      let i = start;
+      for (; i < end; i++) {
         const c = text.charCodeAt(i);
         if (c > 127) break;
-        buffer[start + i] = c;
+        buffer[to + i] = c;
       }
-      if (i === text.length) {
-        this.used += i;
-        this.appended = i;
-        return this.flushed + start;
+      if (i === end) {
+        this.used += length;
+        this.appended = length;
+        return this.flushed + to + start;
       }
     }
+    if (start !== 0 || end !== text.length) text = text.slice(start, end);
     const bytes = Buffer.byteLength(text);
     if (this.used + bytes > BUFFER) this.flush();
     const at = this.flushed + this.used;

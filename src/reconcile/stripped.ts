@@ -2,6 +2,7 @@
 // or a record resolved as missing when no push needs it), and how their fields are put back
 // when a report or a push needs them: one map lookup per record read again.
 import { MappedRecord, type NormalizedRecord, type Span } from '../core/record.js';
+import { detached } from '../core/text.js';
 import type { DiffResult, Side } from './types.js';
 import type { WaitingEntry } from './waiting.js';
 
@@ -61,8 +62,9 @@ export const STRIPPED: Record<string, unknown> = Object.freeze({}) as Record<str
  * 9.4 s).
  */
 export function longLived(r: NormalizedRecord): NormalizedRecord {
-  if (r instanceof PlacedRecord && r.fields === STRIPPED) return new PlacedRecord(r.key, r.hash, r.place);
-  return { key: r.key, hash: r.hash, fields: r.fields === STRIPPED ? STRIPPED : { ...r.fields } };
+  // Key and hash may be cut from a page's text (see PageColumns): copied, they keep none of it.
+  if (r instanceof PlacedRecord && r.fields === STRIPPED) return new PlacedRecord(detached(r.key), detached(r.hash), r.place);
+  return { key: detached(r.key), hash: detached(r.hash), fields: r.fields === STRIPPED ? STRIPPED : { ...r.fields } };
 }
 
 /** Starts a payload in the flat form (JSON never starts with it); NUL ends each name and value. */

@@ -41,22 +41,23 @@ export interface WaitingEntry {
 const HEX = new Int8Array(65536).fill(-1);
 for (let d = 0; d < 16; d++) HEX['0123456789abcdef'.charCodeAt(d)] = d;
 
-/** The two 32-bit halves of a hash of 16 lowercase hex digits; false for any other text. */
+/** The two 32-bit halves of a hash of 16 lowercase hex digits, text[start, end); false for
+ *  any other text. */
 let hashHi = 0;
 let hashLo = 0;
-function parseHash(hash: string): boolean {
-  if (hash.length !== 16) return false;
+function parseHash(text: string, start: number, end: number): boolean {
+  if (end - start !== 16) return false;
   let hi = 0;
   let lo = 0;
   // Any digit that is not one makes `bad` negative.
   let bad = 0;
-  for (let i = 0; i < 8; i++) {
-    const digit = HEX[hash.charCodeAt(i)]!;
+  for (let i = start; i < start + 8; i++) {
+    const digit = HEX[text.charCodeAt(i)]!;
     bad |= digit;
     hi = (hi << 4) | digit;
   }
-  for (let i = 8; i < 16; i++) {
-    const digit = HEX[hash.charCodeAt(i)]!;
+  for (let i = start + 8; i < end; i++) {
+    const digit = HEX[text.charCodeAt(i)]!;
     bad |= digit;
     lo = (lo << 4) | digit;
   }
@@ -121,31 +122,45 @@ export class WaitingRecords {
    *  has just claimed (no claim since). With `at` (not -1), the record is `bytes` long from
    *  byte `at` of its side's file: its fields stay there, and only its key is written. */
   put(slot: number, bit: number, key: string, hash: string, payload: string | null, at = -1, bytes = 0): void {
+    this.putFrom(slot, bit, key, 0, key.length, hash, 0, hash.length, payload, at, bytes);
+  }
+
+  /** put() of the key keyText[keyStart, keyEnd) and the hash hashText[hashStart, hashEnd), each
+   *  read where it is (see PageColumns): no string is made for them. */
+  putFrom(slot: number, bit: number, keyText: string, keyStart: number, keyEnd: number, hashText: string, hashStart: number, hashEnd: number, payload: string | null, at = -1, bytes = 0): void {
     const n = this.free.length ? this.free.pop()! : this.next++;
     if (n >= MOST_WAITING) throw new Error(`more than ${MOST_WAITING} records wait for their counterpart at once: sort both sides by the key`);
     if ((n + 1) * ROW > this.rows.length) this.grow();
     const rows = this.rows;
     const row = n * ROW;
-    if (parseHash(hash)) {
+    if (parseHash(hashText, hashStart, hashEnd)) {
       rows[row + HASH_HI] = hashHi;
       rows[row + HASH_LO] = hashLo;
       this.keys.setWaiting(slot, (n + 1) << 1);
     } else {
-      this.oddHashes.set(n, hash);
+      this.oddHashes.set(n, hashText.slice(hashStart, hashEnd));
       this.keys.setWaiting(slot, ((n + 1) << 1) | ODD_HASH);
     }
     if (!this.spill) {
       this.spill = new PayloadSpill();
       spills.register(this, this.spill, this);
     }
-    const spilled = this.spill.append(payload === null ? key : key + payload);
+    const spill = this.spill;
+    // Key and fields follow each other in the file: one read gives both back.
+    const spilled = spill.append(keyText, keyStart, keyEnd);
+    let spilledBytes = spill.appended;
+    if (payload !== null) {
+      spill.append(payload);
+      spilledBytes += spill.appended;
+    }
     const placeHi = at >= 0 ? Math.floor(at / TWO_32) : 0;
     if (placeHi > 0xffff || spilled >= 2 ** 48) throw new Error('a file of more than 256 TB cannot be compared in any order: sort both sides by the key');
     // `>>> 0` keeps the low 32 bits of a whole number below 2⁵³, as `% 2³²` would, without a division.
     rows[row + AT_LO] = spilled >>> 0;
     rows[row + AT_HIS] = Math.floor(spilled / TWO_32) | (placeHi << 16);
-    rows[row + BYTES] = this.spill.appended;
-    rows[row + KEY_LENGTH] = at >= 0 ? key.length | NO_FIELDS | PLACED : payload === null ? key.length | NO_FIELDS : key.length;
+    rows[row + BYTES] = spilledBytes;
+    const keyLength = keyEnd - keyStart;
+    rows[row + KEY_LENGTH] = at >= 0 ? keyLength | NO_FIELDS | PLACED : payload === null ? keyLength | NO_FIELDS : keyLength;
     if (at >= 0) {
       rows[row + PLACE_LO] = at >>> 0;
       rows[row + PLACE_BYTES] = bytes;
@@ -161,17 +176,38 @@ export class WaitingRecords {
    * table does (about 3·10⁻⁸ for a million keys).
    */
   takeUnlessSame(slot: number, bit: number, key: string, hash: string): WaitingEntry | typeof SAME_HASH | undefined {
-    const waiting = this.keys.waiting(slot);
+    const waiting = this.take(slot, bit);
     if (waiting === 0) return undefined;
+    if (this.sameAs(waiting, hash, 0, hash.length)) return SAME_HASH;
+    return this.entryOf(waiting, key);
+  }
+
+  /** takeUnlessSame() in three steps, for a caller that has its key and hash only as parts of
+   *  longer texts (see PageColumns). First: takes what waits in `slot` (0: nothing waits). */
+  take(slot: number, bit: number): number {
+    const waiting = this.keys.waiting(slot);
+    if (waiting === 0) return 0;
     this.keys.setWaiting(slot, 0);
     this.live[3 - bit]!--;
+    return waiting;
+  }
+
+  /** Then: whether the record take() gave has the hash text[start, end); if so, it is gone. */
+  sameAs(waiting: number, text: string, start: number, end: number): boolean {
     const n = (waiting >>> 1) - 1;
     const odd = (waiting & ODD_HASH) !== 0;
     const row = n * ROW;
-    if (odd ? this.oddHashes.get(n) === hash : parseHash(hash) && hashHi === this.rows[row + HASH_HI] && hashLo === this.rows[row + HASH_LO]) {
+    if (odd ? this.oddHashes.get(n) === text.slice(start, end) : parseHash(text, start, end) && hashHi === this.rows[row + HASH_HI] && hashLo === this.rows[row + HASH_LO]) {
       this.release(n, odd);
-      return SAME_HASH;
+      return true;
     }
+    return false;
+  }
+
+  /** Else: the record take() gave, under its `key`, its fields read back only when asked for. */
+  entryOf(waiting: number, key: string): WaitingEntry {
+    const n = (waiting >>> 1) - 1;
+    const odd = (waiting & ODD_HASH) !== 0;
     const entry = this.entry(n, key, this.hashOf(n, odd));
     this.release(n, odd);
     return entry;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RecordMapper } from '../../src/collectors/mapper.js';
 import { sortedFields } from '../../src/core/canonical.js';
 import { parseTransforms } from '../../src/core/transforms.js';
-import type { NormalizedRecord } from '../../src/core/record.js';
+import type { NormalizedRecord, PageColumns } from '../../src/core/record.js';
 import { changedFields, DiffBuilder, placeOf, type Side } from '../../src/reconcile/diff.js';
 import { prng } from '../../examples/demo/data.js';
 
@@ -23,6 +23,21 @@ function mapperFor(keyFields: string[]): RecordMapper {
   });
 }
 
+/** A page's keys and hashes as PageColumns. */
+function columnsOf(records: readonly NormalizedRecord[], whole: (i: number) => boolean): PageColumns {
+  const ends = (texts: string[]) => {
+    let end = 0;
+    return Uint32Array.from(texts, (t) => (end += t.length));
+  };
+  return {
+    keyText: records.map((r) => r.key).join(''),
+    keyEnds: ends(records.map((r) => r.key)),
+    hashText: records.map((r) => r.hash).join(''),
+    hashEnds: ends(records.map((r) => r.hash)),
+    whole: records.map((_, i) => i).filter(whole),
+  };
+}
+
 /** Records read again from their places (see `placed` in diffOf). */
 let readFromPlaces = 0;
 
@@ -41,7 +56,9 @@ function diffOf(keyFields: string[], source: Row[], target: Row[], interleave: (
   // Paged: runs of one side's records go in through addPage, as the run gives them.
   const page: { side: Side; records: NormalizedRecord[]; spans: number[] } = { side: 'source', records: [], spans: [] };
   const flush = () => {
-    if (page.records.length) builder.addPage(page.side, page.records, placed ? page.spans : undefined);
+    // Placed, a page also comes as text columns, as a CSV side's does; every fifth record kept
+    // its fields (a quoted row) and is taken from Page.records.
+    if (page.records.length) builder.addPage(page.side, { records: page.records, invalid: [], ...(placed ? { columns: columnsOf(page.records, (i) => i % 5 === 2) } : {}) }, placed ? page.spans : undefined);
     page.records = [];
     page.spans = [];
   };
@@ -177,9 +194,10 @@ describe('DiffBuilder against a nested-loop reference', () => {
       const tolerance = seed % 4 === 1 ? 0.05 : undefined;
       // Every fifth seed without a tolerance packs the waiting records once more than 3 wait.
       const packAbove = tolerance === undefined && seed % 5 === 2 ? 3 : undefined;
-      // Half of those come with places in their files, as CSV sides give them.
+      // Most of those come with places in their files, as CSV sides give them (composite keys
+      // and single ones).
       // Half of all seeds give the records in pages (runs of one side), as a run does.
-      const engine = diffOf(keyFields, source, target, inStep ? () => (turn++ % 2 === 0 ? 0 : 1) : rnd, tolerance, packAbove, seed % 10 === 2, seed % 4 >= 2);
+      const engine = diffOf(keyFields, source, target, inStep ? () => (turn++ % 2 === 0 ? 0 : 1) : rnd, tolerance, packAbove, seed % 10 === 2 || seed % 20 === 7, seed % 4 >= 2);
       strategies.add(engine.join.maxPending <= 2 ? 'merge' : 'hash');
       const ref = reference(keyFields, source, target, tolerance);
       const rows = (records: { fields: Row }[]) => records.map((r) => r.fields.row).sort();

@@ -5,16 +5,20 @@
 // as readTable reads it.
 import { hashCells } from '../../core/canonical.js';
 import { ParityError } from '../../core/errors.js';
-import { MappedRecord, type InvalidRecord, type NormalizedRecord, type Page } from '../../core/record.js';
+import { MappedRecord, type InvalidRecord, type NormalizedRecord, type Page, type PageColumns } from '../../core/record.js';
 import { fileError, headerColumns, NOT_BLANK, rowRecord, TABLE_PAGE, type ReadTableOptions, type TableColumns } from '../../collectors/file.js';
 import { placedRecord } from '../../reconcile/stripped.js';
 import type { CsvBatch } from './records.js';
 
-/** A page as keys, hashes and places: record i's place at spans[2i] (its first byte) and
- *  spans[2i + 1] (its length); -1: it has none, and `whole` holds its fields, by index. */
+/** A page as keys, hashes and places: keys and hashes each run together in one text (see
+ *  PageColumns), which a worker sends as one string instead of two per record; record i's place
+ *  at spans[2i] (its first byte) and spans[2i + 1] (its length); -1: it has none, and `whole`
+ *  holds its fields, by index. */
 export interface KeyedPage {
-  keys: string[];
-  hashes: string[];
+  keyText: string;
+  keyEnds: Uint32Array;
+  hashText: string;
+  hashEnds: Uint32Array;
   spans: number[];
   whole: [number, Record<string, unknown>][];
   invalid: InvalidRecord[];
@@ -37,7 +41,27 @@ function notBlank(text: string): boolean {
   return (c > 32 && c < 127) || (text !== '' && NOT_BLANK.test(text));
 }
 
-const emptyPage = (): KeyedPage => ({ keys: [], hashes: [], spans: [], whole: [], invalid: [] });
+interface PageBuilder {
+  keys: string[];
+  hashes: string[];
+  spans: number[];
+  whole: [number, Record<string, unknown>][];
+  invalid: InvalidRecord[];
+}
+
+const emptyPage = (): PageBuilder => ({ keys: [], hashes: [], spans: [], whole: [], invalid: [] });
+
+/** Each text's end in the texts run together. */
+function endsOf(texts: readonly string[]): Uint32Array {
+  const ends = new Uint32Array(texts.length);
+  let end = 0;
+  for (let i = 0; i < texts.length; i++) ends[i] = end += texts[i]!.length;
+  return ends;
+}
+
+function sealed(p: PageBuilder): KeyedPage {
+  return { keyText: p.keys.join(''), keyEnds: endsOf(p.keys), hashText: p.hashes.join(''), hashEnds: endsOf(p.hashes), spans: p.spans, whole: p.whole, invalid: p.invalid };
+}
 
 /** The file's records as keyed pages. The mapper must only read cells (RecordMapper.portable
  *  is not null). */
@@ -71,8 +95,7 @@ export async function* placedPages(o: PlacedReadOptions): AsyncGenerator<KeyedPa
       }
       const text = key < 0 || !spans ? undefined : cells[key];
       if (text !== undefined && notBlank(text)) {
-        // A key cut from the read chunk would keep the chunk alive while its record waits.
-        page.keys.push(text.length >= 13 ? ` ${text}`.slice(1) : text);
+        page.keys.push(text);
         page.hashes.push(hashCells(cells, compared));
         page.spans.push(spans![2 * k]!, spans![2 * k + 1]!);
         placed++;
@@ -90,26 +113,54 @@ export async function* placedPages(o: PlacedReadOptions): AsyncGenerator<KeyedPa
       if (page.keys.length + page.invalid.length >= TABLE_PAGE) {
         mapper.countPlaced(placed);
         placed = 0;
-        yield page;
+        yield sealed(page);
         page = emptyPage();
       }
     }
   }
   mapper.countPlaced(placed);
   if (!columns) throw fileError(o.table.file, 'has no header row');
-  if (page.keys.length || page.invalid.length) yield page;
+  if (page.keys.length || page.invalid.length) yield sealed(page);
+}
+
+/** A keyed page as a Page: its columns, and its records made only when they are asked for
+ *  (the join takes most records of a packed join from the columns alone). */
+class KeyedRecords implements Page {
+  readonly invalid: InvalidRecord[];
+  readonly spans: number[];
+  readonly columns: PageColumns;
+  expected?: number;
+  private made: NormalizedRecord[] | null = null;
+
+  constructor(private readonly page: KeyedPage) {
+    this.invalid = page.invalid;
+    this.spans = page.spans;
+    this.columns = { keyText: page.keyText, keyEnds: page.keyEnds, hashText: page.hashText, hashEnds: page.hashEnds, whole: page.whole.map(([i]) => i) };
+  }
+
+  get records(): NormalizedRecord[] {
+    return (this.made ??= this.make());
+  }
+
+  private make(): NormalizedRecord[] {
+    const p = this.page;
+    const n = p.keyEnds.length;
+    const records: NormalizedRecord[] = new Array(n);
+    let w = 0;
+    for (let i = 0; i < n; i++) {
+      const key = p.keyText.slice(i ? p.keyEnds[i - 1]! : 0, p.keyEnds[i]!);
+      const hash = p.hashText.slice(i ? p.hashEnds[i - 1]! : 0, p.hashEnds[i]!);
+      const whole = p.whole[w];
+      if (whole !== undefined && whole[0] === i) {
+        records[i] = new MappedRecord(key, hash, whole[1]);
+        w++;
+      } else records[i] = placedRecord(key, hash, p.spans[2 * i]!, p.spans[2 * i + 1]!);
+    }
+    return records;
+  }
 }
 
 /** The records of a keyed page: placed records, and the ones that kept their fields. */
 export function pageOf(p: KeyedPage): Page {
-  const records: NormalizedRecord[] = new Array(p.keys.length);
-  let w = 0;
-  for (let i = 0; i < p.keys.length; i++) {
-    const whole = p.whole[w];
-    if (whole !== undefined && whole[0] === i) {
-      records[i] = new MappedRecord(p.keys[i]!, p.hashes[i]!, whole[1]);
-      w++;
-    } else records[i] = placedRecord(p.keys[i]!, p.hashes[i]!, p.spans[2 * i]!, p.spans[2 * i + 1]!);
-  }
-  return { records, invalid: p.invalid, spans: p.spans };
+  return new KeyedRecords(p);
 }

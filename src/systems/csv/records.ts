@@ -7,6 +7,7 @@
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { parse, type Parser } from 'csv-parse';
 import { fileError } from '../../collectors/file.js';
+import { detached } from '../../core/text.js';
 import { startsWithBom } from './places.js';
 
 export interface CsvRecordOptions {
@@ -96,13 +97,6 @@ function delimiterOf(text: string): string | null {
   if (n >= 0 && n < r) return '\n';
   if (r === text.length - 1) return null; // "\r" or "\r\n": the next chunk tells
   return text[r + 1] === '\n' ? '\r\n' : '\r';
-}
-
-/** A copy of `cell` that does not keep the chunk it was cut from alive. V8 cuts substrings of
- *  13 characters or more as views into their parent: a record kept until the end of the
- *  compare (a changed one, a missing one) would otherwise hold its whole read chunk. */
-function detached(cell: string): string {
-  return ` ${cell}`.slice(1);
 }
 
 function count(text: string, char: string): number {
