@@ -2,7 +2,7 @@
 // same generated data in the same run, and beside the raw read floors. Products with 1%
 // drift (0.4% missing, 0.4% changed, 0.2% extra):
 //   CSV ↔ CSV sorted by key, and the same rows shuffled: parity compare (both orders in
-//   alternation, BENCH_REPEATS times each, 3 by default: each order's median), DuckDB (a FULL OUTER
+//   alternation, BENCH_REPEATS times each, 5 by default: each order's median), DuckDB (a FULL OUTER
 //   JOIN on the key with a hash of the compared columns), daff (npm, --id sku), the floor of
 //   csv-parse reading both files (no per-record info object);
 //   SQLite ↔ SQLite: parity compare, `sqldiff --primarykey` (Debian's sqlite3-tools, when
@@ -154,12 +154,12 @@ export async function peersBench(o: Context): Promise<void> {
     record({ name, value: r.ms / 1000, unit: 's', baseline: baseline ? baseline.ms / 1000 : null, ratio: baseline ? r.ms / baseline.ms : null, bar: `${bar}${bar ? '; ' : ''}peak RSS ${r.maxRssMb.toFixed(0)} MB`, pass });
   const parityCounts = (m: Measured): Counts => ({ missing: m.diff!.missing!, extra: m.diff!.extra!, changed: m.diff!.changed! });
 
-  // parity on both orders first, alternately, BENCH_REPEATS times each (3 by default): the
+  // parity on both orders first, alternately, BENCH_REPEATS times each (5 by default): the
   // machine's speed drifts within minutes, so one run of each would put that drift into the
   // shuffled/sorted ratio. The figures take each order's median time and its highest peak RSS.
   const orders = { sorted: ['p-source.csv', 'p-target.csv'], shuffled: ['p-source-shuffled.csv', 'p-target-shuffled.csv'] } as const;
   const runs: Record<keyof typeof orders, Measured[]> = { sorted: [], shuffled: [] };
-  const repeats = Math.max(1, Number(process.env.BENCH_REPEATS ?? 3));
+  const repeats = Math.max(1, Number(process.env.BENCH_REPEATS ?? 5));
   say(`\n  CSV ↔ CSV, parity sorted and shuffled, alternately ${repeats} times`);
   for (let i = 0; i < repeats; i++) {
     for (const label of ['sorted', 'shuffled'] as const) {
