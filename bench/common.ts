@@ -38,6 +38,11 @@ export interface Measured {
   join?: { strategy: string; maxPending: number };
 }
 
+/** The run of median time among `runs` (the lower middle one of an even count). */
+export function medianRun<T extends { ms: number }>(runs: readonly T[]): T {
+  return [...runs].sort((x, y) => x.ms - y.ms)[Math.floor((runs.length - 1) / 2)]!;
+}
+
 // Asynchronous on purpose: a receiver may answer from the bench's process while the child runs.
 export async function measurePhase(here: string, phase: string, configFile: string, ...args: string[]): Promise<Measured> {
   const { stdout } = await promisify(execFile)(process.execPath, [path.join(here, 'child.mjs'), phase, configFile, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });

@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import sqlite3 from 'sqlite3';
 import { prng } from '../examples/demo/data.js';
-import { say, type Figure, type Measured } from './common.js';
+import { medianRun, say, type Figure, type Measured } from './common.js';
 
 interface Context {
   dir: string;
@@ -170,10 +170,7 @@ export async function peersBench(o: Context): Promise<void> {
       runs[label].push(m);
     }
   }
-  const typical = (ms: Measured[]): Run => {
-    const byTime = [...ms].sort((x, y) => x.ms - y.ms);
-    return { ms: byTime[Math.floor((byTime.length - 1) / 2)]!.ms, maxRssMb: Math.max(...ms.map((m) => m.maxRssMb)), stdout: '' };
-  };
+  const typical = (ms: Measured[]): Run => ({ ms: medianRun(ms).ms, maxRssMb: Math.max(...ms.map((m) => m.maxRssMb)), stdout: '' });
 
   const csv = (label: keyof typeof orders): { parity: Run; duck: Run; daff: Run | null; floor: Run } => {
     const [a, b] = orders[label];
@@ -235,8 +232,7 @@ export async function peersBench(o: Context): Promise<void> {
   // What an installed `parity` runs: bin/parity.js, which starts the bundle in dist/cli/.
   const cli = path.join(o.here, '../bin/parity.js');
   measured(node, [cli, 'compare', '--config', tiny], dir); // warm the file cache
-  const starts = [0, 1, 2].map(() => measured(node, [cli, 'compare', '--config', tiny], dir)).sort((x, y) => x.ms - y.ms);
-  const median = starts[1]!;
+  const median = medianRun([0, 1, 2].map(() => measured(node, [cli, 'compare', '--config', tiny], dir)));
   record({ name: '2-row compare: wall time', value: median.ms / 1000, unit: 's', baseline: 0.5, ratio: median.ms / 500, bar: '< 0.5 s (median of 3)', pass: median.ms < 500 });
   record({ name: '2-row compare: peak RSS', value: median.maxRssMb, unit: 'MB', baseline: 80, ratio: median.maxRssMb / 80, bar: '< 80 MB', pass: median.maxRssMb < 80 });
   const report = JSON.parse(readFileSync(path.join(dir, 'tiny-reports', 'latest.json'), 'utf8')) as { entities: { diff: { changed: number } }[] };

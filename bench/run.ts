@@ -29,7 +29,7 @@ import { Sequelize } from 'sequelize';
 import { prng } from '../examples/demo/data.js';
 import { createReceiver } from '../examples/receiver/server.js';
 import { writeParts } from '../test/helpers/xlsx.js';
-import { measurePhase, productsToReceiver, recordFigure, say, startAgent, type Figure, type Measured } from './common.js';
+import { measurePhase, medianRun, productsToReceiver, recordFigure, say, startAgent, type Figure, type Measured } from './common.js';
 import { exportBench } from './export.js';
 import { peersBench } from './peers.js';
 import { bisectionBench } from './bisection.js';
@@ -124,10 +124,9 @@ async function reconcileAndRead() {
           if (JSON.stringify(again.diff) !== JSON.stringify(run.diff)) throw new Error(`a second run found ${JSON.stringify(again.diff)}`);
           mine.push(again);
         }
-        const median = (ms: Measured[]) => [...ms].sort((x, y) => x.ms - y.ms)[Math.floor((ms.length - 1) / 2)]!;
         say(`  this version ${mine.map((m) => (m.ms / 1000).toFixed(2)).join(', ')} s; earlier version ${theirs.map((m) => (m.ms / 1000).toFixed(2)).join(', ')} s`);
-        const now = median(mine);
-        const before = median(theirs);
+        const now = medianRun(mine);
+        const before = medianRun(theirs);
         const speedup = before.ms / now.ms;
         record({ name: 'full reconciliation, earlier version', value: before.ms / 1000, unit: 's', baseline: now.ms / 1000, ratio: speedup, bar: `this version >= 3 x faster (${speedup.toFixed(2)} x, medians of ${repeats}); peak RSS ${Math.max(...theirs.map((m) => m.maxRssMb)).toFixed(0)} MB`, pass: speedup >= 3 });
       }
